@@ -1,0 +1,65 @@
+//! Lead time for changes: from a commit to the production deployment that first shipped it.
+//!
+//! The commits of a deployment come from `deployment_commits` when that table has rows;
+//! otherwise they are the commits of the same repository committed in
+//! (previous production deployment, this deployment], found with an as-of join.
+
+use polars::prelude::*;
+
+use super::{AT, COMMITTED, GROUP, asof, hours, micros};
+use crate::collect::Tables;
+use crate::schema::{commits as c, deployment_commits as dc, deployments as d};
+
+pub const HOURS: &str = "lead_time_hours";
+
+/// One row per (production deployment, commit) with the deployment's columns and `committed`.
+pub fn pairs(tables: &Tables, production: &LazyFrame, mapped: bool) -> LazyFrame {
+    let deployments = production
+        .clone()
+        .select([col(d::ID), col(d::REPO), col(AT), col(GROUP)]);
+    let commits = tables
+        .commits
+        .clone()
+        .select([col(c::REPO), col(c::SHA), micros(c::COMMITTED_AT).alias(COMMITTED)]);
+    if mapped {
+        tables
+            .deployment_commits
+            .clone()
+            .select([col(dc::DEPLOYMENT_ID).alias(d::ID), col(dc::SHA)])
+            .join(deployments, [col(d::ID)], [col(d::ID)], JoinArgs::new(JoinType::Inner))
+            .join(
+                commits,
+                [col(c::SHA), col(c::REPO)],
+                [col(c::SHA), col(c::REPO)],
+                JoinArgs::new(JoinType::Inner),
+            )
+    } else {
+        // Each commit goes to the first deployment at or after it: (previous, this].
+        asof(
+            commits.sort([COMMITTED], SortMultipleOptions::default()),
+            deployments.sort([AT], SortMultipleOptions::default()),
+            COMMITTED,
+            AT,
+            d::REPO,
+            AsofStrategy::Forward,
+        )
+        .filter(col(d::ID).is_not_null())
+    }
+}
+
+/// The window's pairs with their lead time in hours (negative ones kept, to be counted).
+pub fn facts(pairs: LazyFrame) -> LazyFrame {
+    pairs.with_column(hours(col(AT), col(COMMITTED)).alias(HOURS))
+}
+
+/// Count, median, p75, p90 of non-negative lead times; negative ones counted apart.
+pub fn aggregations() -> Vec<Expr> {
+    let valid = || col(HOURS).filter(col(HOURS).gt_eq(lit(0.0)));
+    vec![
+        valid().count().cast(DataType::Int64).alias("lt_count"),
+        valid().quantile(lit(0.5), QuantileMethod::Linear).alias("lt_median"),
+        valid().quantile(lit(0.75), QuantileMethod::Linear).alias("lt_p75"),
+        valid().quantile(lit(0.9), QuantileMethod::Linear).alias("lt_p90"),
+        col(HOURS).lt(lit(0.0)).sum().cast(DataType::Int64).alias("lt_negative"),
+    ]
+}

@@ -1,0 +1,520 @@
+//! The DORA metrics as one lazy Polars plan.
+//!
+//! Each metric file turns the canonical tables into "facts" (one row per deployment, per
+//! deployed commit, per incident) with pure `LazyFrame -> LazyFrame` functions. This module
+//! tags every fact with its group and period, aggregates at four levels (overall, per group,
+//! per period, per group and period), and collects everything in a single `collect_all`, so
+//! Polars shares the common sub-plans. No row is looped over in Rust: only the aggregated
+//! figures (a few per group and period) are read out.
+
+pub mod change_failure;
+pub mod lead_time;
+pub mod levels;
+pub mod production;
+pub mod rework;
+pub mod time_to_restore;
+pub mod window;
+
+use std::collections::{BTreeSet, HashMap};
+
+use chrono_tz::Tz;
+use polars::prelude::*;
+
+pub use window::{PeriodKind, Window};
+
+use crate::collect::Tables;
+use crate::error::{PolarsContext, Result};
+use crate::report::{
+    Figures, Frequency, Group, LeadTime, Levels, MetricsReport, PeriodFigures, Recovery, TimeToRestore,
+};
+use crate::schema::{deployments as d, incidents as i};
+use crate::timestamp::{MICROS_PER_HOUR, Micros};
+
+// Internal column names. Timestamps are integers (UTC microseconds) inside analysis: cheap to
+// compare and subtract, and free of time zone dtypes.
+const AT: &str = "deployed_us";
+const PREV_AT: &str = "previous_deployed_us";
+const NEXT_AT: &str = "next_deployed_us";
+const COMMITTED: &str = "committed_us";
+const CREATED: &str = "created_us";
+const RESOLVED: &str = "resolved_us";
+const INCIDENT: &str = "incident_id";
+const ATTRIBUTED: &str = "attributed_to";
+const RULE: &str = "attribution";
+const GROUP: &str = "group";
+const PERIOD: &str = "period";
+const DAY: &str = "day";
+
+/// The `--by` dimension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupBy {
+    Repo,
+    Service,
+    Team,
+}
+
+impl GroupBy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GroupBy::Repo => "repo",
+            GroupBy::Service => "service",
+            GroupBy::Team => "team",
+        }
+    }
+}
+
+/// What the computation cannot run without.
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub window: Window,
+    pub zone: Tz,
+    /// Environment that counts as production (compared case-insensitively).
+    pub environment: String,
+    pub group_by: Option<GroupBy>,
+    pub period: Option<PeriodKind>,
+}
+
+/// A column of UTC microseconds from a timestamp column.
+fn micros(name: &str) -> Expr {
+    col(name).cast(DataType::Int64)
+}
+
+/// `later - earlier` in hours, from microsecond columns.
+fn hours(later: Expr, earlier: Expr) -> Expr {
+    (later - earlier).cast(DataType::Float64) / lit(MICROS_PER_HOUR as f64)
+}
+
+fn null_of(dtype: DataType) -> Expr {
+    lit(Null {}).cast(dtype)
+}
+
+/// As-of join within groups of `by`; both sides must be sorted by their `on` column.
+fn asof(
+    left: LazyFrame,
+    right: LazyFrame,
+    left_on: &str,
+    right_on: &str,
+    by: &str,
+    strategy: AsofStrategy,
+) -> LazyFrame {
+    let options = AsOfOptions {
+        strategy,
+        tolerance: None,
+        tolerance_str: None,
+        left_by: Some(vec![by.into()]),
+        right_by: Some(vec![by.into()]),
+        allow_eq: true,
+        check_sortedness: false,
+    };
+    left.join_builder()
+        .with(right)
+        .left_on([col(left_on)])
+        .right_on([col(right_on)])
+        .how(JoinType::AsOf(Box::new(options)))
+        .finish()
+}
+
+/// The index of the boundary at or before each value of `column` (`-1` before the first).
+fn bucket(column: &str, starts: &[Micros]) -> Expr {
+    let bounds = Series::new("bounds".into(), starts);
+    lit(bounds)
+        .search_sorted(col(column), SearchSortedSide::Right, false)
+        .cast(DataType::Int64)
+        - lit(1i64)
+}
+
+/// Whether `deployment_commits` has rows; without them lead time falls back to commit times.
+pub fn has_deployment_commits(tables: &Tables) -> Result<bool> {
+    let n = tables
+        .deployment_commits
+        .clone()
+        .select([len().alias("n")])
+        .collect()
+        .context(|| "failed to count deployment_commits".into())?;
+    Ok(n.column("n")
+        .ok()
+        .and_then(|c| c.get(0).ok())
+        .and_then(|v| v.extract::<u64>())
+        .unwrap_or(0)
+        > 0)
+}
+
+/// First and last instant with a deployment or an incident, for `--all`.
+pub fn data_span(tables: &Tables) -> Result<Option<(Micros, Micros)>> {
+    let deployments = tables.deployments.clone().select([micros(d::DEPLOYED_AT).alias("t")]);
+    let incidents = tables.incidents.clone().select([micros(i::CREATED_AT).alias("t")]);
+    let span = concat([deployments, incidents], UnionArgs::default())
+        .and_then(|lf| {
+            lf.select([col("t").min().alias("min"), col("t").max().alias("max")])
+                .collect()
+        })
+        .context(|| "failed to find the span of the data".into())?;
+    let get = |name: &str| {
+        span.column(name)
+            .ok()
+            .and_then(|c| c.get(0).ok())
+            .and_then(|v| v.extract::<i64>())
+    };
+    Ok(get("min").zip(get("max")))
+}
+
+/// Which rows a figure covers: all of them, or one value of the `--by` dimension (`None` for
+/// rows without a value, such as deployments without a service).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Scope {
+    All,
+    Group(Option<String>),
+}
+
+/// A scope and a period index (`None`: the whole window).
+type ScopeKey = (Scope, Option<i64>);
+
+/// Computes every figure for the context's window, groups and periods.
+pub fn compute(tables: &Tables, ctx: &Context) -> Result<MetricsReport> {
+    let mapped = has_deployment_commits(tables)?;
+    let window = ctx.window;
+    let periods = ctx
+        .period
+        .map(|k| window::periods(window, k, ctx.zone))
+        .unwrap_or_default();
+    let period_starts: Vec<Micros> = periods.iter().map(|p| p.start_utc).collect();
+    let days = window::periods(window, PeriodKind::Day, ctx.zone);
+    let day_starts: Vec<Micros> = days.iter().map(|p| p.start_utc).collect();
+    let in_window = |c: &str| col(c).gt_eq(lit(window.since)).and(col(c).lt(lit(window.until)));
+    let period_of = |c: &str| {
+        if ctx.period.is_some() {
+            bucket(c, &period_starts)
+        } else {
+            null_of(DataType::Int64)
+        }
+    };
+
+    let group_column = ctx.group_by.map(|g| match g {
+        GroupBy::Repo => d::REPO,
+        GroupBy::Service => d::SERVICE,
+        GroupBy::Team => d::TEAM,
+    });
+    let group_of_deployment = group_column.map_or_else(|| null_of(DataType::String), col);
+
+    let production = production::production(tables.deployments.clone(), &ctx.environment)
+        .with_column(group_of_deployment.alias(GROUP))
+        .cache();
+    let attribution = change_failure::attribution(tables.incidents.clone(), &production).cache();
+
+    // Deployments of the window, with failure, recovery and rework.
+    let window_deployments = production.clone().filter(in_window(AT));
+    let deployments = rework::with_rework(
+        change_failure::with_failures(window_deployments, &attribution),
+        tables.incidents.clone(),
+    )?
+    .with_columns([period_of(AT).alias(PERIOD), bucket(AT, &day_starts).alias(DAY)]);
+
+    // Deployed commits of the window's deployments.
+    let changes = lead_time::facts(lead_time::pairs(tables, &production, mapped).filter(in_window(AT)))
+        .with_column(period_of(AT).alias(PERIOD));
+
+    // Incidents of the window, grouped by the incident's repository, or by the service or team
+    // of the deployment it is attributed to (for service: its own `service` first), falling back
+    // to the repository's latest production deployment.
+    let incident_group = match ctx.group_by {
+        None => null_of(DataType::String),
+        Some(GroupBy::Repo) => col(i::REPO),
+        Some(g) => {
+            let own = if g == GroupBy::Service {
+                col(i::SERVICE)
+            } else {
+                null_of(DataType::String)
+            };
+            own.fill_null(col("deployment_group")).fill_null(col("repo_group"))
+        }
+    };
+    let by_deployment = production
+        .clone()
+        .select([col(d::ID), col(GROUP).alias("deployment_group")]);
+    let by_repo = production.clone().group_by([col(d::REPO)]).agg([col(GROUP)
+        .sort_by([col(AT)], SortMultipleOptions::default())
+        .last()
+        .alias("repo_group")]);
+    let incidents = tables
+        .incidents
+        .clone()
+        .select([col(i::ID).alias(INCIDENT), col(i::SERVICE)])
+        .join(
+            attribution.clone(),
+            [col(INCIDENT)],
+            [col(INCIDENT)],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .filter(in_window(CREATED))
+        .join(
+            by_deployment,
+            [col(ATTRIBUTED)],
+            [col(d::ID)],
+            JoinArgs::new(JoinType::Left),
+        )
+        .join(by_repo, [col(i::REPO)], [col(d::REPO)], JoinArgs::new(JoinType::Left))
+        .with_columns([incident_group.alias(GROUP), period_of(CREATED).alias(PERIOD)]);
+    let incidents = time_to_restore::facts(incidents);
+
+    let deployment_aggs = vec![
+        len().cast(DataType::Int64).alias("deployments"),
+        col(change_failure::FAILED).sum().cast(DataType::Int64).alias("failed"),
+        col(rework::REWORK).sum().cast(DataType::Int64).alias("rework"),
+        col(DAY).n_unique().cast(DataType::Int64).alias("days"),
+        col(change_failure::RECOVERY_HOURS)
+            .count()
+            .cast(DataType::Int64)
+            .alias("rec_count"),
+        col(change_failure::RECOVERY_HOURS)
+            .quantile(lit(0.5), QuantileMethod::Linear)
+            .alias("rec_median"),
+        col(change_failure::RECOVERY_HOURS)
+            .quantile(lit(0.9), QuantileMethod::Linear)
+            .alias("rec_p90"),
+        col(change_failure::RECOVERY_OPEN)
+            .sum()
+            .cast(DataType::Int64)
+            .alias("rec_open"),
+    ];
+    let levels = scope_levels(ctx);
+    let plans = vec![
+        at_levels(&deployments, &deployment_aggs, &levels)?,
+        at_levels(&changes, &lead_time::aggregations(), &levels)?,
+        at_levels(&incidents, &time_to_restore::aggregations(), &levels)?,
+        production.select([col(GROUP)]).unique(None, UniqueKeepStrategy::Any),
+    ];
+    let mut frames = collect_all(plans)?.into_iter();
+    let mut scopes: HashMap<ScopeKey, Figures> = HashMap::new();
+    let mut next = || frames.next().unwrap_or_default();
+    read_deployments(&next(), &mut scopes)?;
+    read_lead_time(&next(), &mut scopes)?;
+    read_restore(&next(), &mut scopes)?;
+    let production_groups = next();
+
+    // Figures that derive from others, and levels.
+    let window_days = window::local_days(window.since, window.until, ctx.zone);
+    let period_days: Vec<f64> = periods
+        .iter()
+        .map(|p| window::local_days(p.start_utc.max(window.since), p.end_utc.min(window.until), ctx.zone))
+        .collect();
+    for ((_, period), f) in &mut scopes {
+        let days = period
+            .and_then(|p| period_days.get(usize::try_from(p).ok()?).copied())
+            .unwrap_or(window_days);
+        finish(f, days);
+    }
+    let figures = |key: &ScopeKey| {
+        scopes.get(key).cloned().unwrap_or_else(|| {
+            let mut f = Figures::default();
+            let days = key
+                .1
+                .and_then(|p| period_days.get(usize::try_from(p).ok()?).copied())
+                .unwrap_or(window_days);
+            finish(&mut f, days);
+            f
+        })
+    };
+    let period_list = |scope: &Scope| -> Vec<PeriodFigures> {
+        periods
+            .iter()
+            .enumerate()
+            .map(|(n, p)| PeriodFigures {
+                start: p.start,
+                end: p.end,
+                figures: figures(&(scope.clone(), Some(n as i64))),
+            })
+            .collect()
+    };
+
+    let groups = if ctx.group_by.is_some() {
+        let mut keys: BTreeSet<Option<String>> = scopes
+            .keys()
+            .filter_map(|(scope, _)| match scope {
+                Scope::Group(g) => Some(g.clone()),
+                Scope::All => None,
+            })
+            .collect();
+        // A group without events in the window still appears, with zero deployments.
+        if let Ok(c) = production_groups.column(GROUP).and_then(|c| c.str().cloned()) {
+            keys.extend(c.iter().map(|v| v.map(str::to_string)));
+        }
+        keys.into_iter()
+            .map(|key| {
+                let scope = Scope::Group(key.clone());
+                Group {
+                    figures: figures(&(scope.clone(), None)),
+                    periods: if ctx.period.is_some() {
+                        period_list(&scope)
+                    } else {
+                        Vec::new()
+                    },
+                    key,
+                }
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+
+    Ok(MetricsReport {
+        since: window.since,
+        until: window.until,
+        time_zone: ctx.zone.name().to_string(),
+        environment: ctx.environment.clone(),
+        group_by: ctx.group_by.map(GroupBy::as_str),
+        period: ctx.period.map(PeriodKind::as_str),
+        lead_time_source: if mapped { "deployment_commits" } else { "commit times" },
+        overall: figures(&(Scope::All, None)),
+        groups,
+        periods: if ctx.period.is_some() {
+            period_list(&Scope::All)
+        } else {
+            Vec::new()
+        },
+    })
+}
+
+/// The grouping levels: (keep the group column, keep the period column).
+fn scope_levels(ctx: &Context) -> Vec<(bool, bool)> {
+    let mut levels = vec![(false, false)];
+    if ctx.group_by.is_some() {
+        levels.push((true, false));
+    }
+    if ctx.period.is_some() {
+        levels.push((false, true));
+    }
+    if ctx.group_by.is_some() && ctx.period.is_some() {
+        levels.push((true, true));
+    }
+    levels
+}
+
+/// Aggregates `facts` at each level into one frame keyed by (group, period), null meaning "all".
+///
+/// The ungrouped level cannot tell "all rows" from "rows whose group is null"; a marker column
+/// `grouped` keeps them apart.
+fn at_levels(facts: &LazyFrame, aggs: &[Expr], levels: &[(bool, bool)]) -> Result<LazyFrame> {
+    let parts: Vec<LazyFrame> = levels
+        .iter()
+        .map(|&(by_group, by_period)| {
+            let group = if by_group {
+                col(GROUP)
+            } else {
+                null_of(DataType::String)
+            };
+            let period = if by_period {
+                col(PERIOD)
+            } else {
+                null_of(DataType::Int64)
+            };
+            facts
+                .clone()
+                .with_columns([group.alias(GROUP), period.alias(PERIOD), lit(by_group).alias("grouped")])
+                .group_by([col(GROUP), col(PERIOD), col("grouped")])
+                .agg(aggs.to_vec())
+        })
+        .collect();
+    concat(parts, UnionArgs::default()).context(|| "failed to plan the metrics".into())
+}
+
+fn collect_all(plans: Vec<LazyFrame>) -> Result<Vec<DataFrame>> {
+    let opt = plans
+        .first()
+        .map(LazyFrame::get_current_optimizations)
+        .unwrap_or_default();
+    let dsl = plans.into_iter().map(|lf| lf.logical_plan).collect();
+    LazyFrame::collect_all_with_engine(dsl, Engine::Auto, opt).context(|| "failed to compute the metrics".into())
+}
+
+/// Reads one aggregated frame row by row (a few rows per group and period).
+fn for_each_scope(frame: &DataFrame, mut f: impl FnMut(ScopeKey, &dyn Fn(&str) -> Option<f64>)) -> Result<()> {
+    let ctx = || "failed to read the computed metrics".to_string();
+    let groups = frame.column(GROUP).and_then(|c| c.str().cloned()).context(ctx)?;
+    let periods = frame.column(PERIOD).and_then(|c| c.i64().cloned()).context(ctx)?;
+    let grouped = frame.column("grouped").and_then(|c| c.bool().cloned()).context(ctx)?;
+    let numeric: HashMap<String, Float64Chunked> = frame
+        .columns()
+        .iter()
+        .filter(|c| c.dtype().is_primitive_numeric())
+        .filter_map(|c| {
+            Some((
+                c.name().to_string(),
+                c.cast(&DataType::Float64).ok()?.f64().ok()?.clone(),
+            ))
+        })
+        .collect();
+    for row in 0..frame.height() {
+        let scope = if grouped.get(row).unwrap_or(false) {
+            Scope::Group(groups.get(row).map(str::to_string))
+        } else {
+            Scope::All
+        };
+        let value = |name: &str| numeric.get(name).and_then(|c| c.get(row));
+        f((scope, periods.get(row)), &value);
+    }
+    Ok(())
+}
+
+fn count(v: Option<f64>) -> u64 {
+    v.map_or(0, |x| x as u64)
+}
+
+fn read_deployments(frame: &DataFrame, scopes: &mut HashMap<ScopeKey, Figures>) -> Result<()> {
+    for_each_scope(frame, |key, v| {
+        let f = scopes.entry(key).or_default();
+        f.deployments = count(v("deployments"));
+        f.failed_deployments = count(v("failed"));
+        f.rework_deployments = count(v("rework"));
+        f.deployment_frequency.days_with_deployments = count(v("days"));
+        f.failed_deployment_recovery_hours = Recovery {
+            count: count(v("rec_count")),
+            median: v("rec_median"),
+            p90: v("rec_p90"),
+            open: count(v("rec_open")),
+        };
+    })
+}
+
+fn read_lead_time(frame: &DataFrame, scopes: &mut HashMap<ScopeKey, Figures>) -> Result<()> {
+    for_each_scope(frame, |key, v| {
+        scopes.entry(key).or_default().lead_time_hours = LeadTime {
+            count: count(v("lt_count")),
+            median: v("lt_median"),
+            p75: v("lt_p75"),
+            p90: v("lt_p90"),
+            negative_dropped: count(v("lt_negative")),
+        };
+    })
+}
+
+fn read_restore(frame: &DataFrame, scopes: &mut HashMap<ScopeKey, Figures>) -> Result<()> {
+    for_each_scope(frame, |key, v| {
+        let f = scopes.entry(key).or_default();
+        f.time_to_restore_hours = TimeToRestore {
+            count: count(v("ttr_count")),
+            median: v("ttr_median"),
+            p90: v("ttr_p90"),
+            open: count(v("ttr_open")),
+        };
+        f.unattributed_incidents = count(v("unattributed"));
+    })
+}
+
+/// Rates, frequency and levels, from the counts.
+fn finish(f: &mut Figures, days: f64) {
+    let rate = |n: u64| (f.deployments > 0).then(|| n as f64 / f.deployments as f64);
+    f.change_failure_rate = rate(f.failed_deployments);
+    f.rework_rate = rate(f.rework_deployments);
+    let per_day = (days > 0.0).then(|| f.deployments as f64 / days);
+    f.deployment_frequency = Frequency {
+        per_day,
+        per_week: per_day.map(|d| d * 7.0),
+        days_with_deployments: f.deployment_frequency.days_with_deployments,
+    };
+    f.levels = Levels {
+        deployment_frequency: levels::deployment_frequency(per_day),
+        lead_time: levels::lead_time(f.lead_time_hours.median),
+        change_failure_rate: levels::change_failure_rate(f.change_failure_rate),
+        time_to_restore: levels::time_to_restore(f.time_to_restore_hours.median),
+    };
+}

@@ -1,0 +1,42 @@
+//! Production deployments: the rows every metric starts from.
+//!
+//! A production deployment has the requested environment (any case) and reached users: status
+//! `success` or `rolled_back`. "Previous" and "next" are within the same repository, ordered by
+//! `deployed_at`, then `id`, over all of history (not only the window), because attribution of an
+//! incident and the commits of the window's first deployment depend on deployments before it.
+
+use polars::prelude::*;
+
+use super::{AT, NEXT_AT, PREV_AT, micros, null_of};
+use crate::schema::{deployments as d, status};
+
+pub fn production(deployments: LazyFrame, environment: &str) -> LazyFrame {
+    let same_repo = |n: i64| col(d::REPO).shift(lit(n)).eq(col(d::REPO)).fill_null(lit(false));
+    let neighbour = |n: i64| {
+        when(same_repo(n))
+            .then(col(AT).shift(lit(n)))
+            .otherwise(null_of(DataType::Int64))
+    };
+    deployments
+        .filter(
+            col(d::ENVIRONMENT)
+                .str()
+                .to_lowercase()
+                .eq(lit(environment.to_lowercase()))
+                .and(col(d::STATUS).neq(lit(status::FAILURE))),
+        )
+        .select([
+            col(d::ID),
+            col(d::REPO),
+            micros(d::DEPLOYED_AT).alias(AT),
+            col(d::STATUS),
+            col(d::KIND),
+            col(d::SERVICE),
+            col(d::TEAM),
+        ])
+        .sort(
+            [d::REPO, AT, d::ID],
+            SortMultipleOptions::default().with_maintain_order(true),
+        )
+        .with_columns([neighbour(1).alias(PREV_AT), neighbour(-1).alias(NEXT_AT)])
+}

@@ -1,0 +1,550 @@
+//! CSV exports -> canonical tables, validated cell by cell.
+//!
+//! The fast path reads the file with Polars' multi-threaded CSV reader (every column as text),
+//! then parses and checks each canonical column. Only when something is wrong does the slow path
+//! run: the `csv` crate walks the file to find the exact line of each bad record, so messages
+//! point at the right line even when quoted cells span several lines.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono_tz::Tz;
+use polars::prelude::*;
+
+use super::mapping::{Mapping, TableMapping};
+use crate::error::{Error, PolarsContext, Problem, Result};
+use crate::schema::{self, Kind, Table};
+use crate::timestamp;
+
+/// How many problems an error message lists before it says "... and N more".
+const LISTED_PROBLEMS: usize = 10;
+
+/// How to read a CSV folder.
+#[derive(Debug, Clone)]
+pub struct ReadOptions<'a> {
+    /// Zone of timestamps written without an offset.
+    pub zone: Tz,
+    pub mapping: &'a Mapping,
+    /// Import the valid rows and return the invalid ones instead of failing.
+    pub skip_invalid: bool,
+    /// Only these optional columns, as `(table, column)`, are read; `None` reads all of them.
+    /// Required columns are always read and checked. Analysis passes the columns it uses so
+    /// that `--input` does not parse what it will not look at.
+    pub only: Option<&'a [(&'static str, &'static str)]>,
+}
+
+/// A row that was left out, with why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reject {
+    pub table: &'static str,
+    pub problem: Problem,
+    /// The record's cells as written in the file.
+    pub record: Vec<String>,
+}
+
+/// One table read from a file.
+#[derive(Debug)]
+pub struct TableRead {
+    /// The canonical schema, every column present (absent optional columns are null or default).
+    pub frame: DataFrame,
+    pub rejects: Vec<Reject>,
+    /// Records in the file (valid or not), duplicates included.
+    pub records: usize,
+}
+
+/// The file a table is read from in `dir`, honouring the mapping's `file` override.
+pub fn table_path(dir: &Path, table: &Table, mapping: &TableMapping) -> PathBuf {
+    dir.join(mapping.file.as_deref().unwrap_or(table.file))
+}
+
+/// Reads and validates one canonical table from a CSV file.
+pub fn read_table(path: &Path, table: &'static Table, opts: &ReadOptions) -> Result<TableRead> {
+    let mapping = opts.mapping.table(table);
+    let header = read_header(path, table)?;
+
+    // Where each canonical column is in the file, if it is there and wanted.
+    let mut sources: Vec<Option<usize>> = Vec::with_capacity(table.columns.len());
+    for column in table.columns {
+        let name = mapping.source_column(column.name);
+        let index = header.iter().position(|h| h == name);
+        if column.required && index.is_none() {
+            let column = if name == column.name {
+                name.to_string()
+            } else {
+                format!("{name}` (mapped to `{}", column.name)
+            };
+            return Err(Error::MissingColumn {
+                file: path.into(),
+                column,
+                found: header,
+            });
+        }
+        let wanted = column.required || opts.only.is_none_or(|only| only.contains(&(table.name, column.name)));
+        sources.push(index.filter(|_| wanted));
+    }
+
+    let projection: Vec<usize> = sources.iter().flatten().copied().collect();
+    let raw = read_text_columns(path, header.len(), &projection)?;
+    let height = raw.height();
+
+    let mut problems: BTreeMap<usize, Vec<CellProblem>> = BTreeMap::new();
+    let mut columns = Vec::with_capacity(table.columns.len());
+    for (column, source) in table.columns.iter().zip(&sources) {
+        let parsed = match source {
+            None => absent_column(column, height),
+            Some(index) => {
+                let cells = raw
+                    .column(&raw_name(*index))
+                    .and_then(|c| c.str().cloned())
+                    .context(|| format!("failed to read `{}`", path.display()))?;
+                let source_name = &header[*index];
+                parse_column(column, source_name, &cells, &mapping, opts.zone, &mut problems)
+            }
+        };
+        columns.push(parsed.with_name(PlSmallStr::from_static(column.name)).into_column());
+    }
+    let frame = DataFrame::new(height, columns).context(|| format!("failed to assemble `{}`", path.display()))?;
+
+    // Rows with bad cells go first, so a duplicate-key check does not pair a row with a bad one.
+    let (frame, kept_rows) = drop_rows(frame, &problems, path)?;
+    let (frame, duplicate_problems) = check_keys(frame, &kept_rows, table, path)?;
+    for (row, p) in duplicate_problems {
+        problems.entry(row).or_default().push(p);
+    }
+
+    let total: usize = problems.values().map(Vec::len).sum();
+    if total == 0 {
+        return Ok(TableRead {
+            frame,
+            rejects: Vec::new(),
+            records: height,
+        });
+    }
+    if !opts.skip_invalid {
+        let listed: BTreeMap<usize, Vec<CellProblem>> = problems
+            .into_iter()
+            .scan(0usize, |n, (row, ps)| {
+                let before = *n;
+                *n += ps.len();
+                (before < LISTED_PROBLEMS).then_some((row, ps))
+            })
+            .collect();
+        let rejects = locate(path, table, listed)?;
+        let problems = rejects.into_iter().map(|r| r.problem).take(LISTED_PROBLEMS).collect();
+        return Err(Error::InvalidRows { problems, total });
+    }
+    // Bad rows and conflicting keys are already out of `frame`.
+    let rejects = locate(path, table, problems)?;
+    Ok(TableRead {
+        frame,
+        rejects,
+        records: height,
+    })
+}
+
+/// A problem found before line numbers are known (rows are 0-based record indexes).
+#[derive(Debug, Clone)]
+struct CellProblem {
+    column: String,
+    value: String,
+    reason: String,
+    /// Another record the problem is about (the other copy of a duplicate key).
+    other_row: Option<usize>,
+}
+
+fn raw_name(index: usize) -> String {
+    format!("c{index}")
+}
+
+/// The header row, with a UTF-8 byte order mark removed.
+fn read_header(path: &Path, table: &Table) -> Result<Vec<String>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_path(path)
+        .map_err(|e| csv_error(path, &e))?;
+    let mut record = csv::ByteRecord::new();
+    let found = reader.read_byte_record(&mut record).map_err(|e| csv_error(path, &e))?;
+    if !found || record.iter().all(<[u8]>::is_empty) {
+        return Err(Error::NoHeader {
+            file: path.into(),
+            expected: table
+                .columns
+                .iter()
+                .filter(|c| c.required)
+                .map(|c| c.name.into())
+                .collect(),
+        });
+    }
+    record
+        .iter()
+        .enumerate()
+        .map(|(i, cell)| {
+            let cell = if i == 0 {
+                cell.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(cell)
+            } else {
+                cell
+            };
+            std::str::from_utf8(cell)
+                .map(|s| s.trim().to_string())
+                .map_err(|_| Error::NotCsv {
+                    file: path.into(),
+                    message: format!("line 1: header cell {} is not valid UTF-8", i + 1),
+                })
+        })
+        .collect()
+}
+
+fn csv_error(path: &Path, e: &csv::Error) -> Error {
+    if let csv::ErrorKind::Io(io) = e.kind() {
+        return Error::io("read", path, std::io::Error::new(io.kind(), io.to_string()));
+    }
+    let line = e.position().map_or(String::new(), |p| format!("line {}: ", p.line()));
+    Error::NotCsv {
+        file: path.into(),
+        message: format!("{line}{e}"),
+    }
+}
+
+/// Reads the projected columns as text with Polars; on failure, finds the offending line.
+fn read_text_columns(path: &Path, width: usize, projection: &[usize]) -> Result<DataFrame> {
+    let schema: Schema = (0..width)
+        .map(|i| Field::new(raw_name(i).into(), DataType::String))
+        .collect();
+    let result = CsvReadOptions::default()
+        .with_has_header(false)
+        .with_skip_rows(1)
+        .with_raise_if_empty(false)
+        .with_schema(Some(Arc::new(schema)))
+        .with_projection(Some(Arc::new(projection.to_vec())))
+        .with_parse_options(CsvParseOptions::default().with_missing_is_null(true))
+        .try_into_reader_with_file_path(Some(path.into()))
+        .and_then(SerReader::finish);
+    match result {
+        Ok(df) => Ok(df),
+        Err(polars_error) => Err(diagnose(path, width).unwrap_or_else(|| Error::NotCsv {
+            file: path.into(),
+            message: polars_error.to_string(),
+        })),
+    }
+}
+
+/// Walks the file record by record to say exactly what is wrong and where.
+fn diagnose(path: &Path, width: usize) -> Option<Error> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_path(path)
+        .ok()?;
+    let mut record = csv::ByteRecord::new();
+    loop {
+        match reader.read_byte_record(&mut record) {
+            Ok(false) => return None,
+            Ok(true) => {
+                let line = record.position().map_or(0, csv::Position::line);
+                if record.len() > width {
+                    return Some(Error::NotCsv {
+                        file: path.into(),
+                        message: format!("line {line} has {} cells but the header has {width}", record.len()),
+                    });
+                }
+                if let Some(i) = record.iter().position(|cell| std::str::from_utf8(cell).is_err()) {
+                    return Some(Error::NotCsv {
+                        file: path.into(),
+                        message: format!("line {line}, cell {}: not valid UTF-8", i + 1),
+                    });
+                }
+            }
+            Err(e) => return Some(csv_error(path, &e)),
+        }
+    }
+}
+
+/// An optional column the file does not have: its default, or nulls.
+fn absent_column(column: &schema::Column, height: usize) -> Series {
+    let name = PlSmallStr::from_static(column.name);
+    match (column.kind, column.default) {
+        (Kind::Timestamp, _) => Series::full_null(name, height, &column.kind.dtype()),
+        (_, Some(default)) => StringChunked::full(name, default, height).into_series(),
+        (_, None) => Series::full_null(name, height, &DataType::String),
+    }
+}
+
+/// Parses one column's cells, recording a problem for each bad one.
+fn parse_column(
+    column: &schema::Column,
+    source_name: &str,
+    cells: &StringChunked,
+    mapping: &TableMapping,
+    zone: Tz,
+    problems: &mut BTreeMap<usize, Vec<CellProblem>>,
+) -> Series {
+    let mut report = |row: usize, value: &str, reason: String| {
+        problems.entry(row).or_default().push(CellProblem {
+            column: source_name.to_string(),
+            value: value.to_string(),
+            reason,
+            other_row: None,
+        });
+    };
+    let empty = |v: Option<&str>| v.is_none_or(|s| s.trim().is_empty());
+    let name = PlSmallStr::from_static(column.name);
+    let translates = mapping.values.contains_key(column.name);
+
+    match column.kind {
+        Kind::Timestamp => {
+            let parsed: Int64Chunked = cells
+                .iter()
+                .enumerate()
+                .map(|(row, v)| match v {
+                    _ if empty(v) => {
+                        if column.required {
+                            report(row, "", format!("`{source_name}` is required and empty"));
+                        }
+                        None
+                    }
+                    Some(text) => {
+                        let t = timestamp::parse(text, zone);
+                        if t.is_none() {
+                            report(row, text, format!("not a timestamp; expected {}", timestamp::EXPECTED));
+                        }
+                        t
+                    }
+                    None => None,
+                })
+                .collect();
+            parsed
+                .with_name(name)
+                .into_datetime(TimeUnit::Microseconds, Some(TimeZone::UTC))
+                .into_series()
+        }
+        Kind::Status | Kind::DeploymentKind => {
+            let (allowed, what): (&[&str], &str) = if column.kind == Kind::Status {
+                (&schema::status::ALL, "a deployment status")
+            } else {
+                (&schema::kind::ALL, "a deployment kind")
+            };
+            let parsed: StringChunked = cells
+                .iter()
+                .enumerate()
+                .map(|(row, v)| {
+                    if empty(v) {
+                        return column.default;
+                    }
+                    let raw = v.unwrap_or_default();
+                    let value = mapping.translate(column.name, raw.trim()).to_ascii_lowercase();
+                    let known = allowed.iter().find(|a| **a == value).copied();
+                    if known.is_none() {
+                        report(
+                            row,
+                            raw,
+                            format!("not {what}; expected one of {} (any case)", allowed.join(", ")),
+                        );
+                    }
+                    known
+                })
+                .collect();
+            parsed.with_name(name).into_series()
+        }
+        Kind::Text => {
+            let needs_rewrite =
+                translates || column.default.is_some() || cells.iter().any(|v| v.is_some_and(|s| s.trim().is_empty()));
+            let cleaned = if needs_rewrite {
+                cells
+                    .iter()
+                    .map(|v| match v {
+                        _ if empty(v) => column.default,
+                        Some(s) => Some(mapping.translate(column.name, s)),
+                        None => None,
+                    })
+                    .collect::<StringChunked>()
+            } else {
+                cells.clone()
+            };
+            if column.required && cleaned.null_count() > 0 {
+                for (row, v) in cleaned.iter().enumerate() {
+                    if v.is_none() {
+                        report(row, "", format!("`{source_name}` is required and empty"));
+                    }
+                }
+            }
+            cleaned.with_name(name).into_series()
+        }
+    }
+}
+
+const ROW: &str = "__dora_row";
+
+/// Removes the rows that have problems; returns the frame and the original index of each kept row.
+fn drop_rows(
+    frame: DataFrame,
+    problems: &BTreeMap<usize, Vec<CellProblem>>,
+    path: &Path,
+) -> Result<(DataFrame, Vec<usize>)> {
+    let all = 0..frame.height();
+    if problems.is_empty() {
+        return Ok((frame, all.collect()));
+    }
+    let keep: BooleanChunked = all.clone().map(|r| !problems.contains_key(&r)).collect();
+    let kept = all.filter(|r| !problems.contains_key(r)).collect();
+    let frame = frame
+        .filter(&keep)
+        .context(|| format!("failed to filter `{}`", path.display()))?;
+    Ok((frame, kept))
+}
+
+/// Collapses exact duplicate rows and reports keys that appear with different content.
+///
+/// Exports often repeat a row (overlapping date ranges); that is harmless. The same key with
+/// different content is a real conflict: dora cannot know which row is right, so every row of
+/// such a key is reported (and, with `--skip-invalid`, left out).
+fn check_keys(
+    frame: DataFrame,
+    original: &[usize],
+    table: &Table,
+    path: &Path,
+) -> Result<(DataFrame, Vec<(usize, CellProblem)>)> {
+    let ctx = || format!("failed to check the keys of `{}`", path.display());
+    let keys: Vec<Expr> = table.key.iter().map(|k| col(*k)).collect();
+    // Cheap test first: most files have unique keys, and then there is nothing more to do.
+    let repeated_keys = frame
+        .clone()
+        .lazy()
+        .group_by(keys.clone())
+        .agg([len().alias("n")])
+        .filter(col("n").gt(lit(1)))
+        .select([len().alias("keys")])
+        .collect()
+        .context(ctx)?;
+    if first_u64(&repeated_keys, "keys").unwrap_or(0) == 0 {
+        return Ok((frame, Vec::new()));
+    }
+
+    // Exact copies of a row are dropped silently (the first is kept).
+    let content: Vec<PlSmallStr> = frame.get_column_names_owned();
+    let deduplicated = frame
+        .lazy()
+        .with_row_index(ROW, None)
+        .unique_stable(Some(cols(content)), UniqueKeepStrategy::First)
+        .collect()
+        .context(ctx)?;
+    let key_count = len().over(keys).context(ctx)?;
+    let conflicts = deduplicated
+        .clone()
+        .lazy()
+        .filter(key_count.gt(lit(1)))
+        .sort([ROW], SortMultipleOptions::default())
+        .collect()
+        .context(ctx)?;
+    let rows = conflicts.column(ROW).and_then(|c| c.idx().cloned()).context(ctx)?;
+    // Few rows conflict, so the key text is built here rather than in the plan.
+    let mut by_key: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (position, row) in rows.iter().enumerate() {
+        if let Some(row) = row {
+            by_key
+                .entry(key_text(&conflicts, table, position))
+                .or_default()
+                .push(row as usize);
+        }
+    }
+    let mut problems = Vec::new();
+    let mut conflicting = std::collections::HashSet::new();
+    for (key, rows) in &by_key {
+        for (i, &row) in rows.iter().enumerate() {
+            conflicting.insert(row as IdxSize);
+            let other = if i == 0 { rows[1] } else { rows[0] };
+            problems.push((
+                original[row],
+                CellProblem {
+                    column: String::new(),
+                    value: String::new(),
+                    reason: format!("the key {key} appears more than once with different content"),
+                    other_row: Some(original[other]),
+                },
+            ));
+        }
+    }
+    let keep: BooleanChunked = deduplicated
+        .column(ROW)
+        .and_then(|c| c.idx().cloned())
+        .context(ctx)?
+        .iter()
+        .map(|r| r.is_some_and(|r| !conflicting.contains(&r)))
+        .collect();
+    // Conflicting rows stay out of the frame either way: without `--skip-invalid` the read fails.
+    let frame = deduplicated.filter(&keep).context(ctx)?.drop(ROW).context(ctx)?;
+    Ok((frame, problems))
+}
+
+/// `id=d1` or `repo=acme/api, sha=abc`: the key of one row, for messages.
+fn key_text(frame: &DataFrame, table: &Table, row: usize) -> String {
+    table
+        .key
+        .iter()
+        .map(|k| {
+            let value = frame
+                .column(k)
+                .ok()
+                .and_then(|c| c.get(row).ok())
+                .map(|v| v.str_value().into_owned());
+            format!("{k}={}", value.unwrap_or_default())
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The first value of a numeric column, if any.
+fn first_u64(frame: &DataFrame, column: &str) -> Option<u64> {
+    frame.column(column).ok()?.get(0).ok()?.extract::<u64>()
+}
+
+/// Turns record indexes into line numbers and raw records, with one pass over the file.
+fn locate(path: &Path, table: &'static Table, problems: BTreeMap<usize, Vec<CellProblem>>) -> Result<Vec<Reject>> {
+    let mut wanted: std::collections::BTreeSet<usize> = problems.keys().copied().collect();
+    wanted.extend(problems.values().flatten().filter_map(|p| p.other_row));
+    let mut found: std::collections::HashMap<usize, (u64, Vec<String>)> = std::collections::HashMap::new();
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_path(path)
+        .map_err(|e| csv_error(path, &e))?;
+    let mut record = csv::ByteRecord::new();
+    let mut pending = wanted.iter().copied().peekable();
+    let mut index = 0usize;
+    while let Some(&row) = pending.peek() {
+        if !reader.read_byte_record(&mut record).map_err(|e| csv_error(path, &e))? {
+            break;
+        }
+        if index == row {
+            pending.next();
+            let line = record.position().map_or(index as u64 + 2, csv::Position::line);
+            let cells = record.iter().map(|c| String::from_utf8_lossy(c).into_owned()).collect();
+            found.insert(row, (line, cells));
+        }
+        index += 1;
+    }
+    let line_of = |row: usize| found.get(&row).map_or(row as u64 + 2, |(line, _)| *line);
+    let mut out = Vec::new();
+    for (row, cell_problems) in problems {
+        let record = found.get(&row).map(|(_, cells)| cells.clone()).unwrap_or_default();
+        for p in cell_problems {
+            let reason = match p.other_row {
+                Some(other) => format!("{} (also on line {})", p.reason, line_of(other)),
+                None => p.reason,
+            };
+            out.push(Reject {
+                table: table.name,
+                problem: Problem {
+                    file: path.into(),
+                    line: line_of(row),
+                    column: p.column,
+                    value: p.value,
+                    reason,
+                },
+                record: record.clone(),
+            });
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,36 @@
+//! dora: DORA metrics from CSV exports (and, later, git and GitHub), in one binary.
+//!
+//! Data flows one way: [`collect`] reads exports into the canonical tables of [`schema`],
+//! [`store`] keeps them as Parquet, [`analysis`] computes the metrics as one lazy Polars plan
+//! into a [`report::MetricsReport`], and [`output`] renders it.
+//!
+//! ```
+//! use dora::analysis::{self, Context, Window};
+//! use dora::collect::{Tables, empty_frame};
+//!
+//! let tables = Tables::try_from_fn(|t| Ok::<_, dora::Error>(empty_frame(t))).unwrap().lazy();
+//! let ctx = Context {
+//!     window: Window { since: 0, until: 86_400_000_000 },
+//!     zone: chrono_tz::UTC,
+//!     environment: "production".into(),
+//!     group_by: None,
+//!     period: None,
+//! };
+//! let report = analysis::compute(&tables, &ctx).unwrap();
+//! assert_eq!(report.overall.deployments, 0);
+//! assert_eq!(report.overall.change_failure_rate, None); // unknown, not 0
+//! ```
+
+pub mod analysis;
+pub mod cli;
+pub mod collect;
+pub mod commands;
+pub mod error;
+pub mod output;
+pub mod report;
+pub mod schema;
+pub mod settings;
+pub mod store;
+pub mod timestamp;
+
+pub use error::{Error, Result};

@@ -1,0 +1,81 @@
+//! Markdown tables, for pull requests, wikis and chat.
+
+use std::io::Write;
+
+use crate::output::{BREAKDOWN_HEADINGS, breakdown_cells, group_name, summary_rows, window_line};
+use crate::report::{LEVELS_SOURCE, MetricsReport};
+
+/// Escapes the characters that would break a table cell.
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+fn table<I: IntoIterator<Item = String>>(
+    out: &mut dyn Write,
+    headings: I,
+    rows: Vec<Vec<String>>,
+    right_from: usize,
+) -> std::io::Result<()> {
+    let headings: Vec<String> = headings.into_iter().collect();
+    writeln!(
+        out,
+        "| {} |",
+        headings.iter().map(|h| cell(h)).collect::<Vec<_>>().join(" | ")
+    )?;
+    let rule: Vec<&str> = (0..headings.len())
+        .map(|i| if i >= right_from { "---:" } else { "---" })
+        .collect();
+    writeln!(out, "| {} |", rule.join(" | "))?;
+    for row in rows {
+        writeln!(
+            out,
+            "| {} |",
+            row.iter().map(|c| cell(c)).collect::<Vec<_>>().join(" | ")
+        )?;
+    }
+    Ok(())
+}
+
+pub fn render(report: &MetricsReport, out: &mut dyn Write) -> std::io::Result<()> {
+    writeln!(out, "## DORA metrics\n\n{}\n", window_line(report))?;
+    let rows = summary_rows(&report.overall).into_iter().map(Vec::from).collect();
+    table(out, ["Metric", "Value", "Sample", "Level"].map(String::from), rows, 4)?;
+    writeln!(out, "\nLevels: {LEVELS_SOURCE}.")?;
+    if let Some(dimension) = report.group_by {
+        writeln!(out, "\n### By {dimension}\n")?;
+        let rows = report
+            .groups
+            .iter()
+            .map(|g| {
+                std::iter::once(group_name(g.key.as_deref()).to_string())
+                    .chain(breakdown_cells(&g.figures))
+                    .collect()
+            })
+            .collect();
+        table(
+            out,
+            std::iter::once(dimension.to_string()).chain(BREAKDOWN_HEADINGS.map(String::from)),
+            rows,
+            1,
+        )?;
+    }
+    if let Some(period) = report.period {
+        writeln!(out, "\n### By {period}\n")?;
+        let rows = report
+            .periods
+            .iter()
+            .map(|p| {
+                std::iter::once(p.start.to_string())
+                    .chain(breakdown_cells(&p.figures))
+                    .collect()
+            })
+            .collect();
+        table(
+            out,
+            std::iter::once(format!("{period} of")).chain(BREAKDOWN_HEADINGS.map(String::from)),
+            rows,
+            1,
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,152 @@
+//! Output formats for the metrics report: one enum, one file per format.
+//!
+//! Renderers write to a `Write` they are given; only `main` decides where that goes.
+
+pub mod csv;
+pub mod json;
+pub mod markdown;
+pub mod table;
+
+use std::io::Write;
+
+use crate::report::MetricsReport;
+
+/// How `dora metrics` prints its report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// A readable table for the terminal.
+    Table,
+    /// The versioned JSON artifact for CI (see docs/json-artifact.md).
+    Json,
+    /// One row per scope (overall, group, period), for spreadsheets.
+    Csv,
+    /// Markdown tables, for pull requests, wikis and chat.
+    Markdown,
+}
+
+pub fn render(report: &MetricsReport, format: Format, out: &mut dyn Write) -> std::io::Result<()> {
+    match format {
+        Format::Table => table::render(report, out),
+        Format::Json => json::render(report, out),
+        Format::Csv => csv::render(report, out),
+        Format::Markdown => markdown::render(report, out),
+    }
+}
+
+/// Hours as a person reads them: minutes under an hour, days over two days.
+pub fn duration(hours: Option<f64>) -> String {
+    match hours {
+        None => "-".into(),
+        Some(h) if h.abs() < 1.0 => format!("{:.0} min", h * 60.0),
+        Some(h) if h.abs() < 48.0 => format!("{h:.1} h"),
+        Some(h) => format!("{:.1} d", h / 24.0),
+    }
+}
+
+pub fn percent(rate: Option<f64>) -> String {
+    rate.map_or_else(|| "-".into(), |r| format!("{:.1}%", r * 100.0))
+}
+
+pub fn level(level: Option<crate::analysis::levels::Level>) -> &'static str {
+    level.map_or("-", crate::analysis::levels::Level::as_str)
+}
+
+/// The group key as shown in tables.
+pub fn group_name(key: Option<&str>) -> &str {
+    key.unwrap_or("(none)")
+}
+
+/// The summary rows (metric, value, sample, level) shared by the table and Markdown formats.
+pub fn summary_rows(f: &crate::report::Figures) -> Vec<[String; 4]> {
+    let lt = &f.lead_time_hours;
+    let ttr = &f.time_to_restore_hours;
+    let rec = &f.failed_deployment_recovery_hours;
+    let df = &f.deployment_frequency;
+    let mut lead_sample = format!("{} commits", lt.count);
+    if lt.negative_dropped > 0 {
+        lead_sample.push_str(&format!(" ({} negative dropped)", lt.negative_dropped));
+    }
+    vec![
+        [
+            "Deployment frequency".into(),
+            df.per_week
+                .map_or_else(|| "-".into(), |w| format!("{w:.2}/week ({:.2}/day)", w / 7.0)),
+            format!("{} deployments on {} days", f.deployments, df.days_with_deployments),
+            level(f.levels.deployment_frequency).into(),
+        ],
+        [
+            "Lead time for changes".into(),
+            format!(
+                "median {} · p75 {} · p90 {}",
+                duration(lt.median),
+                duration(lt.p75),
+                duration(lt.p90)
+            ),
+            lead_sample,
+            level(f.levels.lead_time).into(),
+        ],
+        [
+            "Change failure rate".into(),
+            percent(f.change_failure_rate),
+            format!("{} of {} deployments", f.failed_deployments, f.deployments),
+            level(f.levels.change_failure_rate).into(),
+        ],
+        [
+            "Time to restore service".into(),
+            format!("median {} · p90 {}", duration(ttr.median), duration(ttr.p90)),
+            format!("{} resolved, {} open", ttr.count, ttr.open),
+            level(f.levels.time_to_restore).into(),
+        ],
+        [
+            "Failed deployment recovery time".into(),
+            format!("median {} · p90 {}", duration(rec.median), duration(rec.p90)),
+            format!("{} recovered, {} open", rec.count, rec.open),
+            "-".into(),
+        ],
+        [
+            "Rework rate".into(),
+            percent(f.rework_rate),
+            format!("{} of {} deployments", f.rework_deployments, f.deployments),
+            "-".into(),
+        ],
+    ]
+}
+
+/// Column headings and cells of one row per group or period, shared by table and Markdown.
+pub const BREAKDOWN_HEADINGS: [&str; 8] = [
+    "deploys",
+    "per week",
+    "lead time p50",
+    "lead time p90",
+    "change fail",
+    "restore p50",
+    "recovery p50",
+    "rework",
+];
+
+pub fn breakdown_cells(f: &crate::report::Figures) -> [String; 8] {
+    [
+        f.deployments.to_string(),
+        f.deployment_frequency
+            .per_week
+            .map_or_else(|| "-".into(), |w| format!("{w:.2}")),
+        duration(f.lead_time_hours.median),
+        duration(f.lead_time_hours.p90),
+        percent(f.change_failure_rate),
+        duration(f.time_to_restore_hours.median),
+        duration(f.failed_deployment_recovery_hours.median),
+        percent(f.rework_rate),
+    ]
+}
+
+/// "2026-01-01T00:00:00Z to 2026-04-01T00:00:00Z (UTC), environment production".
+pub fn window_line(report: &MetricsReport) -> String {
+    format!(
+        "{} to {} ({}), environment {}; lead time from {}",
+        crate::timestamp::format_utc(report.since),
+        crate::timestamp::format_utc(report.until),
+        report.time_zone,
+        report.environment,
+        report.lead_time_source,
+    )
+}

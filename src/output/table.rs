@@ -1,0 +1,59 @@
+//! The terminal table: the default output of `dora metrics`.
+
+use std::io::Write;
+
+use comfy_table::{Cell, CellAlignment, Table, presets::UTF8_FULL_CONDENSED};
+
+use crate::output::{BREAKDOWN_HEADINGS, breakdown_cells, group_name, summary_rows, window_line};
+use crate::report::{LEVELS_SOURCE, MetricsReport};
+
+fn new_table(headings: impl IntoIterator<Item = String>) -> Table {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED);
+    t.set_header(headings);
+    t
+}
+
+fn right_align(t: &mut Table, from: usize) {
+    for i in from..t.column_count() {
+        if let Some(c) = t.column_mut(i) {
+            c.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+}
+
+pub fn render(report: &MetricsReport, out: &mut dyn Write) -> std::io::Result<()> {
+    writeln!(out, "DORA metrics, {}", window_line(report))?;
+    let mut t = new_table(["metric", "value", "sample", "level"].map(String::from));
+    for row in summary_rows(&report.overall) {
+        t.add_row(row.map(Cell::new));
+    }
+    writeln!(out, "{t}")?;
+    writeln!(out, "levels: {LEVELS_SOURCE}")?;
+    if report.overall.unattributed_incidents > 0 {
+        writeln!(
+            out,
+            "note: {} incident(s) could not be attributed to a production deployment",
+            report.overall.unattributed_incidents
+        )?;
+    }
+
+    if let Some(dimension) = report.group_by {
+        let mut t = new_table(std::iter::once(dimension.to_string()).chain(BREAKDOWN_HEADINGS.map(String::from)));
+        for g in &report.groups {
+            let cells = breakdown_cells(&g.figures);
+            t.add_row(std::iter::once(group_name(g.key.as_deref()).to_string()).chain(cells));
+        }
+        right_align(&mut t, 1);
+        writeln!(out, "\nby {dimension}\n{t}")?;
+    }
+    if let Some(period) = report.period {
+        let mut t = new_table(std::iter::once(format!("{period} of")).chain(BREAKDOWN_HEADINGS.map(String::from)));
+        for p in &report.periods {
+            t.add_row(std::iter::once(p.start.to_string()).chain(breakdown_cells(&p.figures)));
+        }
+        right_align(&mut t, 1);
+        writeln!(out, "\nby {period}\n{t}")?;
+    }
+    Ok(())
+}

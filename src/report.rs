@@ -1,0 +1,122 @@
+//! The computed figures: what analysis produces and every output format renders.
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use crate::analysis::levels::Level;
+
+/// Lead time for changes, in hours, over (deployment, commit) pairs.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct LeadTime {
+    pub count: u64,
+    pub median: Option<f64>,
+    pub p75: Option<f64>,
+    pub p90: Option<f64>,
+    /// Pairs left out because the commit is dated after the deployment (clock skew, rebases).
+    pub negative_dropped: u64,
+}
+
+/// Time to restore service, in hours, over incidents created in the period.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct TimeToRestore {
+    /// Resolved incidents.
+    pub count: u64,
+    pub median: Option<f64>,
+    pub p90: Option<f64>,
+    /// Incidents still open.
+    pub open: u64,
+}
+
+/// Failed deployment recovery time, in hours, over failed deployments.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Recovery {
+    /// Failed deployments that recovered.
+    pub count: u64,
+    pub median: Option<f64>,
+    pub p90: Option<f64>,
+    /// Failed deployments not recovered yet.
+    pub open: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Frequency {
+    pub per_day: Option<f64>,
+    pub per_week: Option<f64>,
+    pub days_with_deployments: u64,
+}
+
+/// Performance levels from the DORA 2023 report; `None` where the figure is unknown.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Levels {
+    pub deployment_frequency: Option<Level>,
+    pub lead_time: Option<Level>,
+    pub change_failure_rate: Option<Level>,
+    pub time_to_restore: Option<Level>,
+}
+
+/// All figures of one scope (overall, a group, a period, or a group in a period).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Figures {
+    /// Production deployments (status success or rolled_back) in the scope.
+    pub deployments: u64,
+    pub failed_deployments: u64,
+    pub change_failure_rate: Option<f64>,
+    pub rework_deployments: u64,
+    pub rework_rate: Option<f64>,
+    pub lead_time_hours: LeadTime,
+    pub time_to_restore_hours: TimeToRestore,
+    pub failed_deployment_recovery_hours: Recovery,
+    pub deployment_frequency: Frequency,
+    /// Incidents created in the scope that no production deployment could be blamed for.
+    pub unattributed_incidents: u64,
+    pub levels: Levels,
+}
+
+/// One period (day, ISO week or month in the report's time zone).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PeriodFigures {
+    /// First local day of the period.
+    #[serde(serialize_with = "iso_date")]
+    pub start: NaiveDate,
+    /// First local day after the period.
+    #[serde(serialize_with = "iso_date")]
+    pub end: NaiveDate,
+    #[serde(flatten)]
+    pub figures: Figures,
+}
+
+/// `YYYY-MM-DD` (chrono's own serde support would rebuild Polars with another chrono feature).
+fn iso_date<S: serde::Serializer>(date: &NaiveDate, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(&date.format("%Y-%m-%d"))
+}
+
+/// One value of the `--by` dimension.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Group {
+    /// `None` for rows without a value (a deployment without a service, say).
+    pub key: Option<String>,
+    pub figures: Figures,
+    /// The group's figures per period, when periods were asked for.
+    pub periods: Vec<PeriodFigures>,
+}
+
+/// Everything `dora metrics` reports.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricsReport {
+    pub since: i64,
+    pub until: i64,
+    pub time_zone: String,
+    pub environment: String,
+    /// `repo`, `service` or `team` when grouped.
+    pub group_by: Option<&'static str>,
+    /// `day`, `week` or `month` when split into periods.
+    pub period: Option<&'static str>,
+    /// Where the commits of each deployment came from.
+    pub lead_time_source: &'static str,
+    pub overall: Figures,
+    pub groups: Vec<Group>,
+    pub periods: Vec<PeriodFigures>,
+}
+
+/// Where the levels come from, printed with them.
+pub const LEVELS_SOURCE: &str = "DORA Accelerate State of DevOps Report 2023";

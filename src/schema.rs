@@ -1,0 +1,281 @@
+//! The canonical tables: their names, columns, types and keys.
+//!
+//! This module is the single source of truth for the event model. The CSV reader, the store, the
+//! analysis and the docs all take column names and types from here; nothing else spells them.
+
+use polars::prelude::{DataType, Field, PlSmallStr, Schema, TimeUnit, TimeZone};
+
+/// What a column holds, which decides how a CSV cell is parsed and validated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Free text.
+    Text,
+    /// A point in time, stored in UTC with microsecond precision.
+    Timestamp,
+    /// `success`, `failure` or `rolled_back` (any case in the input, lowercase in the store).
+    Status,
+    /// `normal`, `hotfix` or `rollback`, or empty (not stated).
+    DeploymentKind,
+}
+
+impl Kind {
+    /// The Polars type of the column in the store and in analysis.
+    pub fn dtype(self) -> DataType {
+        match self {
+            Kind::Timestamp => DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC)),
+            Kind::Text | Kind::Status | Kind::DeploymentKind => DataType::String,
+        }
+    }
+}
+
+/// One column of a canonical table.
+#[derive(Debug, Clone, Copy)]
+pub struct Column {
+    pub name: &'static str,
+    pub kind: Kind,
+    /// A required column must be in the file's header and must not be empty in any row.
+    pub required: bool,
+    /// Value used when the column is absent or the cell is empty.
+    pub default: Option<&'static str>,
+    /// One line for the docs and `--help`.
+    pub doc: &'static str,
+}
+
+const fn req(name: &'static str, kind: Kind, doc: &'static str) -> Column {
+    Column {
+        name,
+        kind,
+        required: true,
+        default: None,
+        doc,
+    }
+}
+
+const fn opt(name: &'static str, kind: Kind, doc: &'static str) -> Column {
+    Column {
+        name,
+        kind,
+        required: false,
+        default: None,
+        doc,
+    }
+}
+
+const fn dflt(name: &'static str, kind: Kind, default: &'static str, doc: &'static str) -> Column {
+    Column {
+        name,
+        kind,
+        required: false,
+        default: Some(default),
+        doc,
+    }
+}
+
+/// One canonical table.
+#[derive(Debug)]
+pub struct Table {
+    /// Name in the store, in SQL and in messages.
+    pub name: &'static str,
+    /// File name in a CSV folder.
+    pub file: &'static str,
+    /// Whether a CSV folder must contain the file.
+    pub required_file: bool,
+    pub columns: &'static [Column],
+    /// Columns that identify a row: a re-import replaces the row with the same key.
+    pub key: &'static [&'static str],
+    pub doc: &'static str,
+}
+
+impl Table {
+    pub fn column(&self, name: &str) -> Option<&Column> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+
+    /// The table's Polars schema, in declaration order.
+    pub fn schema(&self) -> Schema {
+        self.columns
+            .iter()
+            .map(|c| Field::new(PlSmallStr::from_static(c.name), c.kind.dtype()))
+            .collect()
+    }
+
+    pub fn column_names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.columns.iter().map(|c| c.name)
+    }
+}
+
+pub mod deployments {
+    pub const ID: &str = "id";
+    pub const REPO: &str = "repo";
+    pub const DEPLOYED_AT: &str = "deployed_at";
+    pub const ENVIRONMENT: &str = "environment";
+    pub const STATUS: &str = "status";
+    pub const SHA: &str = "sha";
+    pub const STARTED_AT: &str = "started_at";
+    pub const SERVICE: &str = "service";
+    pub const TEAM: &str = "team";
+    pub const KIND: &str = "kind";
+}
+
+pub mod commits {
+    pub const REPO: &str = "repo";
+    pub const SHA: &str = "sha";
+    pub const COMMITTED_AT: &str = "committed_at";
+    pub const AUTHORED_AT: &str = "authored_at";
+    pub const AUTHOR: &str = "author";
+    pub const MESSAGE: &str = "message";
+    pub const PARENTS: &str = "parents";
+}
+
+pub mod deployment_commits {
+    pub const DEPLOYMENT_ID: &str = "deployment_id";
+    pub const SHA: &str = "sha";
+}
+
+pub mod incidents {
+    pub const ID: &str = "id";
+    pub const REPO: &str = "repo";
+    pub const CREATED_AT: &str = "created_at";
+    pub const RESOLVED_AT: &str = "resolved_at";
+    pub const DEPLOYMENT_ID: &str = "deployment_id";
+    pub const SEVERITY: &str = "severity";
+    pub const TITLE: &str = "title";
+    pub const SERVICE: &str = "service";
+}
+
+/// The deployment statuses, as stored.
+pub mod status {
+    pub const SUCCESS: &str = "success";
+    pub const FAILURE: &str = "failure";
+    pub const ROLLED_BACK: &str = "rolled_back";
+    pub const ALL: [&str; 3] = [SUCCESS, FAILURE, ROLLED_BACK];
+}
+
+/// The deployment kinds, as stored (empty means not stated).
+pub mod kind {
+    pub const NORMAL: &str = "normal";
+    pub const HOTFIX: &str = "hotfix";
+    pub const ROLLBACK: &str = "rollback";
+    pub const ALL: [&str; 3] = [NORMAL, HOTFIX, ROLLBACK];
+}
+
+pub static DEPLOYMENTS: Table = Table {
+    name: "deployments",
+    file: "deployments.csv",
+    required_file: true,
+    columns: &[
+        req(deployments::ID, Kind::Text, "Unique id of the deployment"),
+        req(deployments::REPO, Kind::Text, "Repository, e.g. `acme/api`"),
+        req(deployments::DEPLOYED_AT, Kind::Timestamp, "When it finished deploying"),
+        dflt(
+            deployments::ENVIRONMENT,
+            Kind::Text,
+            "production",
+            "Target environment; compared case-insensitively with `--environment`",
+        ),
+        dflt(
+            deployments::STATUS,
+            Kind::Status,
+            "success",
+            "`success`, `failure` (never reached users) or `rolled_back` (reached users, then was undone)",
+        ),
+        opt(deployments::SHA, Kind::Text, "Commit that was deployed"),
+        opt(deployments::STARTED_AT, Kind::Timestamp, "When the deployment started"),
+        opt(deployments::SERVICE, Kind::Text, "Service, for `--by service`"),
+        opt(deployments::TEAM, Kind::Text, "Owning team, for `--by team`"),
+        opt(
+            deployments::KIND,
+            Kind::DeploymentKind,
+            "`normal`, `hotfix` or `rollback`; empty when not stated",
+        ),
+    ],
+    key: &[deployments::ID],
+    doc: "One row per deployment attempt, in any environment",
+};
+
+pub static COMMITS: Table = Table {
+    name: "commits",
+    file: "commits.csv",
+    required_file: false,
+    columns: &[
+        req(commits::REPO, Kind::Text, "Repository"),
+        req(commits::SHA, Kind::Text, "Commit id"),
+        req(
+            commits::COMMITTED_AT,
+            Kind::Timestamp,
+            "Committer date: when the change was ready",
+        ),
+        opt(commits::AUTHORED_AT, Kind::Timestamp, "Author date"),
+        opt(commits::AUTHOR, Kind::Text, "Author"),
+        opt(commits::MESSAGE, Kind::Text, "First line of the message"),
+        opt(commits::PARENTS, Kind::Text, "Parent shas separated by spaces"),
+    ],
+    key: &[commits::REPO, commits::SHA],
+    doc: "One row per commit",
+};
+
+pub static DEPLOYMENT_COMMITS: Table = Table {
+    name: "deployment_commits",
+    file: "deployment_commits.csv",
+    required_file: false,
+    columns: &[
+        req(deployment_commits::DEPLOYMENT_ID, Kind::Text, "Deployment id"),
+        req(
+            deployment_commits::SHA,
+            Kind::Text,
+            "A commit that deployment shipped for the first time",
+        ),
+    ],
+    key: &[deployment_commits::DEPLOYMENT_ID, deployment_commits::SHA],
+    doc: "Which commits each deployment shipped for the first time",
+};
+
+pub static INCIDENTS: Table = Table {
+    name: "incidents",
+    file: "incidents.csv",
+    required_file: false,
+    columns: &[
+        req(incidents::ID, Kind::Text, "Unique id of the incident"),
+        req(incidents::REPO, Kind::Text, "Repository the incident belongs to"),
+        req(incidents::CREATED_AT, Kind::Timestamp, "When it was opened"),
+        opt(
+            incidents::RESOLVED_AT,
+            Kind::Timestamp,
+            "When it was resolved; empty while open",
+        ),
+        opt(
+            incidents::DEPLOYMENT_ID,
+            Kind::Text,
+            "Deployment that caused it; empty when the cause is unknown",
+        ),
+        opt(incidents::SEVERITY, Kind::Text, "Severity, free text"),
+        opt(incidents::TITLE, Kind::Text, "Title"),
+        opt(incidents::SERVICE, Kind::Text, "Service, for `--by service`"),
+    ],
+    key: &[incidents::ID],
+    doc: "One row per production incident",
+};
+
+/// Every canonical table, in the order they are imported and listed.
+pub static TABLES: [&Table; 4] = [&DEPLOYMENTS, &COMMITS, &DEPLOYMENT_COMMITS, &INCIDENTS];
+
+/// Looks a table up by its name (`deployments`, ...).
+pub fn table(name: &str) -> Option<&'static Table> {
+    TABLES.iter().copied().find(|t| t.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_and_required_columns_exist() {
+        for t in TABLES {
+            for k in t.key {
+                let c = t.column(k).expect("key column is declared");
+                assert!(c.required, "{}.{k} is a key, so it must be required", t.name);
+            }
+            assert_eq!(t.schema().len(), t.columns.len(), "{}: duplicate column", t.name);
+        }
+    }
+}

@@ -1,0 +1,307 @@
+//! The local store: the canonical tables as Parquet files, replaced atomically.
+//!
+//! Layout (a stable format; see docs/store.md):
+//!
+//! ```text
+//! .dora/
+//!   data -> snapshots/000003      symlink to the current snapshot
+//!   snapshots/000003/deployments.parquet, commits.parquet, deployment_commits.parquet,
+//!                    incidents.parquet, manifest.json
+//!   lock                          held while an import writes
+//! ```
+//!
+//! An import writes a complete new snapshot next to the current one and then switches the
+//! `data` link with one `rename`, which is atomic: a reader, or an import killed at any point,
+//! sees either the old snapshot or the new one, never a mix.
+
+use std::fs;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use polars::prelude::*;
+use serde::Serialize;
+
+use crate::collect::{Tables, empty_frame};
+use crate::error::{Error, PolarsContext, Result};
+use crate::schema::{self, Table};
+
+/// Version of the on-disk layout, written to every manifest.
+pub const FORMAT_VERSION: u32 = 1;
+
+const DATA: &str = "data";
+const SNAPSHOTS: &str = "snapshots";
+const LOCK: &str = "lock";
+
+/// An existing store.
+#[derive(Debug, Clone)]
+pub struct Store {
+    root: PathBuf,
+}
+
+/// What an upsert did to one table.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct TableChange {
+    pub table: &'static str,
+    /// Rows whose key was not in the store.
+    pub added: usize,
+    /// Rows whose key was in the store with other content.
+    pub replaced: usize,
+    /// Rows already in the store exactly as given.
+    pub unchanged: usize,
+    /// Rows in the table afterwards.
+    pub total: usize,
+}
+
+#[derive(Serialize)]
+struct Manifest<'a> {
+    format: &'static str,
+    format_version: u32,
+    dora_version: &'static str,
+    tables: Vec<ManifestTable<'a>>,
+}
+
+#[derive(Serialize)]
+struct ManifestTable<'a> {
+    name: &'a str,
+    file: String,
+    rows: usize,
+}
+
+impl Store {
+    /// Opens the store at `root`; fails with a hint when there is none.
+    pub fn open(root: &Path) -> Result<Self> {
+        if !root.join(DATA).is_dir() {
+            return Err(Error::NoStore { path: root.into() });
+        }
+        Ok(Store { root: root.into() })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Path of a table's Parquet file in the current snapshot.
+    pub fn table_path(&self, table: &Table) -> PathBuf {
+        self.root.join(DATA).join(parquet_name(table))
+    }
+
+    /// Lazy scans of every table.
+    pub fn tables(&self) -> Result<Tables<LazyFrame>> {
+        Tables::try_from_fn(|table| {
+            let path = self.table_path(table);
+            if !path.is_file() {
+                return Err(Error::DamagedStore {
+                    path: self.root.clone(),
+                    message: format!("`{}` is missing", path.display()),
+                });
+            }
+            let text = path.to_str().ok_or_else(|| Error::DamagedStore {
+                path: self.root.clone(),
+                message: "the store path is not valid UTF-8".into(),
+            })?;
+            LazyFrame::scan_parquet(PlRefPath::new(text), ScanArgsParquet::default())
+                .context(|| format!("failed to read `{}`", path.display()))
+        })
+    }
+
+    /// Adds or replaces rows by key, and writes a new snapshot if anything changed.
+    ///
+    /// `updates` holds the tables to merge; tables not named are kept as they are. Creates the
+    /// store when there is none.
+    pub fn upsert(root: &Path, updates: &[(&'static Table, DataFrame)]) -> Result<(Store, Vec<TableChange>)> {
+        fs::create_dir_all(root.join(SNAPSHOTS)).map_err(|e| Error::io("create store", root, e))?;
+        let _lock = lock(root)?;
+        remove_stale_snapshots(root);
+
+        let existing = if root.join(DATA).is_dir() {
+            Some(Store { root: root.into() }.tables()?)
+        } else {
+            None
+        };
+
+        let mut merged: Vec<(&'static Table, DataFrame)> = Vec::new();
+        let mut changes = Vec::new();
+        for table in schema::TABLES {
+            let old = match &existing {
+                Some(tables) => tables
+                    .get(table)
+                    .clone()
+                    .collect()
+                    .context(|| format!("failed to read table `{}` from the store", table.name))?,
+                None => empty_frame(table),
+            };
+            let Some((_, new)) = updates.iter().find(|(t, _)| t.name == table.name) else {
+                let total = old.height();
+                merged.push((table, old));
+                changes.push(TableChange {
+                    table: table.name,
+                    total,
+                    ..TableChange::default()
+                });
+                continue;
+            };
+            let (frame, change) = merge(table, old, new.clone())?;
+            merged.push((table, frame));
+            changes.push(change);
+        }
+
+        let nothing_changed = existing.is_some() && changes.iter().all(|c| c.added == 0 && c.replaced == 0);
+        if !nothing_changed {
+            write_snapshot(root, &mut merged)?;
+        }
+        Ok((Store { root: root.into() }, changes))
+    }
+}
+
+fn parquet_name(table: &Table) -> String {
+    format!("{}.parquet", table.name)
+}
+
+/// Merges `new` into `old` by the table's key; a row of `new` wins over a row of `old`.
+fn merge(table: &'static Table, old: DataFrame, new: DataFrame) -> Result<(DataFrame, TableChange)> {
+    let ctx = || format!("failed to merge table `{}`", table.name);
+    let keys: Vec<Expr> = table.key.iter().map(|k| col(*k)).collect();
+    let all: Vec<Expr> = table.column_names().map(col).collect();
+    let new = new.select(table.column_names()).context(ctx)?;
+
+    let count = |lf: LazyFrame| -> Result<usize> {
+        let df = lf.select([len().alias("n")]).collect().context(ctx)?;
+        Ok(df
+            .column("n")
+            .ok()
+            .and_then(|c| c.get(0).ok())
+            .and_then(|v| v.extract::<usize>())
+            .unwrap_or(0))
+    };
+    let known = count(keyed(new.clone().lazy(), old.clone().lazy(), &keys, JoinType::Semi))?;
+    let unchanged = count(keyed(new.clone().lazy(), old.clone().lazy(), &all, JoinType::Semi))?;
+    let kept = keyed(old.lazy(), new.clone().lazy(), &keys, JoinType::Anti);
+    let frame = concat([kept, new.clone().lazy()], UnionArgs::default())
+        .and_then(LazyFrame::collect)
+        .context(ctx)?;
+    let change = TableChange {
+        table: table.name,
+        added: new.height() - known,
+        replaced: known - unchanged,
+        unchanged,
+        total: frame.height(),
+    };
+    Ok((frame, change))
+}
+
+/// A semi or anti join on several columns, nulls matching nulls.
+fn keyed(left: LazyFrame, right: LazyFrame, on: &[Expr], how: JoinType) -> LazyFrame {
+    left.join_builder()
+        .with(right)
+        .left_on(on.to_vec())
+        .right_on(on.to_vec())
+        .how(how)
+        .join_nulls(true)
+        .finish()
+}
+
+/// Writes every table to a new snapshot, then points `data` at it.
+fn write_snapshot(root: &Path, tables: &mut [(&'static Table, DataFrame)]) -> Result<()> {
+    let snapshots = root.join(SNAPSHOTS);
+    let number = current_snapshot_number(root).map_or(1, |n| n + 1);
+    let name = format!("{number:06}");
+    let staging = snapshots.join(format!("tmp-{name}-{}", std::process::id()));
+    fs::create_dir_all(&staging).map_err(|e| Error::io("create", &staging, e))?;
+
+    let mut manifest = Manifest {
+        format: "dora-store",
+        format_version: FORMAT_VERSION,
+        dora_version: env!("CARGO_PKG_VERSION"),
+        tables: Vec::new(),
+    };
+    for (table, frame) in tables.iter_mut() {
+        let path = staging.join(parquet_name(table));
+        let file = fs::File::create(&path).map_err(|e| Error::io("create", &path, e))?;
+        ParquetWriter::new(&file)
+            .finish(frame)
+            .context(|| format!("failed to write `{}`", path.display()))?;
+        file.sync_all().map_err(|e| Error::io("write", &path, e))?;
+        manifest.tables.push(ManifestTable {
+            name: table.name,
+            file: parquet_name(table),
+            rows: frame.height(),
+        });
+    }
+    let manifest_path = staging.join("manifest.json");
+    let mut file = fs::File::create(&manifest_path).map_err(|e| Error::io("create", &manifest_path, e))?;
+    serde_json::to_writer_pretty(&mut file, &manifest)
+        .map_err(std::io::Error::from)
+        .and_then(|()| file.write_all(b"\n"))
+        .and_then(|()| file.sync_all())
+        .map_err(|e| Error::io("write", &manifest_path, e))?;
+
+    let final_dir = snapshots.join(&name);
+    fs::rename(&staging, &final_dir).map_err(|e| Error::io("rename", &staging, e))?;
+    switch_data_link(root, &Path::new(SNAPSHOTS).join(&name))?;
+    remove_stale_snapshots(root);
+    Ok(())
+}
+
+#[cfg(unix)]
+fn switch_data_link(root: &Path, target: &Path) -> Result<()> {
+    let tmp = root.join(format!("{DATA}.tmp-{}", std::process::id()));
+    let _ = fs::remove_file(&tmp);
+    std::os::unix::fs::symlink(target, &tmp).map_err(|e| Error::io("create link", &tmp, e))?;
+    // rename(2) replaces the old link atomically.
+    fs::rename(&tmp, root.join(DATA)).map_err(|e| Error::io("switch", root.join(DATA), e))?;
+    if let Ok(dir) = fs::File::open(root) {
+        let _ = dir.sync_all();
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn switch_data_link(root: &Path, target: &Path) -> Result<()> {
+    // Without symlinks, `data` is a copy-free directory rename: not atomic against a crash
+    // between the two renames, which `remove_stale_snapshots` cannot repair. Unix is the
+    // supported platform for the store.
+    let data = root.join(DATA);
+    let old = root.join(format!("{DATA}.old"));
+    let _ = fs::remove_dir_all(&old);
+    if data.exists() {
+        fs::rename(&data, &old).map_err(|e| Error::io("switch", &data, e))?;
+    }
+    fs::rename(root.join(target), &data).map_err(|e| Error::io("switch", &data, e))?;
+    let _ = fs::remove_dir_all(&old);
+    Ok(())
+}
+
+fn current_snapshot_number(root: &Path) -> Option<u64> {
+    let target = fs::read_link(root.join(DATA)).ok()?;
+    target.file_name()?.to_str()?.parse().ok()
+}
+
+/// Removes snapshots other than the current one, and staging folders of killed imports.
+fn remove_stale_snapshots(root: &Path) {
+    let current = current_snapshot_number(root).map(|n| format!("{n:06}"));
+    let Ok(entries) = fs::read_dir(root.join(SNAPSHOTS)) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if Some(&name) != current.as_ref() {
+            let _ = fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+/// Holds the store's lock file for as long as it lives.
+fn lock(root: &Path) -> Result<fs::File> {
+    let path = root.join(LOCK);
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| Error::io("open", &path, e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(fs::TryLockError::WouldBlock) => Err(Error::StoreLocked { path: root.into() }),
+        Err(fs::TryLockError::Error(e)) => Err(Error::io("lock", &path, e)),
+    }
+}

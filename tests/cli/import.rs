@@ -1,0 +1,265 @@
+//! `dora import`: validation, upsert by key, atomic writes, rejects.
+
+use serde_json::Value;
+
+use crate::{Sandbox, fixture};
+
+fn snapshot_target(sandbox: &Sandbox) -> String {
+    std::fs::read_link(sandbox.store().join("data"))
+        .expect("data link")
+        .display()
+        .to_string()
+}
+
+fn overall(sandbox: &Sandbox) -> Value {
+    sandbox.run(&["metrics", "--all", "--format", "json"]).success().json()["overall"].clone()
+}
+
+#[test]
+fn import_then_reimport_is_idempotent() {
+    let sandbox = Sandbox::new();
+    let input = fixture("basic");
+    let first = sandbox.run(&["import", input.to_str().expect("utf-8")]).success();
+    assert!(
+        first
+            .stderr()
+            .contains("deployments                 8 records: 8 added, 0 replaced, 0 unchanged; 8 rows in store"),
+        "{}",
+        first.stderr()
+    );
+    let snapshot = snapshot_target(&sandbox);
+    let before = overall(&sandbox);
+
+    let again = sandbox.run(&["import", input.to_str().expect("utf-8")]).success();
+    assert!(
+        again
+            .stderr()
+            .contains("8 records: 0 added, 0 replaced, 8 unchanged; 8 rows in store"),
+        "{}",
+        again.stderr()
+    );
+    assert_eq!(
+        snapshot_target(&sandbox),
+        snapshot,
+        "an import that changes nothing writes nothing"
+    );
+    assert_eq!(overall(&sandbox), before);
+}
+
+#[test]
+fn a_changed_row_replaces_the_old_one() {
+    let sandbox = Sandbox::new();
+    sandbox
+        .run(&["import", fixture("basic").to_str().expect("utf-8")])
+        .success();
+    assert_eq!(overall(&sandbox)["failed_deployments"], 2);
+    let update = sandbox.path().join("update.csv");
+    std::fs::write(
+        &update,
+        "id,repo,deployed_at,status\nd1,acme/api,2026-03-02T10:00:00Z,rolled_back\n",
+    )
+    .expect("write");
+    let run = sandbox
+        .run(&["import", "--deployments", update.to_str().expect("utf-8")])
+        .success();
+    assert!(
+        run.stderr()
+            .contains("1 records: 0 added, 1 replaced, 0 unchanged; 8 rows in store"),
+        "{}",
+        run.stderr()
+    );
+    let o = overall(&sandbox);
+    assert_eq!(o["failed_deployments"], 3);
+    assert_eq!(o["deployments"], 6, "replaced, not added");
+    // The other tables are untouched by a per-table import.
+    assert_eq!(o["lead_time_hours"]["count"], 6);
+}
+
+#[test]
+fn invalid_rows_fail_the_import_and_write_nothing() {
+    let sandbox = Sandbox::new();
+    sandbox
+        .run(&["import", fixture("basic").to_str().expect("utf-8")])
+        .success();
+    let snapshot = snapshot_target(&sandbox);
+    let bad = fixture("bad-input");
+    let run = sandbox.run(&["import", bad.to_str().expect("utf-8")]);
+    assert_eq!(run.code(), 2);
+    let err = run.stderr();
+    let file = bad.join("deployments.csv").display().to_string();
+    assert!(err.contains("4 invalid rows found"), "{err}");
+    assert!(
+        err.contains(&format!(
+            "{file}:3: column `deployed_at`: value \"2026-03-32T10:00:00Z\": not a timestamp"
+        )),
+        "{err}"
+    );
+    assert!(err.contains(&format!("{file}:4: column `status`: value \"exploded\": not a deployment status; expected one of success, failure, rolled_back")), "{err}");
+    assert!(
+        err.contains(&format!(
+            "{file}:2: the key id=d1 appears more than once with different content (also on line 5)"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "{file}:5: the key id=d1 appears more than once with different content (also on line 2)"
+        )),
+        "{err}"
+    );
+    assert!(err.contains("--skip-invalid"), "{err}");
+    assert_eq!(snapshot_target(&sandbox), snapshot, "the store is exactly as it was");
+    assert!(!sandbox.path().join("dora-rejects.csv").exists());
+}
+
+#[test]
+fn skip_invalid_imports_the_rest_and_writes_rejects() {
+    let sandbox = Sandbox::new();
+    let run = sandbox
+        .run(&[
+            "import",
+            fixture("bad-input").to_str().expect("utf-8"),
+            "--skip-invalid",
+        ])
+        .success();
+    assert!(
+        run.stderr().contains("warning: 4 invalid row(s) skipped"),
+        "{}",
+        run.stderr()
+    );
+    let rejects = std::fs::read_to_string(sandbox.path().join("dora-rejects.csv")).expect("rejects written");
+    let mut lines = rejects.lines();
+    assert_eq!(lines.next(), Some("table,file,line,column,value,reason,record"));
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(rows.len(), 4, "{rejects}");
+    assert!(rows.iter().any(|r| r.contains(",4,status,exploded,")), "{rejects}");
+    let o = overall(&sandbox);
+    assert_eq!(o["deployments"], 1, "only d4 (its exact duplicate collapsed) is valid");
+}
+
+#[test]
+fn missing_column_names_the_file_and_what_was_found() {
+    let sandbox = Sandbox::new();
+    let dir = sandbox.path().join("in");
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(
+        dir.join("deployments.csv"),
+        "id,repository,deployed_at\nd1,a,2026-01-01\n",
+    )
+    .expect("write");
+    let run = sandbox.run(&["import", dir.to_str().expect("utf-8")]);
+    assert_eq!(run.code(), 2);
+    assert!(
+        run.stderr().contains(
+            "deployments.csv` is missing the required column `repo` (columns found: id, repository, deployed_at)"
+        ),
+        "{}",
+        run.stderr()
+    );
+    assert!(!sandbox.store().join("data").exists());
+}
+
+#[test]
+fn not_utf8_and_no_header_and_missing_folder() {
+    let sandbox = Sandbox::new();
+    let dir = sandbox.path().join("in");
+    std::fs::create_dir_all(&dir).expect("dir");
+    std::fs::write(
+        dir.join("deployments.csv"),
+        b"id,repo,deployed_at\nd1,caf\xe9,2026-01-01\n",
+    )
+    .expect("write");
+    let run = sandbox.run(&["import", dir.to_str().expect("utf-8")]);
+    assert_eq!(run.code(), 2);
+    assert!(
+        run.stderr()
+            .contains("is not a readable UTF-8 CSV file: line 2, cell 2: not valid UTF-8"),
+        "{}",
+        run.stderr()
+    );
+
+    std::fs::write(dir.join("deployments.csv"), b"").expect("write");
+    let run = sandbox.run(&["import", dir.to_str().expect("utf-8")]);
+    assert_eq!(run.code(), 2);
+    assert!(run.stderr().contains("has no header row"), "{}", run.stderr());
+
+    let run = sandbox.run(&["import", sandbox.path().join("nowhere").to_str().expect("utf-8")]);
+    assert_eq!(run.code(), 2);
+    assert!(run.stderr().contains("failed to read folder"), "{}", run.stderr());
+}
+
+#[test]
+fn header_only_files_are_valid_and_empty() {
+    let sandbox = Sandbox::new();
+    let dir = sandbox.copy_fixture("_template");
+    sandbox.run(&["import", dir.to_str().expect("utf-8")]).success();
+    let o = overall(&sandbox);
+    assert_eq!(o["deployments"], 0);
+    assert_eq!(o["change_failure_rate"], Value::Null);
+}
+
+#[test]
+fn mapping_file_imports_another_tools_export() {
+    let sandbox = Sandbox::new();
+    let dir = fixture("mapped-export");
+    let mapping = dir.join("mapping.toml");
+    sandbox
+        .run(&[
+            "import",
+            dir.to_str().expect("utf-8"),
+            "--mapping",
+            mapping.to_str().expect("utf-8"),
+            "--tz",
+            "Europe/Berlin",
+        ])
+        .success();
+    let j = sandbox
+        .run(&[
+            "metrics",
+            "--since",
+            "2026-03-01",
+            "--until",
+            "2026-03-08",
+            "--tz",
+            "Europe/Berlin",
+            "--format",
+            "json",
+        ])
+        .success()
+        .json();
+    assert_eq!(j["overall"]["deployments"], 2);
+    assert_eq!(j["overall"]["failed_deployments"], 1);
+    assert_eq!(j["window"]["since"], "2026-02-28T23:00:00Z");
+}
+
+#[test]
+fn unknown_status_value_from_a_mapped_export_names_the_source_column() {
+    let sandbox = Sandbox::new();
+    let dir = sandbox.copy_fixture("mapped-export");
+    std::fs::write(
+        dir.join("export.csv"),
+        "Deploy ID,Service Repo,Finished At,Result,Env\n1,a,2026-03-02,PENDING,prod\n",
+    )
+    .expect("write");
+    let run = sandbox.run(&[
+        "import",
+        dir.to_str().expect("utf-8"),
+        "--mapping",
+        dir.join("mapping.toml").to_str().expect("utf-8"),
+    ]);
+    assert_eq!(run.code(), 2);
+    assert!(
+        run.stderr()
+            .contains("export.csv:2: column `Result`: value \"PENDING\": not a deployment status"),
+        "{}",
+        run.stderr()
+    );
+}
+
+#[test]
+fn import_without_anything_is_a_usage_error() {
+    let sandbox = Sandbox::new();
+    let run = sandbox.run(&["import"]);
+    assert_eq!(run.code(), 2);
+    assert!(run.stderr().contains("nothing to import"), "{}", run.stderr());
+}

@@ -1,0 +1,100 @@
+//! Integration tests: the `dora` binary run on the fixture scenarios in fixtures/csv/.
+//! All of them compile into this one test binary (build time on 2 cores).
+
+mod import;
+mod metrics;
+mod oracle;
+mod properties;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/csv").join(name)
+}
+
+/// A temporary working directory with its own store.
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    pub fn new() -> Self {
+        Sandbox {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn store(&self) -> PathBuf {
+        self.dir.path().join(".dora")
+    }
+
+    /// Runs `dora ARGS` in the sandbox, with the store in the sandbox.
+    pub fn run(&self, args: &[&str]) -> Run {
+        let output = Command::new(env!("CARGO_BIN_EXE_dora"))
+            .args(args)
+            .current_dir(self.path())
+            .env("DORA_STORE", self.store())
+            .env_remove("TZ")
+            .output()
+            .expect("dora runs");
+        Run { output }
+    }
+
+    /// Copies a fixture folder into the sandbox and returns its path.
+    pub fn copy_fixture(&self, name: &str) -> PathBuf {
+        let to = self.path().join(name);
+        std::fs::create_dir_all(&to).expect("create dir");
+        for entry in std::fs::read_dir(fixture(name)).expect("fixture exists") {
+            let entry = entry.expect("entry");
+            std::fs::copy(entry.path(), to.join(entry.file_name())).expect("copy");
+        }
+        to
+    }
+}
+
+pub struct Run {
+    pub output: Output,
+}
+
+impl Run {
+    pub fn code(&self) -> i32 {
+        self.output.status.code().unwrap_or(-1)
+    }
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.output.stdout).into_owned()
+    }
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.output.stderr).into_owned()
+    }
+    #[track_caller]
+    pub fn success(self) -> Self {
+        assert_eq!(
+            self.code(),
+            0,
+            "dora failed\nstdout:\n{}\nstderr:\n{}",
+            self.stdout(),
+            self.stderr()
+        );
+        self
+    }
+    #[track_caller]
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout()).unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", self.stdout()))
+    }
+}
+
+/// A float figure, compared with a tolerance.
+#[track_caller]
+pub fn assert_close(value: &Value, expected: f64) {
+    let got = value
+        .as_f64()
+        .unwrap_or_else(|| panic!("expected a number, got {value}"));
+    assert!((got - expected).abs() < 1e-9, "expected {expected}, got {got}");
+}

@@ -1,0 +1,94 @@
+//! Properties of the whole pipeline, through the library: row order and re-reading the same
+//! files change nothing.
+
+use std::path::Path;
+
+use dora::analysis::{self, Context, GroupBy, PeriodKind};
+use dora::collect::csv::ReadOptions;
+use dora::collect::mapping::Mapping;
+use dora::collect::{folder_files, read_files, tables_from_inputs};
+use dora::report::MetricsReport;
+use proptest::prelude::*;
+
+use crate::fixture;
+
+fn compute(dir: &Path) -> MetricsReport {
+    let mapping = Mapping::default();
+    let files = folder_files(dir, &mapping).expect("files");
+    let options = ReadOptions {
+        zone: chrono_tz::UTC,
+        mapping: &mapping,
+        skip_invalid: false,
+        only: None,
+    };
+    let inputs = read_files(&files, &options).expect("valid");
+    let tables = tables_from_inputs(&inputs).lazy();
+    let zone: chrono_tz::Tz = "America/Los_Angeles".parse().expect("zone");
+    let ctx = Context {
+        window: analysis::Window {
+            since: 1_767_571_200_000_000,
+            until: 1_778_025_600_000_000,
+        },
+        zone,
+        environment: "production".into(),
+        group_by: Some(GroupBy::Repo),
+        period: Some(PeriodKind::Week),
+    };
+    analysis::compute(&tables, &ctx).expect("computes")
+}
+
+/// Copies the fixture with the data rows of every file shuffled by `seed`.
+fn shuffled_copy(from: &Path, to: &Path, seed: u64) {
+    std::fs::create_dir_all(to).expect("dir");
+    for entry in std::fs::read_dir(from).expect("fixture") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_none_or(|e| e != "csv") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).expect("read");
+        let mut lines: Vec<&str> = text.lines().collect();
+        let header = lines.remove(0);
+        let mut state = seed | 1;
+        for i in (1..lines.len()).rev() {
+            // xorshift: deterministic and dependency-free
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            lines.swap(i, (state % (i as u64 + 1)) as usize);
+        }
+        let body = std::iter::once(header).chain(lines).collect::<Vec<_>>().join("\n");
+        std::fs::write(to.join(path.file_name().expect("name")), body + "\n").expect("write");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 8, ..ProptestConfig::default() })]
+
+    #[test]
+    fn row_order_changes_nothing(seed in any::<u64>()) {
+        let reference = compute(&fixture("sample"));
+        let dir = tempfile::tempdir().expect("temp");
+        shuffled_copy(&fixture("sample"), dir.path(), seed);
+        prop_assert_eq!(compute(dir.path()), reference);
+    }
+}
+
+#[test]
+fn duplicated_rows_change_nothing() {
+    // Exports that overlap repeat rows; exact copies are collapsed, never double counted.
+    let dir = tempfile::tempdir().expect("temp");
+    for entry in std::fs::read_dir(fixture("sample")).expect("fixture") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_none_or(|e| e != "csv") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).expect("read");
+        let body: String = text.lines().skip(1).map(|l| format!("{l}\n")).collect();
+        std::fs::write(
+            dir.path().join(path.file_name().expect("name")),
+            format!("{text}{body}"),
+        )
+        .expect("write");
+    }
+    assert_eq!(compute(dir.path()), compute(&fixture("sample")));
+}
