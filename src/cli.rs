@@ -37,8 +37,8 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// Folder with deployments.csv and, optionally, commits.csv, deployment_commits.csv,
-    /// incidents.csv
+    /// Folder with `deployments.csv` and, optionally, `commits.csv`, `deployment_commits.csv`,
+    /// `incidents.csv`
     #[arg(value_name = "DIR")]
     pub dir: Option<PathBuf>,
     /// Import this file as the deployments table
@@ -47,7 +47,7 @@ pub struct ImportArgs {
     /// Import this file as the commits table
     #[arg(long, value_name = "FILE")]
     pub commits: Option<PathBuf>,
-    /// Import this file as the deployment_commits table
+    /// Import this file as the `deployment_commits` table
     #[arg(long, value_name = "FILE")]
     pub deployment_commits: Option<PathBuf>,
     /// Import this file as the incidents table

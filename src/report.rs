@@ -57,7 +57,7 @@ pub struct Levels {
 /// All figures of one scope (overall, a group, a period, or a group in a period).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Figures {
-    /// Production deployments (status success or rolled_back) in the scope.
+    /// Production deployments (status `success` or `rolled_back`) in the scope.
     pub deployments: u64,
     pub failed_deployments: u64,
     pub change_failure_rate: Option<f64>,
@@ -86,6 +86,10 @@ pub struct PeriodFigures {
 }
 
 /// `YYYY-MM-DD` (chrono's own serde support would rebuild Polars with another chrono feature).
+#[expect(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "the signature serde's `serialize_with` calls"
+)]
 fn iso_date<S: serde::Serializer>(date: &NaiveDate, s: S) -> Result<S::Ok, S::Error> {
     s.collect_str(&date.format("%Y-%m-%d"))
 }

@@ -140,7 +140,7 @@ impl Store {
                 });
                 continue;
             };
-            let (frame, change) = merge(table, old, new.clone())?;
+            let (frame, change) = merge(table, old, new)?;
             merged.push((table, frame));
             changes.push(change);
         }
@@ -158,7 +158,7 @@ fn parquet_name(table: &Table) -> String {
 }
 
 /// Merges `new` into `old` by the table's key; a row of `new` wins over a row of `old`.
-fn merge(table: &'static Table, old: DataFrame, new: DataFrame) -> Result<(DataFrame, TableChange)> {
+fn merge(table: &'static Table, old: DataFrame, new: &DataFrame) -> Result<(DataFrame, TableChange)> {
     let ctx = || format!("failed to merge table `{}`", table.name);
     let keys: Vec<Expr> = table.key.iter().map(|k| col(*k)).collect();
     let all: Vec<Expr> = table.column_names().map(col).collect();
@@ -193,8 +193,8 @@ fn merge(table: &'static Table, old: DataFrame, new: DataFrame) -> Result<(DataF
 fn keyed(left: LazyFrame, right: LazyFrame, on: &[Expr], how: JoinType) -> LazyFrame {
     left.join_builder()
         .with(right)
-        .left_on(on.to_vec())
-        .right_on(on.to_vec())
+        .left_on(on)
+        .right_on(on)
         .how(how)
         .join_nulls(true)
         .finish()

@@ -164,7 +164,8 @@ pub fn naive_from_micros(micros: Micros) -> Option<NaiveDateTime> {
 
 /// UTC microseconds of local midnight starting `date` in `zone`.
 pub fn local_midnight(date: NaiveDate, zone: Tz) -> Micros {
-    let days = (date - NaiveDate::from_ymd_opt(1970, 1, 1).expect("valid epoch date")).num_days();
+    // `NaiveDate::default()` is 1970-01-01, the Unix epoch.
+    let days = (date - NaiveDate::default()).num_days();
     local_to_utc(days, 0, zone).unwrap_or(days * MICROS_PER_DAY)
 }
 

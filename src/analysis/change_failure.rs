@@ -2,7 +2,7 @@
 //!
 //! A deployment failed when its status is `rolled_back`, or an incident names it as the cause,
 //! or an incident of the same repository without a named cause was created in
-//! [its deployed_at, the next production deployment's deployed_at). Incidents before the first
+//! `[deployed_at, next deployed_at)` of the repository's production deployments. Incidents before the first
 //! deployment, or naming a deployment that is not a production one, stay unattributed.
 
 use polars::prelude::*;
@@ -15,7 +15,7 @@ pub const RECOVERY_HOURS: &str = "recovery_hours";
 pub const RECOVERY_OPEN: &str = "recovery_open";
 
 /// Each incident with the production deployment it is attributed to (null when none) and why:
-/// `named` (its deployment_id) or `time` (created while that deployment was the latest).
+/// `named` (its `deployment_id`) or `time` (created while that deployment was the latest).
 pub fn attribution(incidents: LazyFrame, production: &LazyFrame) -> LazyFrame {
     let incidents = incidents.select([
         col(i::ID).alias(INCIDENT),

@@ -411,7 +411,7 @@ fn at_levels(facts: &LazyFrame, aggs: &[Expr], levels: &[(bool, bool)]) -> Resul
                 .clone()
                 .with_columns([group.alias(GROUP), period.alias(PERIOD), lit(by_group).alias("grouped")])
                 .group_by([col(GROUP), col(PERIOD), col("grouped")])
-                .agg(aggs.to_vec())
+                .agg(aggs)
         })
         .collect();
     concat(parts, UnionArgs::default()).context(|| "failed to plan the metrics".into())
@@ -455,6 +455,7 @@ fn for_each_scope(frame: &DataFrame, mut f: impl FnMut(ScopeKey, &dyn Fn(&str) -
     Ok(())
 }
 
+#[expect(clippy::cast_sign_loss, reason = "counts and sums of flags are never negative")]
 fn count(v: Option<f64>) -> u64 {
     v.map_or(0, |x| x as u64)
 }

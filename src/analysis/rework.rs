@@ -2,7 +2,7 @@
 //!
 //! A deployment is rework when its `kind` says so (hotfix or rollback). When `kind` is empty,
 //! it is rework when it was deployed while a resolved incident of the same repository was open
-//! (created_at <= deployed_at < resolved_at). Unresolved incidents mark nothing.
+//! (`created_at <= deployed_at < resolved_at`). Unresolved incidents mark nothing.
 
 use polars::prelude::*;
 

@@ -1,5 +1,7 @@
 //! `dora import`: validate CSV exports and merge them into the store.
 
+use std::fmt::Write as _;
+use std::io::Write as _;
 use std::path::PathBuf;
 
 use anyhow::bail;
@@ -94,13 +96,12 @@ pub fn run(global: &GlobalArgs, args: &ImportArgs) -> anyhow::Result<ExitStatus>
                     input.table.name, input.read.records, c.added, c.replaced, c.unchanged, c.total
                 );
                 if rejected > 0 {
-                    line.push_str(&format!("; {rejected} rejected"));
+                    let _ = write!(line, "; {rejected} rejected");
                 }
                 lines.push(line);
             }
         }
         let mut err = std::io::stderr().lock();
-        use std::io::Write as _;
         for line in lines {
             writeln!(err, "{line}")?;
         }

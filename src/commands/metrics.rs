@@ -82,13 +82,12 @@ pub fn run(global: &GlobalArgs, args: &MetricsArgs) -> anyhow::Result<ExitStatus
         }),
     };
     let report = analysis::compute(&tables, &context)?;
-    match &args.out {
-        Some(path) => write_atomically(path, |out| output::render(&report, args.format, out))?,
-        None => {
-            let mut stdout = std::io::stdout().lock();
-            output::render(&report, args.format, &mut stdout)?;
-            stdout.flush()?;
-        }
+    if let Some(path) = &args.out {
+        write_atomically(path, |out| output::render(&report, args.format, out))?;
+    } else {
+        let mut stdout = std::io::stdout().lock();
+        output::render(&report, args.format, &mut stdout)?;
+        stdout.flush()?;
     }
     Ok(ExitStatus::Success)
 }

@@ -7,6 +7,7 @@ pub mod json;
 pub mod markdown;
 pub mod table;
 
+use std::fmt::Write as _;
 use std::io::Write;
 
 use crate::report::MetricsReport;
@@ -64,7 +65,7 @@ pub fn summary_rows(f: &crate::report::Figures) -> Vec<[String; 4]> {
     let df = &f.deployment_frequency;
     let mut lead_sample = format!("{} commits", lt.count);
     if lt.negative_dropped > 0 {
-        lead_sample.push_str(&format!(" ({} negative dropped)", lt.negative_dropped));
+        let _ = write!(lead_sample, " ({} negative dropped)", lt.negative_dropped);
     }
     vec![
         [

@@ -1,6 +1,18 @@
 //! Integration tests: the `dora` binary run on the fixture scenarios in fixtures/csv/.
 //! All of them compile into this one test binary (build time on 2 cores).
 
+// Test helpers fail by panicking, and build CSV text the simple way: the pedantic lints about
+// documenting panics and string building are for library code.
+#![allow(
+    clippy::missing_panics_doc,
+    clippy::must_use_candidate,
+    clippy::return_self_not_must_use,
+    clippy::new_without_default,
+    clippy::format_push_string,
+    clippy::format_collect,
+    clippy::cast_sign_loss
+)]
+
 mod import;
 mod metrics;
 mod oracle;
