@@ -276,8 +276,16 @@ fn current_snapshot_number(root: &Path) -> Option<u64> {
     target.file_name()?.to_str()?.parse().ok()
 }
 
-/// Removes snapshots other than the current one, and staging folders of killed imports.
+/// Removes snapshots other than the current one, and the staging folders and unswitched links
+/// of killed imports. Only called with the lock held.
 fn remove_stale_snapshots(root: &Path) {
+    if let Ok(entries) = fs::read_dir(root) {
+        for entry in entries.flatten() {
+            if entry.file_name().to_string_lossy().starts_with(&format!("{DATA}.tmp-")) {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+    }
     let current = current_snapshot_number(root).map(|n| format!("{n:06}"));
     let Ok(entries) = fs::read_dir(root.join(SNAPSHOTS)) else {
         return;

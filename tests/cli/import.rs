@@ -263,3 +263,49 @@ fn import_without_anything_is_a_usage_error() {
     assert_eq!(run.code(), 2);
     assert!(run.stderr().contains("nothing to import"), "{}", run.stderr());
 }
+
+#[test]
+fn leftovers_of_a_killed_import_are_invisible_and_cleaned_up() {
+    let sandbox = Sandbox::new();
+    sandbox
+        .run(&["import", fixture("basic").to_str().expect("utf-8")])
+        .success();
+    let before = overall(&sandbox);
+    // What an import killed while writing leaves behind: a half-written staging snapshot and
+    // a link that was never renamed into place.
+    let staging = sandbox.store().join("snapshots/tmp-000002-4242");
+    std::fs::create_dir_all(&staging).expect("dir");
+    std::fs::write(staging.join("deployments.parquet"), b"PAR1 half written").expect("write");
+    std::os::unix::fs::symlink("snapshots/tmp-000002-4242", sandbox.store().join("data.tmp-4242")).expect("link");
+    assert_eq!(overall(&sandbox), before, "readers only follow `data`");
+
+    let update = sandbox.path().join("update.csv");
+    std::fs::write(&update, "id,repo,deployed_at\nn1,acme/api,2026-03-03T00:00:00Z\n").expect("write");
+    sandbox
+        .run(&["import", "--deployments", update.to_str().expect("utf-8")])
+        .success();
+    assert!(!staging.exists(), "the next import removes the staging folder");
+    let snapshots: Vec<_> = std::fs::read_dir(sandbox.store().join("snapshots"))
+        .expect("dir")
+        .collect();
+    assert_eq!(snapshots.len(), 1, "only the current snapshot is kept");
+    assert_eq!(overall(&sandbox)["deployments"], 7);
+}
+
+#[test]
+fn store_files_are_plain_parquet_with_a_manifest() {
+    let sandbox = Sandbox::new();
+    sandbox
+        .run(&["import", fixture("basic").to_str().expect("utf-8")])
+        .success();
+    let data = sandbox.store().join("data");
+    for table in ["deployments", "commits", "deployment_commits", "incidents"] {
+        let bytes = std::fs::read(data.join(format!("{table}.parquet"))).expect("table file");
+        assert_eq!(&bytes[..4], b"PAR1");
+    }
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(data.join("manifest.json")).expect("manifest")).expect("json");
+    assert_eq!(manifest["format"], "dora-store");
+    assert_eq!(manifest["format_version"], 1);
+    assert_eq!(manifest["tables"][0]["rows"], 8);
+}

@@ -92,3 +92,43 @@ fn duplicated_rows_change_nothing() {
     }
     assert_eq!(compute(dir.path()), compute(&fixture("sample")));
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    /// Whatever the cells hold, reading ends in rows or in an error, never a panic.
+    #[test]
+    fn arbitrary_cells_never_panic(
+        rows in prop::collection::vec(prop::collection::vec("[\\PC\"\n,]{0,12}", 0..6), 0..6),
+        skip_invalid in any::<bool>(),
+    ) {
+        let dir = tempfile::tempdir().expect("temp");
+        let mut text = String::from("id,repo,deployed_at,status,kind\n");
+        for row in &rows {
+            let cells: Vec<String> = row.iter().map(|c| format!("\"{}\"", c.replace('"', "\"\""))).collect();
+            text.push_str(&cells.join(","));
+            text.push('\n');
+        }
+        std::fs::write(dir.path().join("deployments.csv"), text).expect("write");
+        let mapping = Mapping::default();
+        let files = folder_files(dir.path(), &mapping).expect("files");
+        let options = ReadOptions { zone: chrono_tz::UTC, mapping: &mapping, skip_invalid, only: None };
+        if let Ok(inputs) = read_files(&files, &options) {
+            let _ = compute_tables(&tables_from_inputs(&inputs).lazy());
+        }
+    }
+}
+
+fn compute_tables(tables: &dora::collect::Tables) -> dora::Result<MetricsReport> {
+    let ctx = Context {
+        window: analysis::Window {
+            since: 0,
+            until: 4_102_444_800_000_000,
+        },
+        zone: chrono_tz::UTC,
+        environment: "production".into(),
+        group_by: Some(GroupBy::Team),
+        period: Some(PeriodKind::Month),
+    };
+    analysis::compute(tables, &ctx)
+}
