@@ -159,11 +159,7 @@ fn raw_name(index: usize) -> String {
 
 /// The header row, with a UTF-8 byte order mark removed.
 fn read_header(path: &Path, table: &Table) -> Result<Vec<String>> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_path(path)
-        .map_err(|e| csv_error(path, &e))?;
+    let mut reader = open_records(path, false)?;
     let mut record = csv::ByteRecord::new();
     let found = reader.read_byte_record(&mut record).map_err(|e| csv_error(path, &e))?;
     if !found || record.iter().all(<[u8]>::is_empty) {
@@ -194,6 +190,16 @@ fn read_header(path: &Path, table: &Table) -> Result<Vec<String>> {
                 })
         })
         .collect()
+}
+
+/// A record-by-record reader for the slow paths (header, diagnosis, line numbers). `flexible`:
+/// rows with a different number of cells are read, so the caller can say what is wrong.
+fn open_records(path: &Path, skip_header: bool) -> Result<csv::Reader<std::fs::File>> {
+    csv::ReaderBuilder::new()
+        .has_headers(skip_header)
+        .flexible(true)
+        .from_path(path)
+        .map_err(|e| csv_error(path, &e))
 }
 
 fn csv_error(path: &Path, e: &csv::Error) -> Error {
@@ -232,11 +238,7 @@ fn read_text_columns(path: &Path, width: usize, projection: &[usize]) -> Result<
 
 /// Walks the file record by record to say exactly what is wrong and where.
 fn diagnose(path: &Path, width: usize) -> Option<Error> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(true)
-        .from_path(path)
-        .ok()?;
+    let mut reader = open_records(path, true).ok()?;
     let mut record = csv::ByteRecord::new();
     loop {
         match reader.read_byte_record(&mut record) {
@@ -504,11 +506,7 @@ fn locate(path: &Path, table: &'static Table, problems: BTreeMap<usize, Vec<Cell
     let mut wanted: std::collections::BTreeSet<usize> = problems.keys().copied().collect();
     wanted.extend(problems.values().flatten().filter_map(|p| p.other_row));
     let mut found: std::collections::HashMap<usize, (u64, Vec<String>)> = std::collections::HashMap::new();
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(true)
-        .from_path(path)
-        .map_err(|e| csv_error(path, &e))?;
+    let mut reader = open_records(path, true)?;
     let mut record = csv::ByteRecord::new();
     let mut pending = wanted.iter().copied().peekable();
     let mut index = 0usize;
