@@ -252,7 +252,7 @@ fn without_deployment_commits_lead_time_uses_commit_times() {
 fn formats_render() {
     let sandbox = Sandbox::new();
     let input = fixture("basic");
-    for format in ["table", "markdown", "csv"] {
+    for format in ["table", "markdown", "csv", "json"] {
         let mut args = vec![
             "metrics",
             "--input",
