@@ -8,6 +8,7 @@
 use polars::prelude::*;
 
 use super::{AT, ATTRIBUTED, CREATED, INCIDENT, NEXT_AT, RESOLVED, RULE, asof, hours, micros, null_of};
+use crate::error::{PolarsContext, Result};
 use crate::schema::{deployments as d, incidents as i, status};
 
 pub const FAILED: &str = "failed";
@@ -16,7 +17,7 @@ pub const RECOVERY_OPEN: &str = "recovery_open";
 
 /// Each incident with the production deployment it is attributed to (null when none) and why:
 /// `named` (its `deployment_id`) or `time` (created while that deployment was the latest).
-pub fn attribution(incidents: LazyFrame, production: &LazyFrame) -> LazyFrame {
+pub fn attribution(incidents: LazyFrame, production: &LazyFrame) -> Result<LazyFrame> {
     let incidents = incidents.select([
         col(i::ID).alias(INCIDENT),
         col(i::REPO),
@@ -62,16 +63,14 @@ pub fn attribution(incidents: LazyFrame, production: &LazyFrame) -> LazyFrame {
             .and(col(NEXT_AT).is_null().or(col(CREATED).lt(col(NEXT_AT)))),
     )
     .select([col(INCIDENT), col(ATTRIBUTED), lit("time").alias(RULE)]);
-    let attributed = concat([named, timed], UnionArgs::default()).unwrap_or_else(|_| {
-        // Both sides have the same three columns, so concatenation cannot fail on schemas.
-        DataFrame::empty().lazy()
-    });
-    incidents.join(
+    let attributed =
+        concat([named, timed], UnionArgs::default()).context(|| "failed to plan incident attribution".into())?;
+    Ok(incidents.join(
         attributed,
         [col(INCIDENT)],
         [col(INCIDENT)],
         JoinArgs::new(JoinType::Left),
-    )
+    ))
 }
 
 /// The window's production deployments with `failed` and recovery columns added.

@@ -199,7 +199,7 @@ pub fn compute(tables: &Tables, ctx: &Context) -> Result<MetricsReport> {
     let production = production::production(tables.deployments.clone(), &ctx.environment)
         .with_column(group_of_deployment.cast(group_dtype()).alias(GROUP))
         .cache();
-    let attribution = change_failure::attribution(tables.incidents.clone(), &production).cache();
+    let attribution = change_failure::attribution(tables.incidents.clone(), &production)?.cache();
 
     // Deployments of the window, with failure, recovery and rework.
     let window_deployments = production.clone().filter(in_window(AT));
@@ -231,14 +231,7 @@ pub fn compute(tables: &Tables, ctx: &Context) -> Result<MetricsReport> {
             own.fill_null(col("deployment_group")).fill_null(col("repo_group"))
         }
     };
-    let by_deployment = production
-        .clone()
-        .select([col(d::ID), col(GROUP).alias("deployment_group")]);
-    let by_repo = production.clone().group_by([col(d::REPO)]).agg([col(GROUP)
-        .sort_by([col(AT)], SortMultipleOptions::default())
-        .last()
-        .alias("repo_group")]);
-    let incidents = tables
+    let mut incidents = tables
         .incidents
         .clone()
         .select([col(i::ID).alias(INCIDENT), col(i::SERVICE)])
@@ -248,18 +241,29 @@ pub fn compute(tables: &Tables, ctx: &Context) -> Result<MetricsReport> {
             [col(INCIDENT)],
             JoinArgs::new(JoinType::Inner),
         )
-        .filter(in_window(CREATED))
-        .join(
-            by_deployment,
-            [col(ATTRIBUTED)],
-            [col(d::ID)],
-            JoinArgs::new(JoinType::Left),
-        )
-        .join(by_repo, [col(i::REPO)], [col(d::REPO)], JoinArgs::new(JoinType::Left))
-        .with_columns([
-            incident_group.cast(group_dtype()).alias(GROUP),
-            period_of(CREATED).alias(PERIOD),
-        ]);
+        .filter(in_window(CREATED));
+    if matches!(ctx.group_by, Some(GroupBy::Service | GroupBy::Team)) {
+        // Only these groupings look up the deployment's (or the repository's) value.
+        let by_deployment = production
+            .clone()
+            .select([col(d::ID), col(GROUP).alias("deployment_group")]);
+        let by_repo = production.clone().group_by([col(d::REPO)]).agg([col(GROUP)
+            .sort_by([col(AT)], SortMultipleOptions::default())
+            .last()
+            .alias("repo_group")]);
+        incidents = incidents
+            .join(
+                by_deployment,
+                [col(ATTRIBUTED)],
+                [col(d::ID)],
+                JoinArgs::new(JoinType::Left),
+            )
+            .join(by_repo, [col(i::REPO)], [col(d::REPO)], JoinArgs::new(JoinType::Left));
+    }
+    let incidents = incidents.with_columns([
+        incident_group.cast(group_dtype()).alias(GROUP),
+        period_of(CREATED).alias(PERIOD),
+    ]);
     let incidents = time_to_restore::facts(incidents).cache();
 
     let deployment_aggs = vec![

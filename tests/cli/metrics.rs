@@ -439,3 +439,23 @@ fn rework_by_open_incident_and_by_kind() {
     assert_eq!(j["overall"]["rework_deployments"], 1);
     assert_eq!(j["overall"]["failed_deployments"], 2, "y1 and y3 are named");
 }
+
+#[test]
+fn by_service_places_incidents_through_their_deployments() {
+    // The incidents have no `service` column: i1 goes to d3's service (api), i2 to d4's (api),
+    // and i3, blamed on nothing, to the service of acme/web's latest deployment (web).
+    let j = basic_json(&["--by", "service"]);
+    let groups = j["groups"].as_array().expect("groups");
+    assert_eq!(
+        groups
+            .iter()
+            .map(|g| g["service"].as_str().expect("service"))
+            .collect::<Vec<_>>(),
+        ["api", "web"]
+    );
+    assert_eq!(groups[0]["deployments"], 4);
+    assert_eq!(groups[0]["time_to_restore_hours"]["count"], 1);
+    assert_eq!(groups[0]["time_to_restore_hours"]["open"], 1);
+    assert_eq!(groups[1]["time_to_restore_hours"]["count"], 1);
+    assert_eq!(groups[1]["unattributed_incidents"], 1);
+}
