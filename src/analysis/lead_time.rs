@@ -27,15 +27,12 @@ pub fn pairs(tables: &Tables, production: &LazyFrame, mapped: bool) -> LazyFrame
             .clone()
             .select([col(dc::DEPLOYMENT_ID).alias(d::ID), col(dc::SHA)])
             .join(deployments, [col(d::ID)], [col(d::ID)], JoinArgs::new(JoinType::Inner))
-            // Joining on the sha alone and then requiring the same repository gives the same rows
-            // as a join on (sha, repo), without row-encoding two string keys on both sides.
             .join(
-                commits.select([col(c::REPO).alias("commit_repo"), col(c::SHA), col(COMMITTED)]),
-                [col(c::SHA)],
-                [col(c::SHA)],
+                commits,
+                [col(c::SHA), col(c::REPO)],
+                [col(c::SHA), col(c::REPO)],
                 JoinArgs::new(JoinType::Inner),
             )
-            .filter(col("commit_repo").eq(col(d::REPO)))
     } else {
         // Each commit goes to the first deployment at or after it: (previous, this].
         asof(
