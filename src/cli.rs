@@ -4,7 +4,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::analysis::explain::Metric;
 use crate::output::Format;
+use crate::output::frame::FrameFormat;
 
 /// DORA metrics from CSV exports: deployment frequency, lead time, change failure rate, time to
 /// restore, failed deployment recovery time and rework rate.
@@ -33,6 +35,10 @@ pub enum Command {
     Import(ImportArgs),
     /// Compute the DORA metrics
     Metrics(MetricsArgs),
+    /// Run SQL, or a saved query, over the tables and the metric views
+    Query(QueryArgs),
+    /// Show a figure and the rows behind it
+    Explain(ExplainArgs),
 }
 
 #[derive(Debug, Args)]
@@ -132,6 +138,100 @@ pub struct MetricsArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    /// Write to this file (atomically) instead of standard output
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+#[command(after_long_help = "\
+Tables: deployments, commits, deployment_commits, incidents (all of history).
+Views (the window, computed as `dora metrics` does): changes, production_deployments,
+incident_attribution, periods. `--tables` lists their columns; docs/query.md describes them.
+
+Examples:
+  dora query \"SELECT repo, COUNT(*) AS n FROM production_deployments GROUP BY repo\"
+  dora query --list
+  dora query slowest-changes --param limit=5 --since 2026-11-01")]
+pub struct QueryArgs {
+    /// SQL text (one SELECT), or the name of a saved query
+    #[arg(value_name = "SQL|NAME", required_unless_present_any = ["list", "file", "tables"])]
+    pub query: Option<String>,
+    /// Read the SQL from this file (a header may declare parameters, as in queries/)
+    #[arg(long, value_name = "FILE", conflicts_with = "query")]
+    pub file: Option<PathBuf>,
+    /// A parameter of the query, `$NAME` in SQL (repeatable); `since` and `until` set the window
+    #[arg(long = "param", value_name = "NAME=VALUE", value_parser = parse_param)]
+    pub params: Vec<(String, String)>,
+    /// List the saved queries and their parameters
+    #[arg(long, conflicts_with_all = ["query", "file", "tables"])]
+    pub list: bool,
+    /// List the tables and views with their columns
+    #[arg(long)]
+    pub tables: bool,
+    /// Folder of your own saved queries (`NAME.sql`); they replace built-in ones of the same name
+    #[arg(long, env = "DORA_QUERIES", value_name = "DIR")]
+    pub queries: Option<PathBuf>,
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[command(flatten)]
+    pub window: WindowArgs,
+    /// Environment that counts as production (any case)
+    #[arg(long, default_value = "production", value_name = "NAME")]
+    pub environment: String,
+    /// Rows of the `periods` view per repository, service or team
+    #[arg(long, value_enum)]
+    pub by: Option<By>,
+    /// The periods of the views: day, ISO week (Monday start) or month in `--tz`
+    #[arg(long, value_enum, default_value_t = Period::Week)]
+    pub period: Period,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = FrameFormat::Table)]
+    pub format: FrameFormat,
+    /// Write to this file (atomically) instead of standard output
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+fn parse_param(text: &str) -> Result<(String, String), String> {
+    let (name, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("expected NAME=VALUE, got `{text}`"))?;
+    let name = name.trim().trim_start_matches('$');
+    if name.is_empty() {
+        return Err(format!("expected NAME=VALUE, got `{text}`"));
+    }
+    Ok((name.to_string(), value.to_string()))
+}
+
+#[derive(Debug, Args)]
+#[command(after_long_help = "\
+Examples:
+  dora explain lead-time --repo acme/api --period 2026-W47
+  dora explain change-failure-rate --all --format csv --out failures.csv")]
+pub struct ExplainArgs {
+    /// The figure to explain
+    #[arg(value_enum)]
+    pub metric: Metric,
+    /// Only this repository
+    #[arg(long, value_name = "OWNER/NAME")]
+    pub repo: Option<String>,
+    /// One period in `--tz`: an ISO week (2026-W47), a month (2026-11) or a day (2026-11-23)
+    #[arg(long, value_name = "PERIOD", conflicts_with_all = ["since", "until", "all"])]
+    pub period: Option<String>,
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[command(flatten)]
+    pub window: WindowArgs,
+    /// Environment that counts as production (any case)
+    #[arg(long, default_value = "production", value_name = "NAME")]
+    pub environment: String,
+    /// Rows to print; 0 for all [default: 20 for table and markdown, all otherwise]
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = FrameFormat::Table)]
+    pub format: FrameFormat,
     /// Write to this file (atomically) instead of standard output
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,

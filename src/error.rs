@@ -79,6 +79,10 @@ pub enum Error {
         expected: String,
     },
 
+    /// A query that cannot run; `message` already points at the problem.
+    #[error("{message}")]
+    Query { message: String },
+
     #[error("{context}: {source}")]
     Polars {
         context: String,

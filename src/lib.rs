@@ -2,7 +2,8 @@
 //!
 //! Data flows one way: [`collect`] reads exports into the canonical tables of [`schema`],
 //! [`store`] keeps them as Parquet, [`analysis`] computes the metrics as one lazy Polars plan
-//! into a [`report::MetricsReport`], and [`output`] renders it.
+//! into a [`report::MetricsReport`], and [`output`] renders it. [`query`] runs SQL over the same
+//! tables and over the facts behind the figures ([`analysis::views`]).
 //!
 //! ```
 //! use dora::analysis::{self, Context, Window};
@@ -27,6 +28,7 @@ pub mod collect;
 pub mod commands;
 pub mod error;
 pub mod output;
+pub mod query;
 pub mod report;
 pub mod schema;
 pub mod settings;

@@ -8,11 +8,13 @@
 //! figures (a few per group and period) are read out.
 
 pub mod change_failure;
+pub mod explain;
 pub mod lead_time;
 pub mod levels;
 pub mod production;
 pub mod rework;
 pub mod time_to_restore;
+pub mod views;
 pub mod window;
 
 use std::collections::{BTreeSet, HashMap};
@@ -169,8 +171,30 @@ enum Scope {
 /// A scope and a period index (`None`: the whole window).
 type ScopeKey = (Scope, Option<i64>);
 
-/// Computes every figure for the context's window, groups and periods.
-pub fn compute(tables: &Tables, ctx: &Context) -> Result<MetricsReport> {
+/// The facts behind every figure, as lazy frames (nothing is computed until collected).
+///
+/// `compute` aggregates them; `dora query` and `dora explain` show them row by row, so the rows a
+/// user sees are exactly the rows the figures come from.
+#[derive(Clone)]
+pub struct Facts {
+    /// Production deployments of all history, with previous/next deployment and the group.
+    pub production: LazyFrame,
+    /// Every incident with the production deployment it is attributed to, and the rule.
+    pub attribution: LazyFrame,
+    /// The window's production deployments with `failed`, recovery, `rework`, period and day.
+    pub deployments: LazyFrame,
+    /// The window's deployed commits with their lead time and period.
+    pub changes: LazyFrame,
+    /// The window's incidents with attribution, restore time, group and period.
+    pub incidents: LazyFrame,
+    /// Whether lead time comes from `deployment_commits` (else from commit times).
+    pub mapped: bool,
+    /// The periods of the window (empty without `--period`).
+    pub periods: Vec<window::Period>,
+}
+
+/// Builds the facts for the context's window, groups and periods.
+pub fn facts(tables: &Tables, ctx: &Context) -> Result<Facts> {
     let mapped = has_deployment_commits(tables)?;
     let window = ctx.window;
     let periods = ctx
@@ -265,6 +289,29 @@ pub fn compute(tables: &Tables, ctx: &Context) -> Result<MetricsReport> {
         period_of(CREATED).alias(PERIOD),
     ]);
     let incidents = time_to_restore::facts(incidents).cache();
+    Ok(Facts {
+        production,
+        attribution,
+        deployments,
+        changes,
+        incidents,
+        mapped,
+        periods,
+    })
+}
+
+/// Computes every figure for the context's window, groups and periods.
+pub fn compute(tables: &Tables, ctx: &Context) -> Result<MetricsReport> {
+    let Facts {
+        production,
+        deployments,
+        changes,
+        incidents,
+        mapped,
+        periods,
+        ..
+    } = facts(tables, ctx)?;
+    let window = ctx.window;
 
     let deployment_aggs = vec![
         len().cast(DataType::Int64).alias("deployments"),

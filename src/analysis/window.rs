@@ -51,6 +51,35 @@ impl PeriodKind {
     }
 }
 
+/// One named period in `zone`: an ISO week (`2026-W47`), a month (`2026-11`) or a day
+/// (`2026-11-23`). `None` when the text is none of these.
+pub fn named_period(text: &str, zone: Tz) -> Option<(PeriodKind, Window)> {
+    let text = text.trim();
+    let (kind, start) = if let Some((year, week)) = text.split_once("-W").or_else(|| text.split_once("-w")) {
+        let week: u32 = week.parse().ok()?;
+        (
+            PeriodKind::Week,
+            NaiveDate::from_isoywd_opt(year.parse().ok()?, week, chrono::Weekday::Mon)?,
+        )
+    } else if let Ok(day) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        (PeriodKind::Day, day)
+    } else {
+        let (year, month) = text.split_once('-')?;
+        if month.len() != 2 {
+            return None;
+        }
+        (
+            PeriodKind::Month,
+            NaiveDate::from_ymd_opt(year.parse().ok()?, month.parse().ok()?, 1)?,
+        )
+    };
+    let window = Window {
+        since: timestamp::local_midnight(start, zone),
+        until: timestamp::local_midnight(kind.next(start), zone),
+    };
+    Some((kind, window))
+}
+
 /// One period, as local dates and as UTC instants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Period {
@@ -99,6 +128,22 @@ pub fn local_days(from: Micros, to: Micros, zone: Tz) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn named_periods() {
+        let z = chrono_tz::UTC;
+        let day = |s: &str| timestamp::parse(s, z).unwrap();
+        let (kind, w) = named_period("2026-W47", z).unwrap();
+        assert_eq!(kind, PeriodKind::Week);
+        assert_eq!((w.since, w.until), (day("2026-11-16"), day("2026-11-23")));
+        let (_, w) = named_period("2026-02", z).unwrap();
+        assert_eq!((w.since, w.until), (day("2026-02-01"), day("2026-03-01")));
+        let (kind, _) = named_period("2026-11-23", z).unwrap();
+        assert_eq!(kind, PeriodKind::Day);
+        for bad in ["2026-W54", "2026-13", "26-1", "last week", "2026-1"] {
+            assert_eq!(named_period(bad, z), None, "{bad}");
+        }
+    }
 
     fn utc(s: &str) -> Micros {
         chrono::DateTime::parse_from_rfc3339(s)

@@ -3,7 +3,7 @@
 use std::io::Write as _;
 
 use crate::analysis::{self, Context, GroupBy, PeriodKind};
-use crate::cli::{By, DataArgs, GlobalArgs, MetricsArgs, Period};
+use crate::cli::{By, DataArgs, GlobalArgs, MetricsArgs, Period, WindowArgs};
 use crate::collect::csv::ReadOptions;
 use crate::collect::mapping::Mapping;
 use crate::collect::{Tables, folder_files, read_files, tables_from_inputs};
@@ -54,32 +54,44 @@ pub fn load_tables(
     }
 }
 
-pub fn run(global: &GlobalArgs, args: &MetricsArgs) -> anyhow::Result<ExitStatus> {
-    let zone = settings::time_zone(&args.data.tz)?;
-    let tables = load_tables(global, &args.data, Some(METRIC_COLUMNS))?;
-    let w = &args.window;
-    let window = settings::window(
+/// The window of `--since`/`--until`/`--all`/`--as-of`.
+pub fn window(w: &WindowArgs, zone: chrono_tz::Tz, tables: &Tables) -> anyhow::Result<analysis::Window> {
+    Ok(settings::window(
         w.since.as_deref(),
         w.until.as_deref(),
         w.all,
         w.as_of.as_deref(),
         zone,
-        || analysis::data_span(&tables),
-    )?;
+        || analysis::data_span(tables),
+    )?)
+}
+
+pub fn group_by(by: By) -> GroupBy {
+    match by {
+        By::Repo => GroupBy::Repo,
+        By::Service => GroupBy::Service,
+        By::Team => GroupBy::Team,
+    }
+}
+
+pub fn period_kind(period: Period) -> PeriodKind {
+    match period {
+        Period::Day => PeriodKind::Day,
+        Period::Week => PeriodKind::Week,
+        Period::Month => PeriodKind::Month,
+    }
+}
+
+pub fn run(global: &GlobalArgs, args: &MetricsArgs) -> anyhow::Result<ExitStatus> {
+    let zone = settings::time_zone(&args.data.tz)?;
+    let tables = load_tables(global, &args.data, Some(METRIC_COLUMNS))?;
+    let window = window(&args.window, zone, &tables)?;
     let context = Context {
         window,
         zone,
         environment: args.environment.clone(),
-        group_by: args.by.map(|b| match b {
-            By::Repo => GroupBy::Repo,
-            By::Service => GroupBy::Service,
-            By::Team => GroupBy::Team,
-        }),
-        period: args.period.map(|p| match p {
-            Period::Day => PeriodKind::Day,
-            Period::Week => PeriodKind::Week,
-            Period::Month => PeriodKind::Month,
-        }),
+        group_by: args.by.map(group_by),
+        period: args.period.map(period_kind),
     };
     let report = analysis::compute(&tables, &context)?;
     if let Some(path) = &args.out {

@@ -1,7 +1,9 @@
 //! One file per subcommand. Commands turn arguments into library calls and print the results.
 
+pub mod explain;
 pub mod import;
 pub mod metrics;
+pub mod query;
 
 use std::io::Write;
 use std::path::Path;
@@ -33,6 +35,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     match cli.command {
         Command::Import(args) => import::run(&cli.global, &args),
         Command::Metrics(args) => metrics::run(&cli.global, &args),
+        Command::Query(args) => query::run(&cli.global, &args),
+        Command::Explain(args) => explain::run(&cli.global, &args),
     }
 }
 
@@ -57,4 +61,23 @@ pub fn write_atomically(path: &Path, write: impl FnOnce(&mut dyn Write) -> std::
     tmp.persist(path)
         .with_context(|| format!("failed to write `{}`", path.display()))?;
     Ok(())
+}
+
+/// Writes a command's output to `out` (atomically) or to standard output. Parquet is binary
+/// and goes to a file only.
+pub fn print_or_write(
+    out: Option<&Path>,
+    format: crate::output::frame::FrameFormat,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> anyhow::Result<ExitStatus> {
+    if let Some(path) = out {
+        write_atomically(path, write)?;
+    } else if format == crate::output::frame::FrameFormat::Parquet {
+        anyhow::bail!("`--format parquet` writes a file: add `--out FILE`");
+    } else {
+        let mut stdout = std::io::stdout().lock();
+        write(&mut stdout)?;
+        stdout.flush()?;
+    }
+    Ok(ExitStatus::Success)
 }

@@ -3,6 +3,7 @@
 //! Renderers write to a `Write` they are given; only `main` decides where that goes.
 
 pub mod csv;
+pub mod frame;
 pub mod json;
 pub mod markdown;
 pub mod table;

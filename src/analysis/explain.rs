@@ -1,0 +1,198 @@
+//! The rows behind each figure, in the order that matters for it.
+//!
+//! The rows are the facts `compute` aggregates (through [`super::views`]), so counting or taking
+//! the median of them gives back the figure `dora metrics` prints for the same selection.
+
+use chrono_tz::Tz;
+use polars::prelude::*;
+
+use super::views;
+use super::{Facts, change_failure, lead_time, rework, time_to_restore};
+use crate::error::Result;
+use crate::report::Figures;
+use crate::schema::{deployments as d, incidents as i};
+
+/// A figure `dora explain` can show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Metric {
+    DeploymentFrequency,
+    LeadTime,
+    ChangeFailureRate,
+    TimeToRestore,
+    /// Failed deployment recovery time.
+    RecoveryTime,
+    ReworkRate,
+}
+
+impl Metric {
+    /// The figure's row in [`crate::output::summary_rows`].
+    pub fn summary_index(self) -> usize {
+        match self {
+            Metric::DeploymentFrequency => 0,
+            Metric::LeadTime => 1,
+            Metric::ChangeFailureRate => 2,
+            Metric::TimeToRestore => 3,
+            Metric::RecoveryTime => 4,
+            Metric::ReworkRate => 5,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Metric::DeploymentFrequency => "deployment-frequency",
+            Metric::LeadTime => "lead-time",
+            Metric::ChangeFailureRate => "change-failure-rate",
+            Metric::TimeToRestore => "time-to-restore",
+            Metric::RecoveryTime => "recovery-time",
+            Metric::ReworkRate => "rework-rate",
+        }
+    }
+
+    /// What the rows are and how they are sorted.
+    pub fn rows_description(self) -> &'static str {
+        match self {
+            Metric::DeploymentFrequency => "production deployments, in time order",
+            Metric::LeadTime => "deployed commits, longest lead time first (negative ones, not counted, last)",
+            Metric::ChangeFailureRate => "production deployments, failed ones first (most incidents first)",
+            Metric::TimeToRestore => "incidents, longest restore first (open ones, not counted, last)",
+            Metric::RecoveryTime => "failed deployments, longest recovery first (unrecovered ones last)",
+            Metric::ReworkRate => "production deployments, rework first",
+        }
+    }
+
+    /// The figure as JSON: the numbers `dora metrics` reports for it.
+    pub fn figure_json(self, f: &Figures) -> serde_json::Value {
+        use serde_json::json;
+        let level = |l: Option<super::levels::Level>| l.map(super::levels::Level::as_str);
+        match self {
+            Metric::DeploymentFrequency => json!({
+                "deployments": f.deployments,
+                "per_day": f.deployment_frequency.per_day,
+                "per_week": f.deployment_frequency.per_week,
+                "days_with_deployments": f.deployment_frequency.days_with_deployments,
+                "level": level(f.levels.deployment_frequency),
+            }),
+            Metric::LeadTime => json!({
+                "count": f.lead_time_hours.count,
+                "median_hours": f.lead_time_hours.median,
+                "p75_hours": f.lead_time_hours.p75,
+                "p90_hours": f.lead_time_hours.p90,
+                "negative_dropped": f.lead_time_hours.negative_dropped,
+                "level": level(f.levels.lead_time),
+            }),
+            Metric::ChangeFailureRate => json!({
+                "deployments": f.deployments,
+                "failed_deployments": f.failed_deployments,
+                "change_failure_rate": f.change_failure_rate,
+                "level": level(f.levels.change_failure_rate),
+            }),
+            Metric::TimeToRestore => json!({
+                "count": f.time_to_restore_hours.count,
+                "median_hours": f.time_to_restore_hours.median,
+                "p90_hours": f.time_to_restore_hours.p90,
+                "open": f.time_to_restore_hours.open,
+                "unattributed_incidents": f.unattributed_incidents,
+                "level": level(f.levels.time_to_restore),
+            }),
+            Metric::RecoveryTime => json!({
+                "count": f.failed_deployment_recovery_hours.count,
+                "median_hours": f.failed_deployment_recovery_hours.median,
+                "p90_hours": f.failed_deployment_recovery_hours.p90,
+                "open": f.failed_deployment_recovery_hours.open,
+            }),
+            Metric::ReworkRate => json!({
+                "deployments": f.deployments,
+                "rework_deployments": f.rework_deployments,
+                "rework_rate": f.rework_rate,
+            }),
+        }
+    }
+}
+
+/// The rows behind `metric`, for one repository or all.
+pub fn rows(metric: Metric, facts: &Facts, zone: Tz, repo: Option<&str>) -> Result<LazyFrame> {
+    let frame = match metric {
+        Metric::LeadTime => views::changes(facts)?.drop(cols(["period_start"])).sort(
+            ["counted", lead_time::HOURS, "deployment_id", "sha"],
+            SortMultipleOptions::default()
+                .with_order_descending_multi([true, true, false, false])
+                .with_nulls_last(true),
+        ),
+        Metric::TimeToRestore => views::incident_attribution(facts, zone)?
+            .select([
+                col(i::ID),
+                col(i::REPO),
+                col(i::CREATED_AT),
+                col(i::RESOLVED_AT),
+                col(time_to_restore::HOURS),
+                col("open"),
+                col("deployment_id"),
+                col("rule"),
+            ])
+            .sort(
+                ["open", time_to_restore::HOURS, i::ID],
+                SortMultipleOptions::default()
+                    .with_order_descending_multi([false, true, false])
+                    .with_nulls_last(true),
+            ),
+        Metric::DeploymentFrequency => views::production_deployments(facts, zone)?
+            .select([
+                col(d::ID),
+                col(d::REPO),
+                col(d::DEPLOYED_AT),
+                col("deployed_local"),
+                col(d::STATUS),
+                col(d::KIND),
+            ])
+            .sort([d::DEPLOYED_AT, d::ID], SortMultipleOptions::default()),
+        Metric::ChangeFailureRate => views::production_deployments(facts, zone)?
+            .select([
+                col(d::ID),
+                col(d::REPO),
+                col(d::DEPLOYED_AT),
+                col(d::STATUS),
+                col(change_failure::FAILED),
+                col("failure_reason"),
+                col("incidents"),
+                col("incident_ids"),
+            ])
+            .sort(
+                [change_failure::FAILED, "incidents", d::DEPLOYED_AT, d::ID],
+                SortMultipleOptions::default().with_order_descending_multi([true, true, false, false]),
+            ),
+        Metric::RecoveryTime => views::production_deployments(facts, zone)?
+            .filter(col(change_failure::FAILED))
+            .select([
+                col(d::ID),
+                col(d::REPO),
+                col(d::DEPLOYED_AT),
+                col("failure_reason"),
+                col("recovered_at"),
+                col(change_failure::RECOVERY_HOURS),
+                col(change_failure::RECOVERY_OPEN),
+            ])
+            .sort(
+                [change_failure::RECOVERY_OPEN, change_failure::RECOVERY_HOURS, d::ID],
+                SortMultipleOptions::default()
+                    .with_order_descending_multi([false, true, false])
+                    .with_nulls_last(true),
+            ),
+        Metric::ReworkRate => views::production_deployments(facts, zone)?
+            .select([
+                col(d::ID),
+                col(d::REPO),
+                col(d::DEPLOYED_AT),
+                col(d::KIND),
+                col(rework::REWORK),
+                col("rework_reason"),
+            ])
+            .sort(
+                [rework::REWORK, d::DEPLOYED_AT, d::ID],
+                SortMultipleOptions::default().with_order_descending_multi([true, false, false]),
+            ),
+    };
+    Ok(match repo {
+        Some(r) => frame.filter(col(d::REPO).eq(lit(r.to_string()))),
+        None => frame,
+    })
+}

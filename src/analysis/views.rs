@@ -1,0 +1,232 @@
+//! The facts behind the metrics, as tables a person can read and query.
+//!
+//! `dora query` registers these next to the canonical tables, and `dora explain` prints them.
+//! They are the very frames `compute` aggregates (see [`Facts`]), renamed and typed for people:
+//! timestamps as UTC datetimes (plus the wall-clock time in `--tz` where weekdays and hours
+//! matter), periods as their first local day, and the reasons behind each flag spelled out.
+
+use chrono::NaiveDate;
+use chrono_tz::Tz;
+use polars::prelude::*;
+
+use super::{
+    AT, ATTRIBUTED, COMMITTED, CREATED, Facts, INCIDENT, NEXT_AT, PERIOD, PREV_AT, RESOLVED, RULE, change_failure,
+    lead_time, null_of, rework, time_to_restore,
+};
+use crate::error::{PolarsContext, Result};
+use crate::report::{Figures, MetricsReport};
+use crate::schema::{commits as c, deployments as d, incidents as i, status};
+
+/// Names of the derived views, in the order `dora query --tables` lists them.
+pub const NAMES: [&str; 4] = ["changes", "production_deployments", "incident_attribution", "periods"];
+
+/// An integer column of UTC microseconds as a UTC datetime.
+fn utc(column: &str) -> Expr {
+    col(column).cast(DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC)))
+}
+
+/// The local wall-clock time in `zone` (a datetime without a zone), for weekday and hour.
+fn local(column: &str, zone: Tz) -> Expr {
+    let Ok(Some(tz)) = TimeZone::opt_try_new(Some(zone.name())) else {
+        // chrono-tz and Polars share the IANA database; a zone one knows, the other knows.
+        return null_of(DataType::Datetime(TimeUnit::Microseconds, None));
+    };
+    utc(column)
+        .dt()
+        .convert_time_zone(tz)
+        .dt()
+        .replace_time_zone(None, lit("raise"), NonExistent::Raise)
+}
+
+fn days_since_epoch(date: NaiveDate) -> i32 {
+    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
+    i32::try_from((date - epoch).num_days()).unwrap_or(i32::MAX)
+}
+
+fn dates(name: &str, values: impl Iterator<Item = NaiveDate>) -> Result<Column> {
+    let days: Vec<i32> = values.map(days_since_epoch).collect();
+    Series::new(name.into(), days)
+        .cast(&DataType::Date)
+        .map(Column::from)
+        .context(|| "failed to build the period dates".into())
+}
+
+/// Adds `period_start` (first local day of the fact's period; null without `--period`).
+fn with_period_start(frame: LazyFrame, facts: &Facts) -> Result<LazyFrame> {
+    if facts.periods.is_empty() {
+        return Ok(frame.with_column(null_of(DataType::Date).alias("period_start")));
+    }
+    let index: Vec<i64> = (0..facts.periods.len() as i64).collect();
+    let table = DataFrame::new(
+        index.len(),
+        vec![
+            Column::new(PERIOD.into(), index),
+            dates("period_start", facts.periods.iter().map(|p| p.start))?,
+        ],
+    )
+    .context(|| "failed to build the period table".into())?;
+    Ok(frame.join(
+        table.lazy(),
+        [col(PERIOD)],
+        [col(PERIOD)],
+        JoinArgs::new(JoinType::Left),
+    ))
+}
+
+/// `changes`: one row per deployed commit of the window's production deployments.
+pub fn changes(facts: &Facts) -> Result<LazyFrame> {
+    let frame = with_period_start(facts.changes.clone(), facts)?;
+    Ok(frame.select([
+        col(d::ID).alias("deployment_id"),
+        col(d::REPO),
+        col(c::SHA),
+        utc(COMMITTED).alias("committed_at"),
+        utc(AT).alias("deployed_at"),
+        col(lead_time::HOURS),
+        // Negative lead times (commit dated after the deployment) are counted apart.
+        col(lead_time::HOURS).gt_eq(lit(0.0)).alias("counted"),
+        col("period_start"),
+    ]))
+}
+
+/// `production_deployments`: the window's production deployments, with failure, recovery and
+/// rework, and why.
+pub fn production_deployments(facts: &Facts, zone: Tz) -> Result<LazyFrame> {
+    let incident_ids = facts
+        .attribution
+        .clone()
+        .filter(col(ATTRIBUTED).is_not_null())
+        .group_by([col(ATTRIBUTED)])
+        .agg([col(INCIDENT).sort(SortOptions::default()).alias("incident_ids")]);
+    let rolled_back = col(d::STATUS).eq(lit(status::ROLLED_BACK));
+    let has_incident = col("incidents").fill_null(lit(0)).gt(lit(0));
+    let failure_reason = when(rolled_back.clone().and(has_incident.clone()))
+        .then(lit("rolled back; incident"))
+        .when(rolled_back)
+        .then(lit("rolled back"))
+        .when(has_incident)
+        .then(lit("incident"))
+        .otherwise(null_of(DataType::String));
+    let stated = col(d::KIND).is_not_null().and(col(d::KIND).neq(lit("")));
+    let rework_reason = when(col(rework::REWORK).and(stated))
+        .then(lit("kind ").cast(DataType::String) + col(d::KIND))
+        .when(col(rework::REWORK))
+        .then(lit("deployed during an incident"))
+        .otherwise(null_of(DataType::String));
+    let recovered = when(col(change_failure::FAILED))
+        .then(utc("recovered"))
+        .otherwise(null_of(DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC))));
+    let frame = with_period_start(facts.deployments.clone(), facts)?.join(
+        incident_ids,
+        [col(d::ID)],
+        [col(ATTRIBUTED)],
+        JoinArgs::new(JoinType::Left),
+    );
+    Ok(frame.select([
+        col(d::ID),
+        col(d::REPO),
+        col(d::SERVICE),
+        col(d::TEAM),
+        col(d::STATUS),
+        col(d::KIND),
+        utc(AT).alias(d::DEPLOYED_AT),
+        local(AT, zone).alias("deployed_local"),
+        col("period_start"),
+        col(change_failure::FAILED),
+        failure_reason.alias("failure_reason"),
+        col("incidents").fill_null(lit(0i64)).alias("incidents"),
+        col("incident_ids"),
+        recovered.alias("recovered_at"),
+        col(change_failure::RECOVERY_HOURS),
+        col(change_failure::RECOVERY_OPEN),
+        col(rework::REWORK),
+        rework_reason.alias("rework_reason"),
+        utc(PREV_AT).alias("previous_deployed_at"),
+        utc(NEXT_AT).alias("next_deployed_at"),
+    ]))
+}
+
+/// `incident_attribution`: the window's incidents, the deployment each is attributed to, and by
+/// which rule (`named`: its `deployment_id`; `time`: created while that deployment was the
+/// repository's latest; null: none).
+pub fn incident_attribution(facts: &Facts, zone: Tz) -> Result<LazyFrame> {
+    let frame = with_period_start(facts.incidents.clone(), facts)?;
+    Ok(frame.select([
+        col(INCIDENT).alias(i::ID),
+        col(i::REPO),
+        col(i::SERVICE),
+        utc(CREATED).alias(i::CREATED_AT),
+        local(CREATED, zone).alias("created_local"),
+        utc(RESOLVED).alias(i::RESOLVED_AT),
+        col(time_to_restore::HOURS),
+        col(time_to_restore::OPEN).alias("open"),
+        col(i::DEPLOYMENT_ID).alias("named_deployment_id"),
+        col(ATTRIBUTED).alias("deployment_id"),
+        col(RULE).alias("rule"),
+        col("period_start"),
+    ]))
+}
+
+/// `periods`: the figures of `dora metrics` per period, overall (`group` null) and, with
+/// `--by`, per group.
+pub fn periods(report: &MetricsReport) -> Result<DataFrame> {
+    let mut rows: Vec<(Option<&str>, &crate::report::PeriodFigures)> =
+        report.periods.iter().map(|p| (None, p)).collect();
+    for g in &report.groups {
+        rows.extend(g.periods.iter().map(|p| (Some(g.key.as_deref().unwrap_or("")), p)));
+    }
+    let f = |get: fn(&Figures) -> Option<f64>| rows.iter().map(|(_, p)| get(&p.figures)).collect::<Vec<_>>();
+    let n = |get: fn(&Figures) -> u64| rows.iter().map(|(_, p)| get(&p.figures)).collect::<Vec<_>>();
+    let level = |get: fn(&Figures) -> Option<super::levels::Level>| {
+        rows.iter()
+            .map(|(_, p)| get(&p.figures).map(super::levels::Level::as_str))
+            .collect::<Vec<_>>()
+    };
+    let columns = vec![
+        Column::new(
+            "scope".into(),
+            rows.iter()
+                .map(|(g, _)| if g.is_some() { "group" } else { "all" })
+                .collect::<Vec<_>>(),
+        ),
+        Column::new("group".into(), rows.iter().map(|(g, _)| *g).collect::<Vec<_>>()),
+        dates("period_start", rows.iter().map(|(_, p)| p.start))?,
+        dates("period_end", rows.iter().map(|(_, p)| p.end))?,
+        Column::new("deployments".into(), n(|f| f.deployments)),
+        Column::new("deployments_per_week".into(), f(|f| f.deployment_frequency.per_week)),
+        Column::new(
+            "days_with_deployments".into(),
+            n(|f| f.deployment_frequency.days_with_deployments),
+        ),
+        Column::new("lead_time_count".into(), n(|f| f.lead_time_hours.count)),
+        Column::new("lead_time_median_hours".into(), f(|f| f.lead_time_hours.median)),
+        Column::new("lead_time_p75_hours".into(), f(|f| f.lead_time_hours.p75)),
+        Column::new("lead_time_p90_hours".into(), f(|f| f.lead_time_hours.p90)),
+        Column::new("failed_deployments".into(), n(|f| f.failed_deployments)),
+        Column::new("change_failure_rate".into(), f(|f| f.change_failure_rate)),
+        Column::new("restore_count".into(), n(|f| f.time_to_restore_hours.count)),
+        Column::new("restore_median_hours".into(), f(|f| f.time_to_restore_hours.median)),
+        Column::new("restore_p90_hours".into(), f(|f| f.time_to_restore_hours.p90)),
+        Column::new("restore_open".into(), n(|f| f.time_to_restore_hours.open)),
+        Column::new("recovery_count".into(), n(|f| f.failed_deployment_recovery_hours.count)),
+        Column::new(
+            "recovery_median_hours".into(),
+            f(|f| f.failed_deployment_recovery_hours.median),
+        ),
+        Column::new("recovery_open".into(), n(|f| f.failed_deployment_recovery_hours.open)),
+        Column::new("rework_deployments".into(), n(|f| f.rework_deployments)),
+        Column::new("rework_rate".into(), f(|f| f.rework_rate)),
+        Column::new("unattributed_incidents".into(), n(|f| f.unattributed_incidents)),
+        Column::new(
+            "deployment_frequency_level".into(),
+            level(|f| f.levels.deployment_frequency),
+        ),
+        Column::new("lead_time_level".into(), level(|f| f.levels.lead_time)),
+        Column::new(
+            "change_failure_rate_level".into(),
+            level(|f| f.levels.change_failure_rate),
+        ),
+        Column::new("time_to_restore_level".into(), level(|f| f.levels.time_to_restore)),
+    ];
+    DataFrame::new(rows.len(), columns).context(|| "failed to build the periods view".into())
+}

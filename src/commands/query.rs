@@ -1,0 +1,218 @@
+//! `dora query`: SQL or a saved query over the tables and the metric views.
+
+use std::fmt::Write as _;
+
+use anyhow::Context as _;
+use polars::prelude::DataFrame;
+
+use crate::analysis::{self, Context, views};
+use crate::cli::{GlobalArgs, QueryArgs};
+use crate::commands::ExitStatus;
+use crate::commands::metrics::{group_by, load_tables, period_kind};
+use crate::error::Error;
+use crate::output::frame;
+use crate::query::params::{self, Bound, ParamDecl};
+use crate::query::{Catalog, Prepared, prepare, saved};
+use crate::schema;
+use crate::settings;
+
+/// Parameters every query has: the window's bounds.
+const WINDOW_PARAMS: [&str; 2] = ["since", "until"];
+
+pub fn run(global: &GlobalArgs, args: &QueryArgs) -> anyhow::Result<ExitStatus> {
+    if args.list {
+        let text = list(args)?;
+        return print(args, |out| out.write_all(text.as_bytes()));
+    }
+    let zone = settings::time_zone(&args.data.tz)?;
+
+    // The SQL and its declared parameters: inline, from a file, or a saved query.
+    let (sql, decls) = match (&args.query, &args.file) {
+        (_, Some(path)) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("failed to read `{}`", path.display()))?;
+            let q = saved::parse("file", &text, &path.display().to_string())?;
+            (q.sql, q.params)
+        }
+        (Some(q), None) if is_name(q) => {
+            let q = saved::find(q, args.queries.as_deref())?;
+            (q.sql, q.params)
+        }
+        (Some(q), None) => (q.clone(), Vec::new()),
+        (None, None) => (String::new(), Vec::new()),
+    };
+    if let Some(d) = decls.iter().find(|d| WINDOW_PARAMS.contains(&d.name.as_str())) {
+        return Err(Error::Query {
+            message: format!(
+                "a query cannot declare `{}`: `$since` and `$until` are the window's bounds",
+                d.name
+            ),
+        }
+        .into());
+    }
+
+    // `--param since=...` and `--param until=...` are the window flags under another name.
+    let window_param = |name: &str| args.params.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
+    let since = either("--since", args.window.since.as_deref(), window_param("since"))?;
+    let until = either("--until", args.window.until.as_deref(), window_param("until"))?;
+    let given: Vec<(String, String)> = args
+        .params
+        .iter()
+        .filter(|(n, _)| !WINDOW_PARAMS.contains(&n.as_str()))
+        .cloned()
+        .collect();
+    let mut bindings = params::bind(&decls, &given, zone)?;
+
+    let tables = load_tables(global, &args.data, None)?;
+    let window = settings::window(
+        since,
+        until,
+        args.window.all,
+        args.window.as_of.as_deref(),
+        zone,
+        || analysis::data_span(&tables),
+    )?;
+    bindings.insert("since".into(), Bound::Timestamp(window.since));
+    bindings.insert("until".into(), Bound::Timestamp(window.until));
+
+    let context = Context {
+        window,
+        zone,
+        environment: args.environment.clone(),
+        group_by: args.by.map(group_by),
+        period: Some(period_kind(args.period)),
+    };
+    let prepared = if args.tables && args.query.is_none() && args.file.is_none() {
+        None
+    } else {
+        Some(prepare(&sql, &bindings)?)
+    };
+    let catalog = catalog(&tables, &context, prepared.as_ref(), args.tables)?;
+    if args.tables {
+        let text = describe(&catalog)?;
+        return print(args, |out| out.write_all(text.as_bytes()));
+    }
+    let Some(prepared) = prepared else {
+        return Ok(ExitStatus::Success);
+    };
+    let mut result = catalog.run(&prepared)?;
+    print(args, |out| frame::render(&mut result, args.format, out))
+}
+
+/// A saved query's name: letters, digits, `-` and `_` only (no SQL is that).
+fn is_name(text: &str) -> bool {
+    !text.is_empty() && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+fn either<'a>(flag: &'static str, a: Option<&'a str>, b: Option<&'a str>) -> anyhow::Result<Option<&'a str>> {
+    match (a, b) {
+        (Some(_), Some(_)) => Err(Error::Query {
+            message: format!("{flag} and `--param {}=...` both set the window; give one", &flag[2..]),
+        }
+        .into()),
+        _ => Ok(a.or(b)),
+    }
+}
+
+/// The canonical tables and the views over the window. The views are lazy and cost nothing
+/// unless read, except `periods`, which runs the whole metrics computation: it is built only
+/// when the query reads it (or `--tables` lists it).
+fn catalog(
+    tables: &crate::collect::Tables,
+    context: &Context,
+    prepared: Option<&Prepared>,
+    all: bool,
+) -> anyhow::Result<Catalog> {
+    let mut catalog = Catalog::default();
+    for (table, frame) in tables.iter() {
+        catalog.add_table(table.name, frame.clone());
+    }
+    let facts = analysis::facts(tables, context)?;
+    catalog.add_view("changes", views::changes(&facts)?);
+    catalog.add_view(
+        "production_deployments",
+        views::production_deployments(&facts, context.zone)?,
+    );
+    catalog.add_view(
+        "incident_attribution",
+        views::incident_attribution(&facts, context.zone)?,
+    );
+    if all || prepared.is_some_and(|p| p.relations.contains("periods")) {
+        let report = analysis::compute(tables, context)?;
+        catalog.add_view("periods", polars::prelude::IntoLazy::lazy(views::periods(&report)?));
+    } else {
+        catalog.add_view("periods", polars::prelude::IntoLazy::lazy(DataFrame::empty()));
+    }
+    Ok(catalog)
+}
+
+/// `--tables`: every table and view with its columns and types.
+fn describe(catalog: &Catalog) -> anyhow::Result<String> {
+    let mut text = String::new();
+    let views: Vec<&str> = catalog.view_names().collect();
+    for (name, frame) in catalog.entries() {
+        let schema = frame
+            .clone()
+            .collect_schema()
+            .with_context(|| format!("failed to read the columns of `{name}`"))?;
+        let kind = if views.contains(&name) {
+            "view, over the window"
+        } else {
+            "table, all of history"
+        };
+        let _ = writeln!(text, "{name} ({kind})");
+        for (column, dtype) in schema.iter() {
+            let doc = schema::TABLES
+                .iter()
+                .find(|t| t.name == name)
+                .and_then(|t| t.columns.iter().find(|c| c.name == column.as_str()))
+                .map(|c| format!("  {}", c.doc))
+                .unwrap_or_default();
+            let _ = writeln!(text, "  {column:<26} {:<22}{doc}", dtype.to_string());
+        }
+        text.push('\n');
+    }
+    let _ = writeln!(
+        text,
+        "Every query can use $since and $until, the window's bounds. See docs/query.md."
+    );
+    Ok(text)
+}
+
+/// `--list`: the saved queries, their summaries and parameters.
+fn list(args: &QueryArgs) -> anyhow::Result<String> {
+    let mut text = String::new();
+    for q in saved::all(args.queries.as_deref())? {
+        let origin = q
+            .path
+            .as_ref()
+            .map(|p| format!(" ({})", p.display()))
+            .unwrap_or_default();
+        let _ = writeln!(text, "{}{origin}\n  {}", q.name, q.summary);
+        for p in &q.params {
+            let _ = writeln!(text, "  --param {}", param_line(p));
+        }
+    }
+    let _ = writeln!(
+        text,
+        "\nRun one with `dora query NAME [--param NAME=VALUE]...`; the SQL is in queries/NAME.sql."
+    );
+    Ok(text)
+}
+
+fn param_line(p: &ParamDecl) -> String {
+    let mut line = format!("{}=<{}>", p.name, p.ty);
+    if let Some(default) = &p.default {
+        let _ = write!(line, " (default {default})");
+    }
+    if !p.doc.is_empty() {
+        let _ = write!(line, ": {}", p.doc);
+    }
+    line
+}
+
+fn print(
+    args: &QueryArgs,
+    write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> anyhow::Result<ExitStatus> {
+    super::print_or_write(args.out.as_deref(), args.format, write)
+}
