@@ -80,8 +80,12 @@ pub fn run(global: &GlobalArgs, args: &ExplainArgs) -> anyhow::Result<ExitStatus
         shown: rows.height(),
     };
     print_or_write(args.out.as_deref(), args.format, |out| match args.format {
-        FrameFormat::Table | FrameFormat::Markdown => {
-            heading.text(out, args.format == FrameFormat::Markdown)?;
+        FrameFormat::Table => {
+            heading.text(out, false)?;
+            writeln!(out, "{}", frame::table(&rows))
+        }
+        FrameFormat::Markdown => {
+            heading.text(out, true)?;
             frame::render(&mut rows, args.format, out)
         }
         FrameFormat::Json => heading.json(out, &mut rows),

@@ -118,6 +118,24 @@ fn is_numeric(frame: &DataFrame, index: usize) -> bool {
         .is_some_and(|c| c.dtype().is_primitive_numeric())
 }
 
+/// The terminal table of a frame, without the row count.
+pub fn table(frame: &DataFrame) -> Table {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED);
+    t.set_header(frame.get_column_names_owned().into_iter().map(|n| n.to_string()));
+    for row in rows(frame) {
+        t.add_row(row.iter().map(|v| cell_text(v, true)));
+    }
+    for i in 0..frame.width() {
+        if is_numeric(frame, i)
+            && let Some(c) = t.column_mut(i)
+        {
+            c.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    t
+}
+
 pub fn render(frame: &mut DataFrame, format: FrameFormat, out: &mut dyn Write) -> std::io::Result<()> {
     let names: Vec<String> = frame
         .get_column_names_owned()

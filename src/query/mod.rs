@@ -220,7 +220,10 @@ mod tests {
     fn syntax_errors_point_at_the_position() {
         // `FRM` reads as an alias of `id`; the parser stops at the word after it.
         let message = error("SELECT id\nFRM deployments");
-        assert!(message.contains("found: deployments at Line: 2, Column: 5"), "{message}");
+        assert!(
+            message.contains("found: deployments at Line: 2, Column: 5"),
+            "{message}"
+        );
         assert!(message.ends_with("\n  FRM deployments\n      ^"), "{message}");
     }
 

@@ -13,10 +13,12 @@
     clippy::cast_sign_loss
 )]
 
+mod explain;
 mod import;
 mod metrics;
 mod oracle;
 mod properties;
+mod query;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
