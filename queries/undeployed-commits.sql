@@ -1,5 +1,6 @@
 -- Commits of the window that no production deployment has shipped yet: work waiting to go out.
--- Needs deployment_commits (without them every commit counts as shipped by the next deployment).
+-- With deployment_commits, a commit is shipped when a production deployment lists it; without
+-- them, when a production deployment of its repository came after it (docs/metrics.md).
 SELECT
     c.repo,
     c.sha,
@@ -9,11 +10,5 @@ SELECT
     c.message
 FROM commits c
 LEFT JOIN (SELECT DISTINCT repo, sha FROM changes) shipped ON shipped.repo = c.repo AND shipped.sha = c.sha
-LEFT JOIN (
-    SELECT DISTINCT d.repo, dc.sha
-    FROM deployment_commits dc
-    JOIN production_deployments d ON d.id = dc.deployment_id
-) earlier ON earlier.repo = c.repo AND earlier.sha = c.sha
-WHERE c.committed_at >= $since AND c.committed_at < $until
-    AND shipped.sha IS NULL AND earlier.sha IS NULL
+WHERE c.committed_at >= $since AND c.committed_at < $until AND shipped.sha IS NULL
 ORDER BY c.committed_at, c.repo, c.sha
