@@ -33,6 +33,9 @@ pub struct GlobalArgs {
 pub enum Command {
     /// Validate CSV exports and add them to the store (rows with the same key are replaced)
     Import(ImportArgs),
+    /// Fill the store from a source: a local git clone (`dora collect git PATH`)
+    #[command(subcommand)]
+    Collect(CollectCommand),
     /// Compute the DORA metrics
     Metrics(MetricsArgs),
     /// Run SQL, or a saved query, over the tables and the metric views
@@ -71,6 +74,49 @@ pub struct ImportArgs {
     /// Where `--skip-invalid` writes rejected rows
     #[arg(long, default_value = "dora-rejects.csv", value_name = "FILE")]
     pub rejects: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CollectCommand {
+    /// Commits, deployments from tags, and the commits each deployment shipped (by ancestry),
+    /// from a local clone
+    #[command(after_long_help = "\
+Each matching tag is a production deployment of the tagged commit, at the tagger date of an
+annotated tag or the commit date of a lightweight one. Deployment k ships the commits its tag
+contains that no earlier deployment contained: `git rev-list tag_k --not tag_1 .. tag_(k-1)`.
+A rerun reads only commits and tags the store does not have. See docs/git.md.
+
+Examples:
+  dora collect git .
+  dora collect git ../api --repo-name acme/api --tags 'release-*' --branch main")]
+    Git(GitArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GitArgs {
+    /// The clone to read (any folder inside it)
+    #[arg(value_name = "PATH", default_value = ".")]
+    pub path: PathBuf,
+    /// Repository name in the store [default: `owner/name` of the `origin` remote, else the
+    /// folder's name]
+    #[arg(long, value_name = "OWNER/NAME")]
+    pub repo_name: Option<String>,
+    /// Tags that mark deployments (a glob such as `v*` or `release-*`) [default: release
+    /// versions: 1.2, v1.2.3, v1.2.3+build; not pre-releases]
+    #[arg(long, value_name = "GLOB")]
+    pub tags: Option<String>,
+    /// Branch whose history is read [default: the branch HEAD points at]
+    #[arg(long, value_name = "BRANCH")]
+    pub branch: Option<String>,
+    /// Leave the first tag's commits (all history before it) out of lead time
+    #[arg(long)]
+    pub skip_first: bool,
+    /// Environment of the deployments
+    #[arg(long, default_value = "production", value_name = "NAME")]
+    pub environment: String,
+    /// Read the whole history again instead of only what the store lacks
+    #[arg(long)]
+    pub full: bool,
 }
 
 /// Where analysis reads its data from, and the time zone.

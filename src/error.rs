@@ -79,6 +79,9 @@ pub enum Error {
         expected: String,
     },
 
+    #[error("git repository `{}`: {message}", path.display())]
+    Git { path: PathBuf, message: String },
+
     /// A query that cannot run; `message` already points at the problem.
     #[error("{message}")]
     Query { message: String },

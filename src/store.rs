@@ -48,6 +48,8 @@ pub struct TableChange {
     pub replaced: usize,
     /// Rows already in the store exactly as given.
     pub unchanged: usize,
+    /// Rows of the store that the writer owned and did not give again (a deleted tag, say).
+    pub removed: usize,
     /// Rows in the table afterwards.
     pub total: usize,
 }
@@ -109,6 +111,18 @@ impl Store {
     /// `updates` holds the tables to merge; tables not named are kept as they are. Creates the
     /// store when there is none.
     pub fn upsert(root: &Path, updates: &[(&'static Table, DataFrame)]) -> Result<(Store, Vec<TableChange>)> {
+        Self::upsert_owned(root, updates, &[])
+    }
+
+    /// Like [`Store::upsert`], and also removes the rows of the store that match a table's
+    /// `owned` predicate but are not among the new rows: a collector that re-reads everything
+    /// it wrote (the git collector's rows of one repository, say) replaces its rows exactly,
+    /// so a deleted tag or a commit shipped by another deployment leaves no stale row.
+    pub fn upsert_owned(
+        root: &Path,
+        updates: &[(&'static Table, DataFrame)],
+        owned: &[(&'static Table, Expr)],
+    ) -> Result<(Store, Vec<TableChange>)> {
         fs::create_dir_all(root.join(SNAPSHOTS)).map_err(|e| Error::io("create store", root, e))?;
         let _lock = lock(root)?;
         remove_stale_snapshots(root);
@@ -140,12 +154,16 @@ impl Store {
                 });
                 continue;
             };
-            let (frame, change) = merge(table, old, new)?;
+            let owned = owned.iter().find(|(t, _)| t.name == table.name).map(|(_, e)| e.clone());
+            let (frame, change) = merge(table, old, new, owned)?;
             merged.push((table, frame));
             changes.push(change);
         }
 
-        let nothing_changed = existing.is_some() && changes.iter().all(|c| c.added == 0 && c.replaced == 0);
+        let nothing_changed = existing.is_some()
+            && changes
+                .iter()
+                .all(|c| c.added == 0 && c.replaced == 0 && c.removed == 0);
         if !nothing_changed {
             write_snapshot(root, &mut merged)?;
         }
@@ -157,8 +175,14 @@ fn parquet_name(table: &Table) -> String {
     format!("{}.parquet", table.name)
 }
 
-/// Merges `new` into `old` by the table's key; a row of `new` wins over a row of `old`.
-fn merge(table: &'static Table, old: DataFrame, new: &DataFrame) -> Result<(DataFrame, TableChange)> {
+/// Merges `new` into `old` by the table's key; a row of `new` wins over a row of `old`. Rows of
+/// `old` matching `owned` that `new` does not give again are removed.
+fn merge(
+    table: &'static Table,
+    old: DataFrame,
+    new: &DataFrame,
+    owned: Option<Expr>,
+) -> Result<(DataFrame, TableChange)> {
     let ctx = || format!("failed to merge table `{}`", table.name);
     let keys: Vec<Expr> = table.key.iter().map(|k| col(*k)).collect();
     let all: Vec<Expr> = table.column_names().map(col).collect();
@@ -175,7 +199,12 @@ fn merge(table: &'static Table, old: DataFrame, new: &DataFrame) -> Result<(Data
     };
     let known = count(keyed(new.clone().lazy(), old.clone().lazy(), &keys, JoinType::Semi))?;
     let unchanged = count(keyed(new.clone().lazy(), old.clone().lazy(), &all, JoinType::Semi))?;
-    let kept = keyed(old.lazy(), new.clone().lazy(), &keys, JoinType::Anti);
+    let mut kept = keyed(old.lazy(), new.clone().lazy(), &keys, JoinType::Anti);
+    let mut removed = 0;
+    if let Some(owned) = owned {
+        removed = count(kept.clone().filter(owned.clone()))?;
+        kept = kept.filter(owned.not());
+    }
     let frame = concat([kept, new.clone().lazy()], UnionArgs::default())
         .and_then(LazyFrame::collect)
         .context(ctx)?;
@@ -184,6 +213,7 @@ fn merge(table: &'static Table, old: DataFrame, new: &DataFrame) -> Result<(Data
         added: new.height() - known,
         replaced: known - unchanged,
         unchanged,
+        removed,
         total: frame.height(),
     };
     Ok((frame, change))

@@ -1,7 +1,9 @@
 //! Input sources. Each one produces the canonical tables of [`crate::schema`], so the store and
 //! the analysis have exactly one shape to deal with.
 
+pub mod ancestry;
 pub mod csv;
+pub mod git;
 pub mod mapping;
 
 use std::path::{Path, PathBuf};
@@ -59,6 +61,35 @@ impl Tables<DataFrame> {
 /// An empty frame with a table's schema.
 pub fn empty_frame(table: &Table) -> DataFrame {
     DataFrame::empty_with_schema(&table.schema())
+}
+
+/// A frame in `table`'s schema from the columns a collector has; every other column is null.
+/// Timestamp columns may be given as UTC microseconds (`i64`).
+pub fn frame_from(table: &'static Table, height: usize, given: &[polars::prelude::Column]) -> Result<DataFrame> {
+    use polars::prelude::{Column, NamedFrom, Series};
+    let ctx = || format!("failed to build the `{}` table", table.name);
+    let columns = table
+        .columns
+        .iter()
+        .map(|c| {
+            let dtype = c.kind.dtype();
+            match given.iter().find(|g| g.name().as_str() == c.name) {
+                Some(g) => g.cast(&dtype).map_err(|e| Error::Polars {
+                    context: ctx(),
+                    source: e,
+                }),
+                None => Ok(Column::from(
+                    Series::new(c.name.into(), vec![None::<&str>; height])
+                        .cast(&dtype)
+                        .unwrap_or_else(|_| Series::new_null(c.name.into(), height)),
+                )),
+            }
+        })
+        .collect::<Result<Vec<Column>>>()?;
+    DataFrame::new(height, columns).map_err(|e| Error::Polars {
+        context: ctx(),
+        source: e,
+    })
 }
 
 /// One file read into one table.

@@ -229,7 +229,10 @@ mod tests {
     fn the_readme_names_every_query() {
         let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("queries/README.md")).unwrap();
         for (name, _) in BUILT_IN {
-            assert!(readme.contains(&format!("[`{name}`]({name}.sql)")), "queries/README.md misses {name}");
+            assert!(
+                readme.contains(&format!("[`{name}`]({name}.sql)")),
+                "queries/README.md misses {name}"
+            );
         }
     }
 }

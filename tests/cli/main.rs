@@ -14,6 +14,7 @@
 )]
 
 mod explain;
+mod git;
 mod import;
 mod metrics;
 mod oracle;

@@ -1,0 +1,322 @@
+//! The local git collector: commits from a branch's history, deployments from tags, and the
+//! commits each deployment shipped, by ancestry.
+//!
+//! A run reads from git only what the store does not have: `git log BRANCH --not TIPS`, where
+//! the tips are the store's newest commits of the repository. The assignment of commits to
+//! deployments is then recomputed over the whole graph (store + new commits) in memory, which
+//! takes milliseconds even for 100,000 commits, so a moved, deleted or backdated tag is handled
+//! exactly. The rows the collector writes for a repository (its commits, its tag deployments
+//! and their commits) are replaced as a whole, so a rerun is idempotent.
+
+pub mod repo;
+pub mod tags;
+
+use polars::prelude::*;
+
+use super::ancestry::Graph;
+use super::{Tables, empty_frame, frame_from};
+use crate::error::{Error, Result};
+use crate::schema::{self, Table, commits as c, deployment_commits as dc, deployments as d, status};
+use crate::timestamp::Micros;
+pub use repo::Repo;
+pub use tags::TagPattern;
+
+/// What to read and how to name it.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// `owner/name` in the store; default: from the `origin` remote, else the folder's name.
+    pub repo_name: Option<String>,
+    pub tags: TagPattern,
+    /// Default: the branch HEAD points at.
+    pub branch: Option<String>,
+    /// Leave the first deployment's commits (all history before it) out of lead time.
+    pub skip_first: bool,
+    pub environment: String,
+}
+
+/// A tag that was not taken as a deployment, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    pub tag: String,
+    pub reason: &'static str,
+}
+
+/// One deployment from a tag.
+#[derive(Debug, Clone)]
+pub struct TagDeployment {
+    pub tag: String,
+    pub sha: String,
+    pub deployed_at: Micros,
+    /// Commits it shipped (before `--skip-first`).
+    pub commits: usize,
+}
+
+/// What a run found, and the rows to write.
+#[derive(Debug)]
+pub struct Collected {
+    pub repo: String,
+    pub branch: String,
+    pub shallow: bool,
+    /// Commits read from git in this run (new to the store).
+    pub new_commits: usize,
+    /// Commits of the branch known after this run.
+    pub total_commits: usize,
+    pub deployments: Vec<TagDeployment>,
+    pub skipped: Vec<Skipped>,
+    /// Tags that do not match the pattern.
+    pub other_tags: usize,
+    pub skip_first: bool,
+    /// Rows for the store, and which existing rows they replace.
+    pub updates: Vec<(&'static Table, DataFrame)>,
+    pub owned: Vec<(&'static Table, Expr)>,
+}
+
+/// The store's commits of the repository: `(sha, parents)`.
+pub type Known = Vec<(String, Vec<String>)>;
+
+/// The deployment id of a tag: the tag qualified by the repository, because deployment ids are
+/// unique across the store and every repository has its `v1.0.0`.
+pub fn deployment_id(repo: &str, tag: &str) -> String {
+    format!("{repo}@{tag}")
+}
+
+/// The repository's name: as given, else from the `origin` remote, else the folder's name.
+pub fn repo_name(repo: &Repo, given: Option<&str>) -> String {
+    given
+        .map(str::to_string)
+        .or_else(|| repo.origin_name())
+        .or_else(|| {
+            repo.path()
+                .canonicalize()
+                .ok()?
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+        })
+        .unwrap_or_else(|| "local".into())
+}
+
+/// Reads the repository and computes the rows to write. `known` is what the store has.
+pub fn collect(repo: &Repo, options: &Options, name: &str, known: &Known) -> Result<Collected> {
+    let branch = repo.branch(options.branch.as_deref())?;
+    let shallow = repo.is_shallow()?;
+
+    // Only what the store lacks: commits reachable from the branch but not from its tips.
+    let parents_of_known: std::collections::HashSet<&str> =
+        known.iter().flat_map(|(_, ps)| ps.iter().map(String::as_str)).collect();
+    let tips: Vec<String> = known
+        .iter()
+        .filter(|(sha, _)| !parents_of_known.contains(sha.as_str()))
+        .map(|(sha, _)| sha.clone())
+        .collect();
+    let new = repo.log(&branch, &tips)?;
+
+    let graph = Graph::new(
+        known
+            .iter()
+            .map(|(sha, ps)| (sha.as_str(), ps.iter().map(String::as_str).collect()))
+            .chain(
+                new.iter()
+                    .map(|cm| (cm.sha.as_str(), cm.parents.iter().map(String::as_str).collect())),
+            ),
+    );
+
+    let all_tags = repo.tags()?;
+    let (matching, other): (Vec<_>, Vec<_>) = all_tags.into_iter().partition(|t| options.tags.matches(&t.name));
+    if matching.is_empty() {
+        let examples: Vec<&str> = other.iter().take(5).map(|t| t.name.as_str()).collect();
+        return Err(Error::Git {
+            path: repo.path().into(),
+            message: if other.is_empty() {
+                "the repository has no tags, so there are no deployments to read\n\nhint: tag your releases, or name the tags that mark deployments with `--tags GLOB`".into()
+            } else {
+                format!(
+                    "no tag matches {}; there are {} other tags, such as {}\n\nhint: name the tags that mark deployments with `--tags GLOB`, e.g. `--tags 'release-*'`",
+                    options.tags.describe(),
+                    other.len(),
+                    examples.join(", ")
+                )
+            },
+        });
+    }
+
+    let mut skipped = Vec::new();
+    let mut deployments: Vec<TagDeployment> = Vec::new();
+    for tag in matching {
+        let (Some(sha), Some(at)) = (tag.commit.clone(), tag.deployed_at()) else {
+            skipped.push(Skipped {
+                tag: tag.name,
+                reason: "does not name a commit",
+            });
+            continue;
+        };
+        if !graph.contains(&sha) {
+            skipped.push(Skipped {
+                tag: tag.name,
+                reason: "not reachable from the branch",
+            });
+            continue;
+        }
+        deployments.push(TagDeployment {
+            tag: tag.name,
+            sha,
+            deployed_at: at,
+            commits: 0,
+        });
+    }
+    deployments.sort_by(|a, b| {
+        a.deployed_at
+            .cmp(&b.deployed_at)
+            .then_with(|| tags::version_cmp(&a.tag, &b.tag))
+    });
+    let shas: Vec<&str> = deployments.iter().map(|t| t.sha.as_str()).collect();
+    let assignment = graph.assign(&shas);
+    for (deployment, commits) in deployments.iter_mut().zip(&assignment) {
+        deployment.commits = commits.len();
+    }
+
+    let updates = vec![
+        (&schema::COMMITS, commits_frame(name, &new)?),
+        (
+            &schema::DEPLOYMENTS,
+            deployments_frame(name, &deployments, &options.environment)?,
+        ),
+        (
+            &schema::DEPLOYMENT_COMMITS,
+            deployment_commits_frame(name, &deployments, &assignment, options.skip_first)?,
+        ),
+    ];
+    let prefix = deployment_id(name, "");
+    let owned = vec![
+        (
+            &schema::DEPLOYMENTS,
+            col(d::REPO)
+                .eq(lit(name.to_string()))
+                .and(col(d::ID).str().starts_with(lit(prefix.clone()))),
+        ),
+        (
+            &schema::DEPLOYMENT_COMMITS,
+            col(dc::DEPLOYMENT_ID).str().starts_with(lit(prefix)),
+        ),
+    ];
+    Ok(Collected {
+        repo: name.to_string(),
+        branch,
+        shallow,
+        new_commits: new.len(),
+        total_commits: graph.len(),
+        deployments,
+        skipped,
+        other_tags: other.len(),
+        skip_first: options.skip_first,
+        updates,
+        owned,
+    })
+}
+
+fn strings<'a>(name: &str, values: impl Iterator<Item = &'a str>) -> Column {
+    Column::new(name.into(), values.collect::<Vec<_>>())
+}
+
+fn commits_frame(repo: &str, commits: &[repo::Commit]) -> Result<DataFrame> {
+    if commits.is_empty() {
+        return Ok(empty_frame(&schema::COMMITS));
+    }
+    let n = commits.len();
+    let parents: Vec<String> = commits.iter().map(|cm| cm.parents.join(" ")).collect();
+    frame_from(
+        &schema::COMMITS,
+        n,
+        &[
+            strings(c::REPO, std::iter::repeat_n(repo, n)),
+            strings(c::SHA, commits.iter().map(|cm| cm.sha.as_str())),
+            Column::new(
+                c::COMMITTED_AT.into(),
+                commits.iter().map(|cm| cm.committed_at).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                c::AUTHORED_AT.into(),
+                commits.iter().map(|cm| cm.authored_at).collect::<Vec<_>>(),
+            ),
+            strings(c::AUTHOR, commits.iter().map(|cm| cm.author.as_str())),
+            strings(c::MESSAGE, commits.iter().map(|cm| cm.subject.as_str())),
+            strings(c::PARENTS, parents.iter().map(String::as_str)),
+        ],
+    )
+}
+
+fn deployments_frame(repo: &str, deployments: &[TagDeployment], environment: &str) -> Result<DataFrame> {
+    let n = deployments.len();
+    let ids: Vec<String> = deployments.iter().map(|t| deployment_id(repo, &t.tag)).collect();
+    frame_from(
+        &schema::DEPLOYMENTS,
+        n,
+        &[
+            strings(d::ID, ids.iter().map(String::as_str)),
+            strings(d::REPO, std::iter::repeat_n(repo, n)),
+            Column::new(
+                d::DEPLOYED_AT.into(),
+                deployments.iter().map(|t| t.deployed_at).collect::<Vec<_>>(),
+            ),
+            strings(d::ENVIRONMENT, std::iter::repeat_n(environment, n)),
+            strings(d::STATUS, std::iter::repeat_n(status::SUCCESS, n)),
+            strings(d::SHA, deployments.iter().map(|t| t.sha.as_str())),
+        ],
+    )
+}
+
+fn deployment_commits_frame(
+    repo: &str,
+    deployments: &[TagDeployment],
+    shipped: &[Vec<&str>],
+    skip_first: bool,
+) -> Result<DataFrame> {
+    let mut ids = Vec::new();
+    let mut shas = Vec::new();
+    for (k, (deployment, commits)) in deployments.iter().zip(shipped).enumerate() {
+        if skip_first && k == 0 {
+            continue;
+        }
+        let id = deployment_id(repo, &deployment.tag);
+        for sha in commits {
+            ids.push(id.clone());
+            shas.push(*sha);
+        }
+    }
+    frame_from(
+        &schema::DEPLOYMENT_COMMITS,
+        ids.len(),
+        &[
+            strings(dc::DEPLOYMENT_ID, ids.iter().map(String::as_str)),
+            strings(dc::SHA, shas.into_iter()),
+        ],
+    )
+}
+
+/// The store's commits of `repo` as `(sha, parents)`, for an incremental read.
+pub fn known_commits(tables: &Tables, repo: &str) -> Result<Known> {
+    let frame = tables
+        .commits
+        .clone()
+        .filter(col(c::REPO).eq(lit(repo.to_string())))
+        .select([col(c::SHA), col(c::PARENTS)])
+        .collect()
+        .map_err(|e| Error::Polars {
+            context: "failed to read the store's commits".into(),
+            source: e,
+        })?;
+    let shas = frame.column(c::SHA).and_then(|s| s.str().cloned());
+    let parents = frame.column(c::PARENTS).and_then(|s| s.str().cloned());
+    let (Ok(shas), Ok(parents)) = (shas, parents) else {
+        return Ok(Vec::new());
+    };
+    Ok(shas
+        .iter()
+        .zip(parents.iter())
+        .filter_map(|(sha, ps)| {
+            Some((
+                sha?.to_string(),
+                ps.unwrap_or_default().split_whitespace().map(str::to_string).collect(),
+            ))
+        })
+        .collect())
+}
