@@ -45,6 +45,14 @@ fn run_git(global: &GlobalArgs, args: &GitArgs) -> anyhow::Result<ExitStatus> {
     Ok(ExitStatus::Success)
 }
 
+fn commits(n: usize) -> String {
+    if n == 1 {
+        "1 commit".into()
+    } else {
+        format!("{n} commits")
+    }
+}
+
 fn summary(c: &git::Collected, changes: &[TableChange]) -> Vec<String> {
     let mut lines = vec![format!(
         "{}: {} commits on {} ({} read from git this run), {} deployments from tags",
@@ -65,14 +73,16 @@ fn summary(c: &git::Collected, changes: &[TableChange]) -> Vec<String> {
     if let Some(first) = c.deployments.first() {
         lines.push(if c.skip_first {
             format!(
-                "the first deployment, {}, would ship all {} commits before it; --skip-first leaves them out of lead time",
-                first.tag, first.commits
+                "the first deployment, {}, would ship {} (the history up to it); --skip-first leaves them out of lead time",
+                first.tag,
+                commits(first.commits)
             )
         } else {
             format!(
-                "note: the first deployment, {}, ships all {} commits before it (the history up to it), \
-                 so their lead times reach back to the repository's start; --skip-first leaves them out",
-                first.tag, first.commits
+                "note: the first deployment, {}, ships {} (the history up to it), so their lead \
+                 times reach back to the repository's start; --skip-first leaves them out",
+                first.tag,
+                commits(first.commits)
             )
         });
     }

@@ -150,7 +150,7 @@ fn tags_become_deployments_and_ancestry_decides_what_each_shipped() {
         "{err}"
     );
     assert!(
-        err.contains("the first deployment, v1.0.0, ships all 2 commits before it"),
+        err.contains("note: the first deployment, v1.0.0, ships 2 commits (the history up to it)"),
         "{err}"
     );
     assert!(err.contains("1 other tag(s) do not match the pattern"), "{err}");
