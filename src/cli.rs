@@ -38,6 +38,8 @@ pub enum Command {
     Collect(CollectCommand),
     /// Compute the DORA metrics
     Metrics(MetricsArgs),
+    /// Fail (exit 1) when a metric breaks a threshold: a gate for CI
+    Check(CheckArgs),
     /// Run SQL, or a saved query, over the tables and the metric views
     Query(QueryArgs),
     /// Show a figure and the rows behind it
@@ -74,6 +76,52 @@ pub struct ImportArgs {
     /// Where `--skip-invalid` writes rejected rows
     #[arg(long, default_value = "dora-rejects.csv", value_name = "FILE")]
     pub rejects: PathBuf,
+}
+
+#[derive(Debug, Args)]
+#[command(after_long_help = "\
+Durations take a unit: 90m, 36h, 2d, 1w. Rates: 15% or 0.15. Times are medians.
+Exit status: 0 every threshold holds, 1 one or more is broken (all are listed), 2 usage error.
+A metric without data (no deployments in the window, say) does not fail unless --strict.
+
+Example:
+  dora check --since 2026-11-01 --max-lead-time 2d --max-change-failure-rate 15% \\
+             --min-deployments-per-week 3 --max-time-to-restore 1d")]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[command(flatten)]
+    pub window: WindowArgs,
+    /// Environment that counts as production (any case)
+    #[arg(long, default_value = "production", value_name = "NAME")]
+    pub environment: String,
+    /// Check each repository, service or team instead of the overall figures
+    #[arg(long, value_enum)]
+    pub by: Option<By>,
+    /// Median lead time for changes at most this long
+    #[arg(long, value_name = "DURATION")]
+    pub max_lead_time: Option<String>,
+    /// Change failure rate at most this
+    #[arg(long, value_name = "RATE")]
+    pub max_change_failure_rate: Option<String>,
+    /// At least this many production deployments per week
+    #[arg(long, value_name = "N")]
+    pub min_deployments_per_week: Option<String>,
+    /// Median time to restore service at most this long
+    #[arg(long, value_name = "DURATION")]
+    pub max_time_to_restore: Option<String>,
+    /// Median failed deployment recovery time at most this long
+    #[arg(long, value_name = "DURATION")]
+    pub max_recovery_time: Option<String>,
+    /// Rework rate at most this
+    #[arg(long, value_name = "RATE")]
+    pub max_rework_rate: Option<String>,
+    /// A threshold on a metric without data fails instead of passing
+    #[arg(long)]
+    pub strict: bool,
+    /// Output format of the results
+    #[arg(long, value_enum, default_value_t = FrameFormat::Table)]
+    pub format: FrameFormat,
 }
 
 #[derive(Debug, Subcommand)]

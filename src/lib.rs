@@ -23,6 +23,7 @@
 //! ```
 
 pub mod analysis;
+pub mod check;
 pub mod cli;
 pub mod collect;
 pub mod commands;

@@ -1,5 +1,6 @@
 //! One file per subcommand. Commands turn arguments into library calls and print the results.
 
+pub mod check;
 pub mod collect;
 pub mod explain;
 pub mod import;
@@ -35,6 +36,7 @@ impl From<ExitStatus> for std::process::ExitCode {
 pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     match cli.command {
         Command::Import(args) => import::run(&cli.global, &args),
+        Command::Check(args) => check::run(&cli.global, &args),
         Command::Collect(command) => collect::run(&cli.global, &command),
         Command::Metrics(args) => metrics::run(&cli.global, &args),
         Command::Query(args) => query::run(&cli.global, &args),

@@ -13,6 +13,7 @@
     clippy::cast_sign_loss
 )]
 
+mod check;
 mod explain;
 mod git;
 mod import;
