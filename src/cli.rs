@@ -42,6 +42,10 @@ pub enum Command {
     Check(CheckArgs),
     /// Run SQL, or a saved query, over the tables and the metric views
     Query(QueryArgs),
+    /// Write the delivery report of a week or month: Markdown, HTML and charts
+    Report(ReportArgs),
+    /// Write one SVG badge per metric, coloured by level
+    Badge(BadgeArgs),
     /// Show a figure and the rows behind it
     Explain(ExplainArgs),
 }
@@ -122,6 +126,80 @@ pub struct CheckArgs {
     /// Output format of the results
     #[arg(long, value_enum, default_value_t = FrameFormat::Table)]
     pub format: FrameFormat,
+    #[command(flatten)]
+    pub step_summary: StepSummaryArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(after_long_help = "\
+Writes DIR/report.md, DIR/report.html (self-contained: inline SVG charts and CSS, nothing
+fetched) and DIR/charts/*.svg (and *.png with --png). The period is the last complete ISO week
+in --tz unless --week, --month or --since/--until says otherwise; it is compared with the
+period before, with a trend over the --trend periods before it. See docs/report.md.
+
+Examples:
+  dora report --out weekly/
+  dora report --week 2026-W47 --by team --png --out weekly/
+  dora report --month 2026-11 --template my-templates/ --out monthly/")]
+pub struct ReportArgs {
+    /// Output folder (created if needed)
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// An ISO week in --tz, e.g. 2026-W47 [default: the last complete week]
+    #[arg(long, value_name = "WEEK", conflicts_with_all = ["month", "since", "until", "all"])]
+    pub week: Option<String>,
+    /// A month in --tz, e.g. 2026-11
+    #[arg(long, value_name = "MONTH", conflicts_with_all = ["since", "until", "all"])]
+    pub month: Option<String>,
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[command(flatten)]
+    pub window: WindowArgs,
+    /// Environment that counts as production (any case)
+    #[arg(long, default_value = "production", value_name = "NAME")]
+    pub environment: String,
+    /// A table of figures per repository, service or team
+    #[arg(long, value_enum)]
+    pub by: Option<By>,
+    /// Periods of trend before the report's period
+    #[arg(long, default_value_t = 12, value_name = "N")]
+    pub trend: u32,
+    /// Also write each chart as PNG
+    #[arg(long)]
+    pub png: bool,
+    /// Folder with templates (`report.md.j2`, `report.html.j2`) replacing the built-in ones
+    #[arg(long, value_name = "DIR")]
+    pub template: Option<PathBuf>,
+    #[command(flatten)]
+    pub step_summary: StepSummaryArgs,
+}
+
+/// `--github-step-summary`: append Markdown to the file GitHub Actions names in
+/// `GITHUB_STEP_SUMMARY`.
+#[derive(Debug, Args)]
+pub struct StepSummaryArgs {
+    /// Append the Markdown summary to the file named by GITHUB_STEP_SUMMARY (GitHub Actions)
+    #[arg(long)]
+    pub github_step_summary: bool,
+    #[arg(long = "github-step-summary-file", env = "GITHUB_STEP_SUMMARY", hide = true, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct BadgeArgs {
+    /// Output folder (created if needed)
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[command(flatten)]
+    pub window: WindowArgs,
+    /// Environment that counts as production (any case)
+    #[arg(long, default_value = "production", value_name = "NAME")]
+    pub environment: String,
+    /// Badges of one repository only
+    #[arg(long, value_name = "OWNER/NAME")]
+    pub repo: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -235,6 +313,8 @@ pub struct MetricsArgs {
     /// Write to this file (atomically) instead of standard output
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub step_summary: StepSummaryArgs,
 }
 
 #[derive(Debug, Args)]

@@ -104,6 +104,15 @@ pub struct Group {
     pub periods: Vec<PeriodFigures>,
 }
 
+/// Which data a report was computed from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Inputs {
+    /// `store` or `csv`.
+    pub source: &'static str,
+    /// `sha256:<hex>` over the input files' content (see docs/json-artifact.md).
+    pub fingerprint: String,
+}
+
 /// Everything `dora metrics` reports.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MetricsReport {
@@ -120,6 +129,8 @@ pub struct MetricsReport {
     pub overall: Figures,
     pub groups: Vec<Group>,
     pub periods: Vec<PeriodFigures>,
+    /// Set by commands that fingerprint their inputs (the JSON artifact).
+    pub inputs: Option<Inputs>,
 }
 
 /// Where the levels come from, printed with them.

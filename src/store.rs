@@ -67,6 +67,21 @@ struct ManifestTable<'a> {
     name: &'a str,
     file: String,
     rows: usize,
+    /// SHA-256 of the Parquet file, for the fingerprint of results computed from the store.
+    sha256: String,
+}
+
+/// The parts of a manifest that readers use.
+#[derive(serde::Deserialize)]
+struct ManifestRead {
+    tables: Vec<ManifestTableRead>,
+}
+
+#[derive(serde::Deserialize)]
+struct ManifestTableRead {
+    name: String,
+    file: String,
+    sha256: Option<String>,
 }
 
 impl Store {
@@ -85,6 +100,30 @@ impl Store {
     /// Path of a table's Parquet file in the current snapshot.
     pub fn table_path(&self, table: &Table) -> PathBuf {
         self.root.join(DATA).join(parquet_name(table))
+    }
+
+    /// `sha256:<hex>` identifying the current snapshot's content: from the hashes the manifest
+    /// records (computed once, when the snapshot was written), or from the files for a store
+    /// written before manifests had them.
+    pub fn fingerprint(&self) -> Result<String> {
+        let data = self.root.join(DATA);
+        let manifest_path = data.join("manifest.json");
+        let text = fs::read_to_string(&manifest_path).map_err(|e| Error::io("read", &manifest_path, e))?;
+        let manifest: ManifestRead = serde_json::from_str(&text).map_err(|e| Error::DamagedStore {
+            path: self.root.clone(),
+            message: format!("`{}` is not a valid manifest: {e}", manifest_path.display()),
+        })?;
+        let mut parts = Vec::new();
+        for t in manifest.tables {
+            let hash = match t.sha256 {
+                Some(h) => h,
+                None => crate::collect::fingerprint::file_sha256(&data.join(&t.file))?,
+            };
+            parts.push((t.name, hash));
+        }
+        Ok(crate::collect::fingerprint::combine(
+            parts.iter().map(|(n, h)| (n.as_str(), h.as_str())),
+        ))
     }
 
     /// Lazy scans of every table.
@@ -255,6 +294,7 @@ fn write_snapshot(root: &Path, tables: &mut [(&'static Table, DataFrame)]) -> Re
             name: table.name,
             file: parquet_name(table),
             rows: frame.height(),
+            sha256: crate::collect::fingerprint::file_sha256(&path)?,
         });
     }
     let manifest_path = staging.join("manifest.json");

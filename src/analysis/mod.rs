@@ -8,6 +8,7 @@
 //! figures (a few per group and period) are read out.
 
 pub mod change_failure;
+pub mod digest;
 pub mod explain;
 pub mod lead_time;
 pub mod levels;
@@ -428,6 +429,7 @@ pub fn compute(tables: &Tables, ctx: &Context) -> Result<MetricsReport> {
         } else {
             Vec::new()
         },
+        inputs: None,
     })
 }
 

@@ -3,6 +3,7 @@
 
 pub mod ancestry;
 pub mod csv;
+pub mod fingerprint;
 pub mod git;
 pub mod mapping;
 

@@ -94,6 +94,19 @@ pub fn run(global: &GlobalArgs, args: &CheckArgs) -> anyhow::Result<ExitStatus> 
     let broken = outcomes.iter().filter(|o| !o.passed).count();
 
     let mut table = results_frame(&outcomes, args.by.is_some())?;
+    if args.step_summary.github_step_summary {
+        let mut markdown = format!(
+            "### dora check: {}\n\n",
+            if broken == 0 {
+                format!("all {} check(s) passed", outcomes.len())
+            } else {
+                format!("{broken} of {} check(s) failed", outcomes.len())
+            }
+        )
+        .into_bytes();
+        frame::render(&mut table, frame::FrameFormat::Markdown, &mut markdown)?;
+        crate::commands::append_step_summary(&args.step_summary, &String::from_utf8_lossy(&markdown))?;
+    }
     print_or_write(None, args.format, |out| {
         if args.format == frame::FrameFormat::Table {
             writeln!(

@@ -9,6 +9,7 @@ use crate::collect::mapping::Mapping;
 use crate::collect::{Tables, folder_files, read_files, tables_from_inputs};
 use crate::commands::{ExitStatus, write_atomically};
 use crate::output;
+use crate::report::Inputs;
 use crate::schema::{deployments as d, incidents as i};
 use crate::settings;
 use crate::store::Store;
@@ -54,6 +55,37 @@ pub fn load_tables(
     }
 }
 
+/// The source and fingerprint of the data `load_tables` reads.
+pub fn inputs(global: &GlobalArgs, data: &DataArgs) -> anyhow::Result<Inputs> {
+    use crate::collect::fingerprint::{combine, file_sha256};
+    match &data.input {
+        Some(dir) => {
+            let mapping = data
+                .mapping
+                .as_deref()
+                .map(Mapping::load)
+                .transpose()?
+                .unwrap_or_default();
+            let mut parts = Vec::new();
+            for (table, path) in folder_files(dir, &mapping)? {
+                parts.push((table.name.to_string(), file_sha256(&path)?));
+            }
+            // The mapping changes what the files mean, so it is part of the input.
+            if let Some(path) = &data.mapping {
+                parts.push(("mapping".to_string(), file_sha256(path)?));
+            }
+            Ok(Inputs {
+                source: "csv",
+                fingerprint: combine(parts.iter().map(|(n, h)| (n.as_str(), h.as_str()))),
+            })
+        }
+        None => Ok(Inputs {
+            source: "store",
+            fingerprint: Store::open(&global.store)?.fingerprint()?,
+        }),
+    }
+}
+
 /// The window of `--since`/`--until`/`--all`/`--as-of`.
 pub fn window(w: &WindowArgs, zone: chrono_tz::Tz, tables: &Tables) -> anyhow::Result<analysis::Window> {
     Ok(settings::window(
@@ -93,7 +125,21 @@ pub fn run(global: &GlobalArgs, args: &MetricsArgs) -> anyhow::Result<ExitStatus
         group_by: args.by.map(group_by),
         period: args.period.map(period_kind),
     };
-    let report = analysis::compute(&tables, &context)?;
+    // The artifact's fingerprint hashes the input files: done on another thread while the
+    // metrics are computed, so it costs (almost) no time.
+    let (report, inputs) = std::thread::scope(|scope| {
+        let fingerprint = (args.format == output::Format::Json).then(|| scope.spawn(|| inputs(global, &args.data)));
+        let report = analysis::compute(&tables, &context);
+        let inputs = fingerprint.map(|handle| handle.join().unwrap_or_else(|_| Err(anyhow::anyhow!("fingerprinting failed"))));
+        (report, inputs)
+    });
+    let mut report = report?;
+    report.inputs = inputs.transpose()?;
+    if args.step_summary.github_step_summary {
+        let mut markdown = Vec::new();
+        output::render(&report, output::Format::Markdown, &mut markdown)?;
+        crate::commands::append_step_summary(&args.step_summary, &String::from_utf8_lossy(&markdown))?;
+    }
     if let Some(path) = &args.out {
         write_atomically(path, |out| output::render(&report, args.format, out))?;
     } else {

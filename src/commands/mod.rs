@@ -1,11 +1,13 @@
 //! One file per subcommand. Commands turn arguments into library calls and print the results.
 
+pub mod badge;
 pub mod check;
 pub mod collect;
 pub mod explain;
 pub mod import;
 pub mod metrics;
 pub mod query;
+pub mod report;
 
 use std::io::Write;
 use std::path::Path;
@@ -40,6 +42,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Collect(command) => collect::run(&cli.global, &command),
         Command::Metrics(args) => metrics::run(&cli.global, &args),
         Command::Query(args) => query::run(&cli.global, &args),
+        Command::Report(args) => report::run(&cli.global, &args),
+        Command::Badge(args) => badge::run(&cli.global, &args),
         Command::Explain(args) => explain::run(&cli.global, &args),
     }
 }
@@ -51,7 +55,12 @@ pub fn write_atomically(path: &Path, write: impl FnOnce(&mut dyn Write) -> std::
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+    let mut builder = tempfile::Builder::new();
+    // A temporary file is private (0600) by default; the file it becomes is an ordinary one.
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
+    let mut tmp = builder
+        .tempfile_in(dir)
         .with_context(|| format!("failed to create a temporary file in `{}`", dir.display()))?;
     {
         let mut buffered = std::io::BufWriter::new(tmp.as_file_mut());
@@ -84,4 +93,26 @@ pub fn print_or_write(
         stdout.flush()?;
     }
     Ok(ExitStatus::Success)
+}
+
+/// `--github-step-summary`: appends `markdown` to the file GitHub Actions names in
+/// `GITHUB_STEP_SUMMARY` (the job's summary page).
+pub fn append_step_summary(args: &crate::cli::StepSummaryArgs, markdown: &str) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    if !args.github_step_summary {
+        return Ok(());
+    }
+    let Some(path) = &args.file else {
+        anyhow::bail!("--github-step-summary: GITHUB_STEP_SUMMARY is not set (it is, in a GitHub Actions job)");
+    };
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .with_context(|| format!("failed to open the step summary `{}`", path.display()))?;
+    // One write, so concurrent steps appending to the same file do not interleave lines.
+    let mut text = markdown.trim_end().to_string();
+    text.push_str("\n\n");
+    file.write_all(text.as_bytes())
+        .with_context(|| format!("failed to append to the step summary `{}`", path.display()))
 }

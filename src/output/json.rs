@@ -45,6 +45,7 @@ pub fn to_value(report: &MetricsReport) -> Value {
         "period": report.period,
         "lead_time_source": report.lead_time_source,
         "levels_source": LEVELS_SOURCE,
+        "inputs": report.inputs,
         "overall": figures(&report.overall),
         "groups": groups,
         "periods": periods(&report.periods),

@@ -2,11 +2,14 @@
 //!
 //! Renderers write to a `Write` they are given; only `main` decides where that goes.
 
+pub mod badge;
+pub mod chart;
 pub mod csv;
 pub mod frame;
 pub mod json;
 pub mod markdown;
 pub mod table;
+pub mod weekly;
 
 use std::fmt::Write as _;
 use std::io::Write;

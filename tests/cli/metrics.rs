@@ -180,8 +180,13 @@ fn store_and_input_agree() {
     sandbox.run(&["import", input.to_str().expect("utf-8")]).success();
     let mut from_store = vec!["metrics", "--format", "json", "--by", "repo", "--period", "week"];
     from_store.extend(WINDOW);
-    let a = sandbox.run(&from_store).success().json();
-    let b = basic_json(&["--by", "repo", "--period", "week"]);
+    let mut a = sandbox.run(&from_store).success().json();
+    let mut b = basic_json(&["--by", "repo", "--period", "week"]);
+    // Same figures; the inputs differ by design (a store, a CSV folder).
+    assert_eq!(a["inputs"]["source"], "store");
+    assert_eq!(b["inputs"]["source"], "csv");
+    a["inputs"] = Value::Null;
+    b["inputs"] = Value::Null;
     assert_eq!(a, b);
 }
 
@@ -458,4 +463,66 @@ fn by_service_places_incidents_through_their_deployments() {
     assert_eq!(groups[0]["time_to_restore_hours"]["open"], 1);
     assert_eq!(groups[1]["time_to_restore_hours"]["count"], 1);
     assert_eq!(groups[1]["unattributed_incidents"], 1);
+}
+
+#[test]
+fn json_artifact_matches_its_schema() {
+    let schema_path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/json-artifact.schema.json");
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(schema_path).expect("schema")).expect("JSON");
+    let validator = jsonschema::validator_for(&schema).expect("a valid schema");
+    let sandbox = Sandbox::new();
+    sandbox.run(&["import", fixture("sample").to_str().expect("utf-8")]).success();
+    let sample = fixture("sample");
+    let sample = sample.to_str().expect("utf-8");
+    for extra in [
+        vec![],
+        vec!["--by", "repo", "--period", "week"],
+        vec!["--by", "team", "--period", "month", "--tz", "Asia/Kolkata"],
+        vec!["--by", "service", "--period", "day", "--input", sample],
+        vec!["--since", "2020-01-01", "--until", "2020-02-01"],
+    ] {
+        let mut args = vec!["metrics", "--format", "json"];
+        if !extra.contains(&"--since") {
+            args.push("--all");
+        }
+        args.extend(&extra);
+        let artifact = sandbox.run(&args).success().json();
+        let errors: Vec<String> = validator
+            .iter_errors(&artifact)
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{extra:?}: {errors:#?}");
+        assert!(artifact["inputs"]["fingerprint"].as_str().is_some_and(|f| f.starts_with("sha256:")));
+    }
+    // The schema is strict: a stray field or a wrong type is caught.
+    let mut artifact = sandbox.run(&["metrics", "--format", "json", "--all"]).success().json();
+    artifact["overall"]["deployments"] = Value::from(-1);
+    assert!(!validator.is_valid(&artifact));
+}
+
+#[test]
+fn the_fingerprint_follows_the_content() {
+    let sandbox = Sandbox::new();
+    let dir = sandbox.copy_fixture("basic");
+    let fingerprint = || {
+        sandbox
+            .run(&["metrics", "--input", dir.to_str().expect("utf-8"), "--all", "--format", "json"])
+            .success()
+            .json()["inputs"]["fingerprint"]
+            .clone()
+    };
+    let first = fingerprint();
+    assert_eq!(first, fingerprint(), "same data, same fingerprint");
+    let incidents = dir.join("incidents.csv");
+    let mut text = std::fs::read_to_string(&incidents).expect("read");
+    text.push_str("i9,acme/api,2026-03-08T00:00:00Z,,,,\n");
+    std::fs::write(&incidents, text).expect("write");
+    assert_ne!(first, fingerprint());
+    // The store records its files' hashes when it writes them.
+    sandbox.run(&["import", dir.to_str().expect("utf-8")]).success();
+    let from_store = sandbox.run(&["metrics", "--all", "--format", "json"]).success().json();
+    assert_eq!(from_store["inputs"]["source"], "store");
+    sandbox.run(&["import", dir.to_str().expect("utf-8")]).success();
+    let again = sandbox.run(&["metrics", "--all", "--format", "json"]).success().json();
+    assert_eq!(from_store["inputs"], again["inputs"], "an import that changes nothing keeps the fingerprint");
 }

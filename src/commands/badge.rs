@@ -1,0 +1,78 @@
+//! `dora badge`: one SVG badge per metric, for a README or a dashboard.
+
+use anyhow::Context as _;
+
+use crate::analysis::{self, Context, GroupBy};
+use crate::cli::{BadgeArgs, GlobalArgs};
+use crate::commands::metrics::{METRIC_COLUMNS, load_tables, window};
+use crate::commands::{ExitStatus, write_atomically};
+use crate::error::Error;
+use crate::output::{badge, duration, percent};
+use crate::settings;
+
+pub fn run(global: &GlobalArgs, args: &BadgeArgs) -> anyhow::Result<ExitStatus> {
+    let zone = settings::time_zone(&args.data.tz)?;
+    let tables = load_tables(global, &args.data, Some(METRIC_COLUMNS))?;
+    let context = Context {
+        window: window(&args.window, zone, &tables)?,
+        zone,
+        environment: args.environment.clone(),
+        group_by: args.repo.as_ref().map(|_| GroupBy::Repo),
+        period: None,
+    };
+    let report = analysis::compute(&tables, &context)?;
+    let f = match &args.repo {
+        None => report.overall,
+        Some(repo) => report
+            .groups
+            .into_iter()
+            .find(|g| g.key.as_deref() == Some(repo.as_str()))
+            .map(|g| g.figures)
+            .ok_or_else(|| Error::InvalidArgument {
+                flag: "--repo",
+                value: repo.clone(),
+                expected: "a repository with production deployments".into(),
+            })?,
+    };
+    let known = |v: Option<f64>, show: fn(Option<f64>) -> String| v.map(|x| show(Some(x)));
+    let badges = [
+        (
+            "deployment-frequency",
+            "deployments",
+            f.deployment_frequency.per_week.map(|w| format!("{w:.1}/week")),
+            f.levels.deployment_frequency,
+        ),
+        ("lead-time", "lead time", known(f.lead_time_hours.median, duration), f.levels.lead_time),
+        (
+            "change-failure-rate",
+            "change failure rate",
+            known(f.change_failure_rate, percent),
+            f.levels.change_failure_rate,
+        ),
+        (
+            "time-to-restore",
+            "time to restore",
+            known(f.time_to_restore_hours.median, duration),
+            f.levels.time_to_restore,
+        ),
+        (
+            "recovery-time",
+            "failed deployment recovery",
+            known(f.failed_deployment_recovery_hours.median, duration),
+            None,
+        ),
+        ("rework-rate", "rework rate", known(f.rework_rate, percent), None),
+    ];
+    std::fs::create_dir_all(&args.out).with_context(|| format!("failed to create `{}`", args.out.display()))?;
+    for (file, label, value, level) in &badges {
+        let svg = badge::svg(label, value.as_deref(), *level);
+        write_atomically(&args.out.join(format!("{file}.svg")), |w| w.write_all(svg.as_bytes()))?;
+    }
+    if !global.quiet {
+        #[expect(clippy::print_stderr, reason = "the command's progress line")]
+        {
+            eprintln!("{} badges in {}", badges.len(), args.out.display());
+        }
+    }
+    Ok(ExitStatus::Success)
+}

@@ -1,0 +1,106 @@
+//! `dora report`: the delivery report of one period, as Markdown, HTML and charts.
+
+use std::path::Path;
+
+use anyhow::Context as _;
+
+use crate::analysis::digest::{self, ReportPeriod};
+use crate::analysis::{PeriodKind, window};
+use crate::cli::{GlobalArgs, ReportArgs};
+use crate::commands::metrics::{group_by, load_tables};
+use crate::commands::{ExitStatus, append_step_summary, write_atomically};
+use crate::error::Error;
+use crate::output::weekly;
+use crate::settings;
+use crate::timestamp;
+
+pub fn run(global: &GlobalArgs, args: &ReportArgs) -> anyhow::Result<ExitStatus> {
+    let zone = settings::time_zone(&args.data.tz)?;
+    let tables = load_tables(global, &args.data, None)?;
+    let period = period(args, zone, &tables)?;
+    let digest = digest::digest(
+        &tables,
+        period,
+        args.trend,
+        zone,
+        &args.environment,
+        args.by.map(group_by),
+    )?;
+    let context = weekly::context(&digest, args.png).map_err(|e| anyhow::anyhow!("failed to draw the charts: {e}"))?;
+    let (markdown, html) = weekly::render(&context, args.template.as_deref()).map_err(|e| anyhow::anyhow!(e))?;
+
+    let out = &args.out;
+    let charts_dir = out.join("charts");
+    std::fs::create_dir_all(&charts_dir).with_context(|| format!("failed to create `{}`", charts_dir.display()))?;
+    for chart in &context.charts {
+        write_atomically(&out.join(&chart.svg_file), |w| w.write_all(chart.svg.as_bytes()))?;
+    }
+    if args.png {
+        for (id, chart) in weekly::charts(&digest) {
+            let path = charts_dir.join(format!("{id}.png"));
+            // plotters writes the file itself; draw to a temporary name and rename, so a
+            // reader never sees half a picture.
+            let tmp = charts_dir.join(format!(".{id}.tmp-{}.png", std::process::id()));
+            chart
+                .png(&tmp)
+                .map_err(|e| anyhow::anyhow!("failed to draw `{}`: {e}", path.display()))?;
+            std::fs::rename(&tmp, &path).with_context(|| format!("failed to write `{}`", path.display()))?;
+        }
+    }
+    write_atomically(&out.join("report.md"), |w| w.write_all(markdown.as_bytes()))?;
+    write_atomically(&out.join("report.html"), |w| w.write_all(html.as_bytes()))?;
+    append_step_summary(&args.step_summary, &markdown)?;
+    if !global.quiet {
+        eprintln_report(out, &digest.period.label(), context.charts.len(), args.png);
+    }
+    Ok(ExitStatus::Success)
+}
+
+#[expect(clippy::print_stderr, reason = "the command's progress line")]
+fn eprintln_report(out: &Path, label: &str, charts: usize, png: bool) {
+    eprintln!(
+        "report {label}: {} and {}, {charts} charts (SVG{}) in {}",
+        out.join("report.md").display(),
+        out.join("report.html").display(),
+        if png { " and PNG" } else { "" },
+        out.join("charts").display()
+    );
+}
+
+/// The report's period from `--week`, `--month`, `--since`/`--until`, or the last complete week.
+fn period(args: &ReportArgs, zone: chrono_tz::Tz, tables: &crate::collect::Tables) -> anyhow::Result<ReportPeriod> {
+    let named = |flag: &'static str, text: &str, kind: PeriodKind| -> anyhow::Result<ReportPeriod> {
+        match window::named_period(text, zone) {
+            Some((k, w)) if k == kind => Ok(ReportPeriod::calendar(kind, timestamp::local_date(w.since, zone))),
+            _ => Err(Error::InvalidArgument {
+                flag,
+                value: text.to_string(),
+                expected: match kind {
+                    PeriodKind::Week => "an ISO week such as 2026-W47".into(),
+                    _ => "a month such as 2026-11".into(),
+                },
+            }
+            .into()),
+        }
+    };
+    if let Some(w) = &args.week {
+        return named("--week", w, PeriodKind::Week);
+    }
+    if let Some(m) = &args.month {
+        return named("--month", m, PeriodKind::Month);
+    }
+    let w = &args.window;
+    if w.since.is_some() || w.until.is_some() || w.all {
+        let window = crate::commands::metrics::window(w, zone, tables)?;
+        return Ok(ReportPeriod::days(
+            timestamp::local_date(window.since, zone),
+            // The window's end is exclusive: a day starting exactly at it is not in it.
+            timestamp::local_date(window.until - 1, zone) + chrono::Days::new(1),
+        ));
+    }
+    let now = match &w.as_of {
+        Some(v) => settings::instant("--as-of", v, zone)?,
+        None => chrono::Utc::now().timestamp_micros(),
+    };
+    Ok(ReportPeriod::last_complete(PeriodKind::Week, now, zone))
+}

@@ -1,0 +1,488 @@
+//! The delivery report (`dora report`): Markdown and self-contained HTML from templates, and
+//! the charts as SVG (and PNG).
+//!
+//! The templates live in reports/templates and are compiled into the binary; `--template DIR`
+//! replaces any of them with a file of the same name, so a team can restyle the report without
+//! rebuilding dora. Templates get one context object, documented in docs/report.md.
+
+use std::path::{Path, PathBuf};
+
+use chrono_tz::Tz;
+use polars::prelude::{AnyValue, DataFrame};
+use serde::Serialize;
+
+use super::chart::{self, Chart, Scale, Series};
+use super::{duration, percent};
+use crate::analysis::digest::Digest;
+use crate::analysis::levels::Level;
+use crate::report::{Figures, LEVELS_SOURCE};
+
+/// The templates compiled in: (name, text).
+pub const TEMPLATES: [(&str, &str); 2] = [
+    ("report.md.j2", include_str!("../../reports/templates/report.md.j2")),
+    ("report.html.j2", include_str!("../../reports/templates/report.html.j2")),
+];
+
+/// Fewer events than this in a period: the change against the previous one is not judged.
+pub const SMALL_SAMPLE: u64 = 5;
+
+#[derive(Debug, Serialize)]
+pub struct Headline {
+    pub metric: &'static str,
+    pub value: String,
+    pub previous: String,
+    /// `▲ 12%`, `▼ 3.0 pp`, `=`, or `-` when either side is unknown.
+    pub change: String,
+    /// `better`, `worse`, `same`, or empty when not judged (unknown, or too few events).
+    pub direction: &'static str,
+    pub level: String,
+    /// What the figure is computed over, e.g. `14 deployments`.
+    pub sample: String,
+    /// Set when the sample is too small to read a change into.
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct GroupRow {
+    pub key: String,
+    pub deployments: u64,
+    pub deployments_change: String,
+    pub per_week: String,
+    pub lead_time: String,
+    pub change_failure_rate: String,
+    pub time_to_restore: String,
+    pub recovery: String,
+    pub rework_rate: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ChartRef {
+    pub id: &'static str,
+    pub title: String,
+    /// File name of the SVG next to the report (`charts/ID.svg`).
+    pub svg_file: String,
+    /// File name of the PNG, with `--png`.
+    pub png_file: Option<String>,
+    /// The SVG document, for inlining.
+    pub svg: String,
+}
+
+/// Everything the templates can use.
+#[derive(Debug, Serialize)]
+pub struct ReportContext {
+    pub title: String,
+    pub period: String,
+    /// `week`, `month`, `day`, or `period` for a range of days.
+    pub period_kind: &'static str,
+    /// The granularity of the trend and its charts.
+    pub trend_kind: &'static str,
+    pub previous_period: String,
+    /// First and last local day of the period.
+    pub first_day: String,
+    pub last_day: String,
+    pub time_zone: String,
+    pub environment: String,
+    pub dora_version: &'static str,
+    pub levels_source: &'static str,
+    pub lead_time_source: &'static str,
+    pub headline: Vec<Headline>,
+    pub group_by: Option<&'static str>,
+    pub groups: Vec<GroupRow>,
+    pub failed_deployments: Vec<Vec<String>>,
+    pub failed_deployment_columns: Vec<&'static str>,
+    pub incidents: Vec<Vec<String>>,
+    pub incident_columns: Vec<&'static str>,
+    pub unattributed_incidents: u64,
+    pub trend_periods: usize,
+    pub charts: Vec<ChartRef>,
+}
+
+fn level(l: Option<Level>) -> String {
+    l.map_or("-", Level::as_str).to_string()
+}
+
+/// How a figure compares with the period before.
+fn change(current: Option<f64>, previous: Option<f64>, lower_is_better: bool, points: bool) -> (String, &'static str) {
+    let (Some(c), Some(p)) = (current, previous) else {
+        return ("-".into(), "");
+    };
+    let delta = c - p;
+    let same = if points { delta.abs() < 0.0005 } else { (p == 0.0 && c == 0.0) || (p != 0.0 && (delta / p).abs() < 0.005) };
+    if same {
+        return ("=".into(), "same");
+    }
+    let arrow = if delta > 0.0 { "▲" } else { "▼" };
+    let text = if points {
+        format!("{arrow} {:.1} pp", delta.abs() * 100.0)
+    } else if p == 0.0 {
+        format!("{arrow} from 0")
+    } else {
+        format!("{arrow} {:.0}%", (delta / p).abs() * 100.0)
+    };
+    let better = (delta < 0.0) == lower_is_better;
+    (text, if better { "better" } else { "worse" })
+}
+
+fn headline(current: &Figures, previous: &Figures) -> Vec<Headline> {
+    struct Spec {
+        metric: &'static str,
+        value: fn(&Figures) -> Option<f64>,
+        show: fn(Option<f64>) -> String,
+        level: fn(&Figures) -> Option<Level>,
+        n: fn(&Figures) -> u64,
+        unit: &'static str,
+        lower_is_better: bool,
+        points: bool,
+    }
+    let per_week = |v: Option<f64>| v.map_or_else(|| "-".into(), |w| format!("{w:.2}/week"));
+    let specs = [
+        Spec {
+            metric: "Deployment frequency",
+            value: |f| f.deployment_frequency.per_week,
+            show: per_week,
+            level: |f| f.levels.deployment_frequency,
+            n: |f| f.deployments,
+            unit: "deployments",
+            lower_is_better: false,
+            points: false,
+        },
+        Spec {
+            metric: "Lead time for changes (median)",
+            value: |f| f.lead_time_hours.median,
+            show: duration,
+            level: |f| f.levels.lead_time,
+            n: |f| f.lead_time_hours.count,
+            unit: "changes",
+            lower_is_better: true,
+            points: false,
+        },
+        Spec {
+            metric: "Change failure rate",
+            value: |f| f.change_failure_rate,
+            show: percent,
+            level: |f| f.levels.change_failure_rate,
+            n: |f| f.deployments,
+            unit: "deployments",
+            lower_is_better: true,
+            points: true,
+        },
+        Spec {
+            metric: "Time to restore service (median)",
+            value: |f| f.time_to_restore_hours.median,
+            show: duration,
+            level: |f| f.levels.time_to_restore,
+            n: |f| f.time_to_restore_hours.count,
+            unit: "resolved incidents",
+            lower_is_better: true,
+            points: false,
+        },
+        Spec {
+            metric: "Failed deployment recovery time (median)",
+            value: |f| f.failed_deployment_recovery_hours.median,
+            show: duration,
+            level: |_| None,
+            n: |f| f.failed_deployment_recovery_hours.count,
+            unit: "recovered deployments",
+            lower_is_better: true,
+            points: false,
+        },
+        Spec {
+            metric: "Rework rate",
+            value: |f| f.rework_rate,
+            show: percent,
+            level: |_| None,
+            n: |f| f.deployments,
+            unit: "deployments",
+            lower_is_better: true,
+            points: true,
+        },
+    ];
+    specs
+        .iter()
+        .map(|s| {
+            let (c, p) = ((s.value)(current), (s.value)(previous));
+            let (mut text, mut direction) = change(c, p, s.lower_is_better, s.points);
+            let n = (s.n)(current);
+            let note = (n < SMALL_SAMPLE && c.is_some()).then(|| {
+                direction = "";
+                format!("only {n} {}: too few to read a change into", s.unit)
+            });
+            if note.is_some() && text != "-" {
+                text = format!("({text})");
+            }
+            Headline {
+                metric: s.metric,
+                value: (s.show)(c),
+                previous: (s.show)(p),
+                change: text,
+                direction,
+                level: level((s.level)(current)),
+                sample: format!("{n} {}", s.unit),
+                note,
+            }
+        })
+        .collect()
+}
+
+/// A UTC instant as local wall-clock time, for people reading the report.
+fn local_time(us: i64, zone: Tz) -> String {
+    chrono::DateTime::from_timestamp_micros(us)
+        .map(|t| t.with_timezone(&zone).format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_default()
+}
+
+/// Rows of a frame as display strings: datetimes in local time, hours as durations.
+fn display_rows(frame: &DataFrame, zone: Tz, hours_columns: &[&str]) -> Vec<Vec<String>> {
+    (0..frame.height())
+        .map(|row| {
+            frame
+                .columns()
+                .iter()
+                .map(|c| {
+                    let v = c.get(row).unwrap_or(AnyValue::Null);
+                    match v {
+                        AnyValue::Datetime(x, _, _) => local_time(x, zone),
+                        AnyValue::DatetimeOwned(x, _, _) => local_time(x, zone),
+                        AnyValue::Float64(h) if hours_columns.contains(&c.name().as_str()) => duration(Some(h)),
+                        AnyValue::Boolean(b) => if b { "yes" } else { "no" }.into(),
+                        other => super::frame::cell_text(&other, true),
+                    }
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// The charts of the report, from the trend and the period's lead times.
+pub fn charts(digest: &Digest) -> Vec<(&'static str, Chart)> {
+    let kind = digest.period.kind.as_str();
+    let labels: Vec<String> = digest
+        .trend
+        .iter()
+        .map(|p| match digest.period.kind {
+            crate::analysis::PeriodKind::Month => p.start.format("%Y-%m").to_string(),
+            _ => p.start.format("%b %d").to_string(),
+        })
+        .collect();
+    let values = |f: fn(&Figures) -> Option<f64>| digest.trend.iter().map(|p| f(&p.figures)).collect::<Vec<_>>();
+    let series = |name: &str, color, values| Series {
+        name: name.into(),
+        color,
+        values,
+    };
+    vec![
+        (
+            "deployments",
+            Chart::StackedBars {
+                title: format!("Production deployments per {kind}"),
+                y_label: "deployments".into(),
+                labels: labels.clone(),
+                series: vec![
+                    series(
+                        "succeeded",
+                        chart::BLUE,
+                        values(|f| Some((f.deployments - f.failed_deployments) as f64)),
+                    ),
+                    series("failed", chart::VERMILLION, values(|f| Some(f.failed_deployments as f64))),
+                ],
+            },
+        ),
+        (
+            "lead-time",
+            Chart::Lines {
+                title: format!("Lead time for changes per {kind}"),
+                y_label: "lead time".into(),
+                scale: Scale::Hours,
+                labels: labels.clone(),
+                series: vec![
+                    series("median", chart::BLUE, values(|f| f.lead_time_hours.median)),
+                    series("p90", chart::ORANGE, values(|f| f.lead_time_hours.p90)),
+                ],
+            },
+        ),
+        (
+            "change-failure-rate",
+            Chart::Lines {
+                title: format!("Change failure rate per {kind}"),
+                y_label: "failed deployments".into(),
+                scale: Scale::Percent,
+                labels: labels.clone(),
+                series: vec![series("change failure rate", chart::VERMILLION, values(|f| f.change_failure_rate))],
+            },
+        ),
+        (
+            "time-to-restore",
+            Chart::Lines {
+                title: format!("Time to restore service per {kind}"),
+                y_label: "time to restore".into(),
+                scale: Scale::Hours,
+                labels,
+                series: vec![
+                    series("median", chart::GREEN, values(|f| f.time_to_restore_hours.median)),
+                    series("p90", chart::ORANGE, values(|f| f.time_to_restore_hours.p90)),
+                ],
+            },
+        ),
+        (
+            "lead-time-distribution",
+            Chart::LogHistogram {
+                title: format!("Lead time distribution, {}", digest.period.label()),
+                x_label: "lead time (log scale)".into(),
+                values: digest.lead_times.clone(),
+            },
+        ),
+    ]
+}
+
+fn title_of(chart: &Chart) -> String {
+    match chart {
+        Chart::StackedBars { title, .. } | Chart::Lines { title, .. } | Chart::LogHistogram { title, .. } => title.clone(),
+    }
+}
+
+/// The template context; `png` says whether PNG files are written next to the SVGs.
+pub fn context(digest: &Digest, png: bool) -> Result<ReportContext, String> {
+    let zone = digest.zone;
+    let charts = charts(digest)
+        .into_iter()
+        .map(|(id, c)| {
+            Ok(ChartRef {
+                id,
+                title: title_of(&c),
+                svg_file: format!("charts/{id}.svg"),
+                png_file: png.then(|| format!("charts/{id}.png")),
+                svg: c.svg()?,
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let groups = digest
+        .groups
+        .iter()
+        .map(|(g, before)| {
+            let f = &g.figures;
+            GroupRow {
+                key: super::group_name(g.key.as_deref()).to_string(),
+                deployments: f.deployments,
+                deployments_change: change(Some(f.deployments as f64), Some(before.deployments as f64), false, false).0,
+                per_week: f
+                    .deployment_frequency
+                    .per_week
+                    .map_or_else(|| "-".into(), |w| format!("{w:.2}")),
+                lead_time: duration(f.lead_time_hours.median),
+                change_failure_rate: percent(f.change_failure_rate),
+                time_to_restore: duration(f.time_to_restore_hours.median),
+                recovery: duration(f.failed_deployment_recovery_hours.median),
+                rework_rate: percent(f.rework_rate),
+            }
+        })
+        .collect();
+    let last_day = digest.period.end - chrono::Days::new(1);
+    Ok(ReportContext {
+        title: format!("Delivery report {}", digest.period.label()),
+        period: digest.period.label(),
+        period_kind: if digest.period.calendar { digest.period.kind.as_str() } else { "period" },
+        trend_kind: digest.period.kind.as_str(),
+        previous_period: digest.period.earlier(1).label(),
+        first_day: digest.period.start.format("%Y-%m-%d").to_string(),
+        last_day: last_day.format("%Y-%m-%d").to_string(),
+        time_zone: zone.name().to_string(),
+        environment: digest.environment.clone(),
+        dora_version: env!("CARGO_PKG_VERSION"),
+        levels_source: LEVELS_SOURCE,
+        lead_time_source: digest.lead_time_source,
+        headline: headline(&digest.current, &digest.previous),
+        group_by: digest.group_by.map(crate::analysis::GroupBy::as_str),
+        groups,
+        failed_deployments: display_rows(&digest.failed_deployments, zone, &["recovery_hours"]),
+        failed_deployment_columns: vec!["id", "repo", "deployed", "why", "incidents", "recovery", "still failing"],
+        incidents: display_rows(&digest.incidents, zone, &["restore_hours"]),
+        incident_columns: vec![
+            "id",
+            "repo",
+            "title",
+            "severity",
+            "created",
+            "resolved",
+            "restore",
+            "open",
+            "caused by",
+            "attributed by",
+        ],
+        unattributed_incidents: digest.current.unattributed_incidents,
+        trend_periods: digest.trend.len(),
+        charts,
+    })
+}
+
+/// Renders the Markdown and HTML reports with the compiled-in templates, or those of
+/// `template_dir` where it has a file of the same name.
+pub fn render(context: &ReportContext, template_dir: Option<&Path>) -> Result<(String, String), String> {
+    let mut env = minijinja::Environment::new();
+    env.set_auto_escape_callback(|name| {
+        if name.ends_with(".html.j2") {
+            minijinja::AutoEscape::Html
+        } else {
+            minijinja::AutoEscape::None
+        }
+    });
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    // Markdown table cells: a `|` or a line break in a title would break the table.
+    env.add_filter("md", |text: String| text.replace('|', "\\|").replace(['\n', '\r'], " "));
+    let mut sources: Vec<(String, String, String)> = Vec::new();
+    for (name, text) in TEMPLATES {
+        let custom: Option<PathBuf> = template_dir.map(|d| d.join(name)).filter(|p| p.is_file());
+        let (text, origin) = match custom {
+            Some(path) => (
+                std::fs::read_to_string(&path).map_err(|e| format!("failed to read `{}`: {e}", path.display()))?,
+                path.display().to_string(),
+            ),
+            None => (text.to_string(), format!("reports/templates/{name}")),
+        };
+        sources.push((name.to_string(), text, origin));
+    }
+    for (name, text, origin) in &sources {
+        env.add_template_owned(name.clone(), text.clone())
+            .map_err(|e| format!("template `{origin}`: {e}"))?;
+    }
+    let render = |name: &str| {
+        let origin = sources
+            .iter()
+            .find(|(n, _, _)| n == name)
+            .map(|(_, _, o)| o.clone())
+            .unwrap_or_default();
+        env.get_template(name)
+            .and_then(|t| t.render(context))
+            .map_err(|e| format!("template `{origin}`: {e:#}"))
+    };
+    Ok((render("report.md.j2")?, render("report.html.j2")?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn changes_are_judged_by_direction() {
+        assert_eq!(change(Some(10.0), Some(20.0), true, false), ("▼ 50%".into(), "better"));
+        assert_eq!(change(Some(30.0), Some(20.0), true, false), ("▲ 50%".into(), "worse"));
+        assert_eq!(change(Some(3.0), Some(2.0), false, false), ("▲ 50%".into(), "better"));
+        assert_eq!(change(Some(0.25), Some(0.10), true, true), ("▲ 15.0 pp".into(), "worse"));
+        assert_eq!(change(Some(5.0), Some(5.0), true, false), ("=".into(), "same"));
+        assert_eq!(change(None, Some(5.0), true, false), ("-".into(), ""));
+        assert_eq!(change(Some(2.0), Some(0.0), false, false), ("▲ from 0".into(), "better"));
+    }
+
+    #[test]
+    fn small_samples_are_not_judged() {
+        let mut now = Figures::default();
+        now.deployments = 2;
+        now.deployment_frequency.per_week = Some(2.0);
+        let mut before = Figures::default();
+        before.deployments = 10;
+        before.deployment_frequency.per_week = Some(10.0);
+        let h = headline(&now, &before);
+        assert_eq!(h[0].change, "(▼ 80%)");
+        assert_eq!(h[0].direction, "");
+        assert_eq!(h[0].note.as_deref(), Some("only 2 deployments: too few to read a change into"));
+    }
+}
