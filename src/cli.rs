@@ -178,10 +178,15 @@ pub struct ReportArgs {
 /// `GITHUB_STEP_SUMMARY`.
 #[derive(Debug, Args)]
 pub struct StepSummaryArgs {
-    /// Append the Markdown summary to the file named by GITHUB_STEP_SUMMARY (GitHub Actions)
+    /// Append the Markdown summary to the file named by `GITHUB_STEP_SUMMARY` (GitHub Actions)
     #[arg(long)]
     pub github_step_summary: bool,
-    #[arg(long = "github-step-summary-file", env = "GITHUB_STEP_SUMMARY", hide = true, value_name = "FILE")]
+    #[arg(
+        long = "github-step-summary-file",
+        env = "GITHUB_STEP_SUMMARY",
+        hide = true,
+        value_name = "FILE"
+    )]
     pub file: Option<PathBuf>,
 }
 

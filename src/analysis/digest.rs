@@ -58,6 +58,7 @@ impl ReportPeriod {
     }
 
     /// `n` periods earlier (`n` = 1: the period before); a range of days moves by its length.
+    #[must_use]
     pub fn earlier(self, n: u32) -> Self {
         if !self.calendar {
             let days = u64::try_from((self.end - self.start).num_days()).unwrap_or(1) * u64::from(n);

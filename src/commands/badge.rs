@@ -42,7 +42,12 @@ pub fn run(global: &GlobalArgs, args: &BadgeArgs) -> anyhow::Result<ExitStatus> 
             f.deployment_frequency.per_week.map(|w| format!("{w:.1}/week")),
             f.levels.deployment_frequency,
         ),
-        ("lead-time", "lead time", known(f.lead_time_hours.median, duration), f.levels.lead_time),
+        (
+            "lead-time",
+            "lead time",
+            known(f.lead_time_hours.median, duration),
+            f.levels.lead_time,
+        ),
         (
             "change-failure-rate",
             "change failure rate",

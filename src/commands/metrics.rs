@@ -130,7 +130,11 @@ pub fn run(global: &GlobalArgs, args: &MetricsArgs) -> anyhow::Result<ExitStatus
     let (report, inputs) = std::thread::scope(|scope| {
         let fingerprint = (args.format == output::Format::Json).then(|| scope.spawn(|| inputs(global, &args.data)));
         let report = analysis::compute(&tables, &context);
-        let inputs = fingerprint.map(|handle| handle.join().unwrap_or_else(|_| Err(anyhow::anyhow!("fingerprinting failed"))));
+        let inputs = fingerprint.map(|handle| {
+            handle
+                .join()
+                .unwrap_or_else(|_| Err(anyhow::anyhow!("fingerprinting failed")))
+        });
         (report, inputs)
     });
     let mut report = report?;

@@ -2,7 +2,7 @@
 //! or PNG (for slides) by the same code.
 //!
 //! Colours are the Okabe-Ito palette, readable with every common form of colour blindness. PNG
-//! text is drawn with the DejaVu Sans font compiled into the binary, so a machine without any
+//! text is drawn with the `DejaVu` Sans font compiled into the binary, so a machine without any
 //! system font draws the same picture.
 
 use std::path::Path;
@@ -137,7 +137,12 @@ impl Chart {
     }
 
     fn draw_scaled<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, k: f64) -> Result<(), String> {
-        let px = |v: f64| -> u32 { (v * k).round() as u32 };
+        #[expect(
+            clippy::cast_sign_loss,
+            clippy::cast_possible_truncation,
+            reason = "small positive sizes"
+        )]
+        let px = |v: f64| -> u32 { (v * k).round().max(0.0) as u32 };
         let font = |size: f64| (FONT, size * k).into_font().color(&INK);
         root.fill(&WHITE).map_err(|e| e.to_string())?;
         match self {
@@ -195,9 +200,17 @@ impl Chart {
                     .fold(0.0, f64::max);
                 // Durations are drawn in the unit that suits the largest one, so the axis
                 // reads 0, 2, 4, 6 days rather than 0, 48, 96, 144 hours.
-                let (divisor, unit) = if *scale == Scale::Hours { time_unit(max) } else { (1.0, "") };
+                let (divisor, unit) = if *scale == Scale::Hours {
+                    time_unit(max)
+                } else {
+                    (1.0, "")
+                };
                 let scale = &if *scale == Scale::Hours { Scale::Count } else { *scale };
-                let y_label = &if unit.is_empty() { y_label.clone() } else { format!("{y_label} ({unit})") };
+                let y_label = &if unit.is_empty() {
+                    y_label.clone()
+                } else {
+                    format!("{y_label} ({unit})")
+                };
                 let series: Vec<Series> = series
                     .iter()
                     .map(|s| Series {
@@ -236,7 +249,10 @@ impl Chart {
                             .map_err(|e| e.to_string())?;
                     }
                     let color = s.color;
-                    let points = runs.into_iter().flatten().map(|p| Circle::new(p, px(3.5), color.filled()));
+                    let points = runs
+                        .into_iter()
+                        .flatten()
+                        .map(|p| Circle::new(p, px(3.5), color.filled()));
                     chart
                         .draw_series(points)
                         .map_err(|e| e.to_string())?
@@ -279,7 +295,8 @@ impl Chart {
     }
 }
 
-type Cartesian<'a, DB> = ChartContext<'a, DB, Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>>;
+type Cartesian<'a, DB> =
+    ChartContext<'a, DB, Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>>;
 
 fn mesh<'a, DB: DrawingBackend + 'a>(
     chart: &mut Cartesian<'a, DB>,
@@ -295,8 +312,7 @@ fn mesh<'a, DB: DrawingBackend + 'a>(
     if let Some(x) = x_label {
         mesh.x_desc(x);
     }
-    mesh
-        .disable_x_mesh()
+    mesh.disable_x_mesh()
         .bold_line_style(GRID)
         .light_line_style(WHITE)
         .y_desc(y_label)
@@ -308,8 +324,17 @@ fn mesh<'a, DB: DrawingBackend + 'a>(
             if (x - i).abs() > 1e-6 || i < 0.0 {
                 return String::new();
             }
+            #[expect(
+                clippy::cast_sign_loss,
+                clippy::cast_possible_truncation,
+                reason = "checked non-negative above"
+            )]
             let i = i as usize;
-            if i % every == 0 { labels.get(i).cloned().unwrap_or_default() } else { String::new() }
+            if i.is_multiple_of(every) {
+                labels.get(i).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            }
         })
         .y_label_formatter(&|v| scale.format(*v))
         .draw()
@@ -393,9 +418,18 @@ mod tests {
 
     #[test]
     fn empty_and_single_periods_draw() {
-        for values in [vec![], vec![None], vec![Some(0.0)], vec![Some(1.0)], vec![None, Some(3.0), None]] {
+        for values in [
+            vec![],
+            vec![None],
+            vec![Some(0.0)],
+            vec![Some(1.0)],
+            vec![None, Some(3.0), None],
+        ] {
             let svg = bars(values.clone()).svg().unwrap();
-            assert!(svg.starts_with("<svg") && svg.contains("Deployments per week"), "{values:?}");
+            assert!(
+                svg.starts_with("<svg") && svg.contains("Deployments per week"),
+                "{values:?}"
+            );
             let lines = Chart::Lines {
                 title: "Lead time".into(),
                 y_label: "hours".into(),
@@ -421,9 +455,9 @@ mod tests {
 
     #[test]
     fn axis_helpers() {
-        assert_eq!(nice_top(0.0), 1.0);
-        assert_eq!(nice_top(7.0), 10.0);
-        assert_eq!(nice_top(42.0), 50.0);
+        assert!((nice_top(0.0) - 1.0).abs() < 1e-9);
+        assert!((nice_top(7.0) - 10.0).abs() < 1e-9);
+        assert!((nice_top(42.0) - 50.0).abs() < 1e-9);
         assert_eq!(hours(0.5), "30m");
         assert_eq!(hours(36.0), "36h");
         assert_eq!(hours(72.0), "3d");

@@ -107,7 +107,11 @@ fn change(current: Option<f64>, previous: Option<f64>, lower_is_better: bool, po
         return ("-".into(), "");
     };
     let delta = c - p;
-    let same = if points { delta.abs() < 0.0005 } else { (p == 0.0 && c == 0.0) || (p != 0.0 && (delta / p).abs() < 0.005) };
+    let same = if points {
+        delta.abs() < 0.0005
+    } else {
+        (p == 0.0 && c == 0.0) || (p != 0.0 && (delta / p).abs() < 0.005)
+    };
     if same {
         return ("=".into(), "same");
     }
@@ -241,8 +245,7 @@ fn display_rows(frame: &DataFrame, zone: Tz, hours_columns: &[&str]) -> Vec<Vec<
                 .map(|c| {
                     let v = c.get(row).unwrap_or(AnyValue::Null);
                     match v {
-                        AnyValue::Datetime(x, _, _) => local_time(x, zone),
-                        AnyValue::DatetimeOwned(x, _, _) => local_time(x, zone),
+                        AnyValue::Datetime(x, _, _) | AnyValue::DatetimeOwned(x, _, _) => local_time(x, zone),
                         AnyValue::Float64(h) if hours_columns.contains(&c.name().as_str()) => duration(Some(h)),
                         AnyValue::Boolean(b) => if b { "yes" } else { "no" }.into(),
                         other => super::frame::cell_text(&other, true),
@@ -283,7 +286,11 @@ pub fn charts(digest: &Digest) -> Vec<(&'static str, Chart)> {
                         chart::BLUE,
                         values(|f| Some((f.deployments - f.failed_deployments) as f64)),
                     ),
-                    series("failed", chart::VERMILLION, values(|f| Some(f.failed_deployments as f64))),
+                    series(
+                        "failed",
+                        chart::VERMILLION,
+                        values(|f| Some(f.failed_deployments as f64)),
+                    ),
                 ],
             },
         ),
@@ -307,7 +314,11 @@ pub fn charts(digest: &Digest) -> Vec<(&'static str, Chart)> {
                 y_label: "failed deployments".into(),
                 scale: Scale::Percent,
                 labels: labels.clone(),
-                series: vec![series("change failure rate", chart::VERMILLION, values(|f| f.change_failure_rate))],
+                series: vec![series(
+                    "change failure rate",
+                    chart::VERMILLION,
+                    values(|f| f.change_failure_rate),
+                )],
             },
         ),
         (
@@ -336,7 +347,9 @@ pub fn charts(digest: &Digest) -> Vec<(&'static str, Chart)> {
 
 fn title_of(chart: &Chart) -> String {
     match chart {
-        Chart::StackedBars { title, .. } | Chart::Lines { title, .. } | Chart::LogHistogram { title, .. } => title.clone(),
+        Chart::StackedBars { title, .. } | Chart::Lines { title, .. } | Chart::LogHistogram { title, .. } => {
+            title.clone()
+        }
     }
 }
 
@@ -363,7 +376,13 @@ pub fn context(digest: &Digest, png: bool) -> Result<ReportContext, String> {
             GroupRow {
                 key: super::group_name(g.key.as_deref()).to_string(),
                 deployments: f.deployments,
-                deployments_change: change(Some(f.deployments as f64), Some(before.deployments as f64), false, false).0,
+                deployments_change: change(
+                    Some(f.deployments as f64),
+                    Some(before.deployments as f64),
+                    false,
+                    false,
+                )
+                .0,
                 per_week: f
                     .deployment_frequency
                     .per_week
@@ -380,7 +399,11 @@ pub fn context(digest: &Digest, png: bool) -> Result<ReportContext, String> {
     Ok(ReportContext {
         title: format!("Delivery report {}", digest.period.label()),
         period: digest.period.label(),
-        period_kind: if digest.period.calendar { digest.period.kind.as_str() } else { "period" },
+        period_kind: if digest.period.calendar {
+            digest.period.kind.as_str()
+        } else {
+            "period"
+        },
         trend_kind: digest.period.kind.as_str(),
         previous_period: digest.period.earlier(1).label(),
         first_day: digest.period.start.format("%Y-%m-%d").to_string(),
@@ -394,7 +417,15 @@ pub fn context(digest: &Digest, png: bool) -> Result<ReportContext, String> {
         group_by: digest.group_by.map(crate::analysis::GroupBy::as_str),
         groups,
         failed_deployments: display_rows(&digest.failed_deployments, zone, &["recovery_hours"]),
-        failed_deployment_columns: vec!["id", "repo", "deployed", "why", "incidents", "recovery", "still failing"],
+        failed_deployment_columns: vec![
+            "id",
+            "repo",
+            "deployed",
+            "why",
+            "incidents",
+            "recovery",
+            "still failing",
+        ],
         incidents: display_rows(&digest.incidents, zone, &["restore_hours"]),
         incident_columns: vec![
             "id",
@@ -466,23 +497,35 @@ mod tests {
         assert_eq!(change(Some(10.0), Some(20.0), true, false), ("▼ 50%".into(), "better"));
         assert_eq!(change(Some(30.0), Some(20.0), true, false), ("▲ 50%".into(), "worse"));
         assert_eq!(change(Some(3.0), Some(2.0), false, false), ("▲ 50%".into(), "better"));
-        assert_eq!(change(Some(0.25), Some(0.10), true, true), ("▲ 15.0 pp".into(), "worse"));
+        assert_eq!(
+            change(Some(0.25), Some(0.10), true, true),
+            ("▲ 15.0 pp".into(), "worse")
+        );
         assert_eq!(change(Some(5.0), Some(5.0), true, false), ("=".into(), "same"));
         assert_eq!(change(None, Some(5.0), true, false), ("-".into(), ""));
-        assert_eq!(change(Some(2.0), Some(0.0), false, false), ("▲ from 0".into(), "better"));
+        assert_eq!(
+            change(Some(2.0), Some(0.0), false, false),
+            ("▲ from 0".into(), "better")
+        );
     }
 
     #[test]
     fn small_samples_are_not_judged() {
-        let mut now = Figures::default();
-        now.deployments = 2;
-        now.deployment_frequency.per_week = Some(2.0);
-        let mut before = Figures::default();
-        before.deployments = 10;
-        before.deployment_frequency.per_week = Some(10.0);
+        let figures = |n: u64| {
+            let mut f = Figures {
+                deployments: n,
+                ..Figures::default()
+            };
+            f.deployment_frequency.per_week = Some(n as f64);
+            f
+        };
+        let (now, before) = (figures(2), figures(10));
         let h = headline(&now, &before);
         assert_eq!(h[0].change, "(▼ 80%)");
         assert_eq!(h[0].direction, "");
-        assert_eq!(h[0].note.as_deref(), Some("only 2 deployments: too few to read a change into"));
+        assert_eq!(
+            h[0].note.as_deref(),
+            Some("only 2 deployments: too few to read a change into")
+        );
     }
 }

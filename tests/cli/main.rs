@@ -21,6 +21,7 @@ mod metrics;
 mod oracle;
 mod properties;
 mod query;
+mod report;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -53,14 +54,26 @@ impl Sandbox {
 
     /// Runs `dora ARGS` in the sandbox, with the store in the sandbox.
     pub fn run(&self, args: &[&str]) -> Run {
-        let output = Command::new(env!("CARGO_BIN_EXE_dora"))
+        self.run_with_env(args, &[])
+    }
+
+    /// Runs `dora ARGS` with extra environment variables. Variables of the CI the tests may
+    /// run in (`GITHUB_STEP_SUMMARY`, `DORA_QUERIES`) are removed unless given here.
+    pub fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_dora"));
+        command
             .args(args)
             .current_dir(self.path())
             .env("DORA_STORE", self.store())
             .env_remove("TZ")
-            .output()
-            .expect("dora runs");
-        Run { output }
+            .env_remove("GITHUB_STEP_SUMMARY")
+            .env_remove("DORA_QUERIES");
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        Run {
+            output: command.output().expect("dora runs"),
+        }
     }
 
     /// Copies a fixture folder into the sandbox and returns its path.

@@ -471,7 +471,9 @@ fn json_artifact_matches_its_schema() {
     let schema: Value = serde_json::from_str(&std::fs::read_to_string(schema_path).expect("schema")).expect("JSON");
     let validator = jsonschema::validator_for(&schema).expect("a valid schema");
     let sandbox = Sandbox::new();
-    sandbox.run(&["import", fixture("sample").to_str().expect("utf-8")]).success();
+    sandbox
+        .run(&["import", fixture("sample").to_str().expect("utf-8")])
+        .success();
     let sample = fixture("sample");
     let sample = sample.to_str().expect("utf-8");
     for extra in [
@@ -492,7 +494,11 @@ fn json_artifact_matches_its_schema() {
             .map(|e| format!("{} at {}", e, e.instance_path()))
             .collect();
         assert!(errors.is_empty(), "{extra:?}: {errors:#?}");
-        assert!(artifact["inputs"]["fingerprint"].as_str().is_some_and(|f| f.starts_with("sha256:")));
+        assert!(
+            artifact["inputs"]["fingerprint"]
+                .as_str()
+                .is_some_and(|f| f.starts_with("sha256:"))
+        );
     }
     // The schema is strict: a stray field or a wrong type is caught.
     let mut artifact = sandbox.run(&["metrics", "--format", "json", "--all"]).success().json();
@@ -506,7 +512,14 @@ fn the_fingerprint_follows_the_content() {
     let dir = sandbox.copy_fixture("basic");
     let fingerprint = || {
         sandbox
-            .run(&["metrics", "--input", dir.to_str().expect("utf-8"), "--all", "--format", "json"])
+            .run(&[
+                "metrics",
+                "--input",
+                dir.to_str().expect("utf-8"),
+                "--all",
+                "--format",
+                "json",
+            ])
             .success()
             .json()["inputs"]["fingerprint"]
             .clone()
@@ -524,5 +537,8 @@ fn the_fingerprint_follows_the_content() {
     assert_eq!(from_store["inputs"]["source"], "store");
     sandbox.run(&["import", dir.to_str().expect("utf-8")]).success();
     let again = sandbox.run(&["metrics", "--all", "--format", "json"]).success().json();
-    assert_eq!(from_store["inputs"], again["inputs"], "an import that changes nothing keeps the fingerprint");
+    assert_eq!(
+        from_store["inputs"], again["inputs"],
+        "an import that changes nothing keeps the fingerprint"
+    );
 }
