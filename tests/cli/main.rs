@@ -13,6 +13,7 @@
     clippy::cast_sign_loss
 )]
 
+mod browser;
 mod check;
 mod explain;
 mod git;

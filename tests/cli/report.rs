@@ -215,3 +215,37 @@ fn badges_are_coloured_by_level() {
         "acme/web had no failed deployment"
     );
 }
+
+#[test]
+fn the_committed_sample_report_is_current() {
+    // reports/examples/regenerate.sh writes it; this is the same command.
+    let sandbox = Sandbox::new();
+    let out = sandbox.path().join("sample");
+    let input = fixture("sample");
+    sandbox
+        .run(&[
+            "report",
+            "--input",
+            input.to_str().expect("utf-8"),
+            "--week",
+            "2026-W17",
+            "--by",
+            "repo",
+            "--tz",
+            "America/Los_Angeles",
+            "--out",
+            out.to_str().expect("utf-8"),
+        ])
+        .success();
+    let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("reports/examples/sample");
+    let mut files = vec!["report.md".to_string(), "report.html".to_string()];
+    files.extend(CHARTS.iter().map(|c| format!("charts/{c}.svg")));
+    for file in files {
+        let fresh = std::fs::read_to_string(out.join(&file)).expect("generated");
+        let kept = std::fs::read_to_string(committed.join(&file)).expect("committed");
+        assert!(
+            fresh == kept,
+            "reports/examples/sample/{file} is stale: run reports/examples/regenerate.sh"
+        );
+    }
+}
