@@ -221,6 +221,66 @@ Examples:
   dora collect git .
   dora collect git ../api --repo-name acme/api --tags 'release-*' --branch main")]
     Git(GitArgs),
+    /// Deployments, commits (by ancestry) and incidents from the GitHub API
+    #[command(after_long_help = "\
+The token comes from --token-file, GITHUB_TOKEN or GH_TOKEN, and is never printed or stored. It
+needs read access to the repositories: a classic token with `repo` (`public_repo` for public
+ones), or a fine-grained token with Contents, Metadata, Deployments, Issues, Pull requests and
+Actions read. A rerun reads only what changed (conditional requests). See docs/github.md.
+
+Examples:
+  dora collect github --repo acme/api --repo acme/web --since 2026-09-01
+  dora collect github --org acme --exclude 'sandbox-*' --deployments-from releases
+  dora collect github --repo acme/api --deployments-from workflow:deploy.yml --incident-label sev1")]
+    Github(GithubArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GithubArgs {
+    /// A repository, `owner/name` (repeatable)
+    #[arg(long = "repo", value_name = "OWNER/NAME")]
+    pub repos: Vec<String>,
+    /// Every repository of an organization that is not archived
+    #[arg(long, value_name = "ORG")]
+    pub org: Option<String>,
+    /// Leave out repositories of --org whose name matches (repeatable)
+    #[arg(long, value_name = "GLOB", requires = "org")]
+    pub exclude: Vec<String>,
+    /// Read nothing older than this (a date or RFC 3339 time, UTC) [default: 90 days ago]
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// API root, for GitHub Enterprise Server (`https://HOST/api/v3`)
+    #[arg(long, default_value = "https://api.github.com", value_name = "URL")]
+    pub api_url: String,
+    /// Read the token from this file
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+    #[arg(long, env = "GITHUB_TOKEN", hide = true, hide_env_values = true)]
+    pub github_token: Option<String>,
+    #[arg(long, env = "GH_TOKEN", hide = true, hide_env_values = true)]
+    pub gh_token: Option<String>,
+    /// Repositories synced at the same time
+    #[arg(long, default_value_t = 4, value_name = "N")]
+    pub concurrency: usize,
+    /// What counts as a deployment: deployments, releases, tags, workflow:<file or id>,
+    /// merged-prs
+    #[arg(long, default_value = "deployments", value_name = "SOURCE")]
+    pub deployments_from: String,
+    /// Environments that count, for --deployments-from deployments (a glob)
+    #[arg(long, default_value = "production", value_name = "PATTERN")]
+    pub environment: String,
+    /// Issues with this label are incidents (repeatable) [default: incident]
+    #[arg(long = "incident-label", value_name = "LABEL")]
+    pub incident_labels: Vec<String>,
+    /// Count pre-releases as deployments (--deployments-from releases)
+    #[arg(long)]
+    pub prereleases: bool,
+    /// Tags that mark deployments (--deployments-from tags) [default: release versions]
+    #[arg(long, value_name = "GLOB")]
+    pub tags: Option<String>,
+    /// Longest wait, in seconds, for a rate limit to reset before stopping
+    #[arg(long, default_value_t = 900, value_name = "SECONDS")]
+    pub max_wait: u64,
 }
 
 #[derive(Debug, Args)]

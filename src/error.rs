@@ -82,6 +82,9 @@ pub enum Error {
     #[error("git repository `{}`: {message}", path.display())]
     Git { path: PathBuf, message: String },
 
+    #[error("{message}")]
+    Github { message: String },
+
     /// A query that cannot run; `message` already points at the problem.
     #[error("{message}")]
     Query { message: String },

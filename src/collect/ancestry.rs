@@ -58,7 +58,19 @@ impl Graph {
     /// first). A deployment whose commit is not in the graph, or whose commit an earlier
     /// deployment already shipped (a redeploy), ships nothing.
     pub fn assign(&self, deployment_shas: &[&str]) -> Vec<Vec<&str>> {
-        let mut claimed = vec![false; self.shas.len()];
+        self.assign_after(&[], deployment_shas)
+    }
+
+    /// Like [`Graph::assign`], for deployments that come after others which already shipped
+    /// `claimed` (and, with them, their ancestors): an incremental sync.
+    pub fn assign_after(&self, claimed: &[&str], deployment_shas: &[&str]) -> Vec<Vec<&str>> {
+        let mut claimed_flags = vec![false; self.shas.len()];
+        for sha in claimed {
+            if let Some(&i) = self.index.get(*sha) {
+                claimed_flags[i as usize] = true;
+            }
+        }
+        let mut claimed = claimed_flags;
         let mut stack = Vec::new();
         deployment_shas
             .iter()
@@ -126,6 +138,13 @@ mod tests {
         let shipped = g.assign(&["b", "b", "zzz", "a"]);
         assert_eq!(sorted(shipped[0].clone()), ["a", "b"]);
         assert!(shipped[1].is_empty() && shipped[2].is_empty() && shipped[3].is_empty());
+    }
+
+    #[test]
+    fn an_incremental_run_skips_what_earlier_deployments_shipped() {
+        let g = Graph::new([("a", vec![]), ("b", vec!["a"]), ("c", vec!["b"])]);
+        let shipped = g.assign_after(&["b"], &["c"]);
+        assert_eq!(shipped[0], ["c"]);
     }
 
     #[test]

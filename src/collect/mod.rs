@@ -5,6 +5,7 @@ pub mod ancestry;
 pub mod csv;
 pub mod fingerprint;
 pub mod git;
+pub mod github;
 pub mod mapping;
 
 use std::path::{Path, PathBuf};

@@ -11,6 +11,7 @@ use crate::store::{Store, TableChange};
 pub fn run(global: &GlobalArgs, command: &CollectCommand) -> anyhow::Result<ExitStatus> {
     match command {
         CollectCommand::Git(args) => run_git(global, args),
+        CollectCommand::Github(args) => super::collect_github::run(global, args),
     }
 }
 

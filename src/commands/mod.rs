@@ -3,6 +3,7 @@
 pub mod badge;
 pub mod check;
 pub mod collect;
+pub mod collect_github;
 pub mod explain;
 pub mod import;
 pub mod metrics;

@@ -17,6 +17,7 @@ mod browser;
 mod check;
 mod explain;
 mod git;
+mod github;
 mod import;
 mod metrics;
 mod oracle;

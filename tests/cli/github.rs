@@ -1,0 +1,551 @@
+//! `dora collect github` against a local mock of the GitHub REST API (wiremock): tables,
+//! ancestry, incidents, pagination, conditional requests, rate limits, tokens.
+//!
+//! Bodies follow the shapes of GitHub's own examples (fixtures/github, from
+//! ../shared/github-api), made consistent with each other so every figure can be checked.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path, query_param};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+use crate::{Run, Sandbox};
+
+const TOKEN: &str = "ghp_test_token_never_printed_0123456789";
+
+/// Answers like GitHub: the body with an `ETag` (and a `Link` to the next page), or 304 when
+/// the request already has that `ETag`.
+struct Github {
+    body: Value,
+    next: Option<String>,
+    hits: Arc<AtomicUsize>,
+}
+
+impl Respond for Github {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        self.hits.fetch_add(1, Ordering::Relaxed);
+        let etag = format!("\"{:x}\"", md5ish(&self.body.to_string()));
+        let matches = request
+            .headers
+            .get("if-none-match")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v == etag);
+        if matches {
+            return ResponseTemplate::new(304).insert_header("etag", etag.as_str());
+        }
+        let mut r = ResponseTemplate::new(200)
+            .insert_header("etag", etag.as_str())
+            .insert_header("x-ratelimit-remaining", "4999")
+            .set_body_json(&self.body);
+        if let Some(next) = &self.next {
+            r = r.insert_header("link", format!("<{next}>; rel=\"next\"").as_str());
+        }
+        r
+    }
+}
+
+/// A stable hash of a body for its `ETag`.
+fn md5ish(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    })
+}
+
+fn commit(sha: &str, parents: &[&str], date: &str, message: &str) -> Value {
+    json!({
+        "sha": sha,
+        "parents": parents.iter().map(|p| json!({"sha": p})).collect::<Vec<_>>(),
+        "commit": {
+            "author": {"name": "Ana", "email": "ana@example.com", "date": date},
+            "committer": {"name": "Ana", "email": "ana@example.com", "date": date},
+            "message": message
+        }
+    })
+}
+
+// History of acme/api's default branch `main` (newest first, as the API lists it):
+// c1 - c2 - c3 - c4 --- c5 (merge)
+//              \       /
+//               f1 ---
+// and a hotfix h1 on top of c5 on a branch, deployed but not on main.
+const C1: &str = "1111111111111111111111111111111111111111";
+const C2: &str = "2222222222222222222222222222222222222222";
+const C3: &str = "3333333333333333333333333333333333333333";
+const C4: &str = "4444444444444444444444444444444444444444";
+const F1: &str = "ffff111111111111111111111111111111111111";
+const C5: &str = "5555555555555555555555555555555555555555";
+const H1: &str = "aaaa111111111111111111111111111111111111";
+
+struct Mocks {
+    server: MockServer,
+    hits: Arc<AtomicUsize>,
+}
+
+async fn mount(server: &MockServer, hits: &Arc<AtomicUsize>, route: &str, body: Value, next: Option<String>) {
+    Mock::given(method("GET"))
+        .and(path(route))
+        .respond_with(Github {
+            body,
+            next,
+            hits: Arc::clone(hits),
+        })
+        .mount(server)
+        .await;
+}
+
+async fn github() -> Mocks {
+    let server = MockServer::start().await;
+    let hits = Arc::new(AtomicUsize::new(0));
+    let uri = server.uri();
+    mount(
+        &server,
+        &hits,
+        "/repos/acme/api",
+        json!({"full_name": "acme/api", "default_branch": "main", "archived": false}),
+        None,
+    )
+    .await;
+    // Two pages of commits: the first links to the second.
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/api/commits"))
+        .and(query_param("page", "2"))
+        .respond_with(Github {
+            body: json!([
+                commit(C2, &[C1], "2026-03-02T09:00:00Z", "second"),
+                commit(C1, &[], "2026-03-01T10:00:00Z", "first"),
+            ]),
+            next: None,
+            hits: Arc::clone(&hits),
+        })
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    mount(
+        &server,
+        &hits,
+        "/repos/acme/api/commits",
+        json!([
+            commit(
+                C5,
+                &[C4, F1],
+                "2026-03-05T10:00:00Z",
+                "Merge pull request #7 from acme/feature\n\nFeature"
+            ),
+            commit(C4, &[C3], "2026-03-04T11:00:00Z", "fourth"),
+            commit(F1, &[C3], "2026-03-03T12:00:00Z", "feature"),
+            commit(C3, &[C2], "2026-03-03T10:00:00Z", "third"),
+        ]),
+        Some(format!("{uri}/repos/acme/api/commits?sha=main&per_page=100&page=2")),
+    )
+    .await;
+    mount(
+        &server,
+        &hits,
+        "/repos/acme/api/deployments",
+        json!([
+            {"id": 5, "sha": C5, "environment": "staging", "created_at": "2026-03-07T08:00:00Z"},
+            {"id": 4, "sha": H1, "environment": "production", "created_at": "2026-03-07T09:00:00Z"},
+            {"id": 3, "sha": C5, "environment": "production", "created_at": "2026-03-06T09:00:00Z"},
+            {"id": 2, "sha": C3, "environment": "production", "created_at": "2026-03-04T10:00:00Z"},
+            {"id": 1, "sha": C2, "environment": "production", "created_at": "2026-03-02T10:00:00Z"}
+        ]),
+        None,
+    )
+    .await;
+    let statuses = [
+        (1, json!([{"state": "success", "created_at": "2026-03-02T10:00:00Z"}])),
+        (
+            2,
+            json!([{"state": "failure", "created_at": "2026-03-04T10:05:00Z"}, {"state": "in_progress", "created_at": "2026-03-04T10:00:00Z"}]),
+        ),
+        (
+            3,
+            json!([{"state": "inactive", "created_at": "2026-03-07T09:30:00Z"}, {"state": "success", "created_at": "2026-03-06T09:10:00Z"}, {"state": "queued", "created_at": "2026-03-06T09:00:00Z"}]),
+        ),
+        (4, json!([{"state": "success", "created_at": "2026-03-07T09:20:00Z"}])),
+        (5, json!([{"state": "success", "created_at": "2026-03-07T08:10:00Z"}])),
+    ];
+    for (id, body) in statuses {
+        mount(
+            &server,
+            &hits,
+            &format!("/repos/acme/api/deployments/{id}/statuses"),
+            body,
+            None,
+        )
+        .await;
+    }
+    mount(
+        &server,
+        &hits,
+        &format!("/repos/acme/api/compare/{C5}...{H1}"),
+        json!({"total_commits": 1, "commits": [commit(H1, &[C5], "2026-03-07T09:00:00Z", "hotfix")]}),
+        None,
+    )
+    .await;
+    mount(
+        &server,
+        &hits,
+        "/repos/acme/api/issues",
+        json!([
+            {"number": 12, "title": "Latency", "body": null, "created_at": "2026-03-07T12:00:00Z", "closed_at": null, "labels": [{"name": "incident"}]},
+            {"number": 11, "title": "Fix latency", "body": "cause: whatever", "created_at": "2026-03-07T11:00:00Z", "closed_at": null, "labels": [{"name": "incident"}], "pull_request": {"url": "x"}},
+            {"number": 10, "title": "Checkout down", "body": "Broke checkout.\ncause: 4444444\n", "created_at": "2026-03-06T12:00:00Z", "closed_at": "2026-03-06T15:00:00Z", "labels": [{"name": "incident"}]}
+        ]),
+        None,
+    )
+    .await;
+    Mocks { server, hits }
+}
+
+fn collect(sandbox: &Sandbox, mocks: &Mocks, extra: &[&str]) -> Run {
+    let uri = mocks.server.uri();
+    let mut args = vec![
+        "collect",
+        "github",
+        "--repo",
+        "acme/api",
+        "--since",
+        "2026-02-01",
+        "--api-url",
+        uri.as_str(),
+    ];
+    args.extend(extra);
+    sandbox.run_with_env(&args, &[("GITHUB_TOKEN", TOKEN)])
+}
+
+fn query(sandbox: &Sandbox, sql: &str) -> Vec<Value> {
+    sandbox
+        .run(&["query", sql, "--format", "json", "--all"])
+        .success()
+        .json()
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+#[test]
+fn deployments_commits_and_incidents_from_the_api() {
+    let rt = runtime();
+    let mocks = rt.block_on(github());
+    let sandbox = Sandbox::new();
+    let r = collect(&sandbox, &mocks, &[]).success();
+    let err = r.stderr();
+    assert!(
+        err.contains("acme/api: 7 commits on main, 4 deployments, 2 incidents"),
+        "{err}"
+    );
+
+    let deployments = query(
+        &sandbox,
+        "SELECT id, status, sha, deployed_at, environment FROM deployments ORDER BY deployed_at",
+    );
+    let ids: Vec<&str> = deployments.iter().filter_map(|d| d["id"].as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "acme/api#deployment-1",
+            "acme/api#deployment-2",
+            "acme/api#deployment-3",
+            "acme/api#deployment-4"
+        ],
+        "staging is not production"
+    );
+    assert_eq!(deployments[1]["status"], "failure");
+    assert_eq!(
+        deployments[2]["deployed_at"], "2026-03-06T09:10:00Z",
+        "the latest terminal status decides"
+    );
+
+    let shipped = query(
+        &sandbox,
+        "SELECT deployment_id, sha FROM deployment_commits ORDER BY deployment_id, sha",
+    );
+    let pairs: Vec<(String, String)> = shipped
+        .iter()
+        .map(|r| {
+            (
+                r["deployment_id"].as_str().unwrap_or_default().into(),
+                r["sha"].as_str().unwrap_or_default().into(),
+            )
+        })
+        .collect();
+    let expected: Vec<(String, String)> = [
+        ("acme/api#deployment-1", C1),
+        ("acme/api#deployment-1", C2),
+        // Deployment 2 failed: it shipped nothing; deployment 3 ships c3 with the rest.
+        ("acme/api#deployment-3", C3),
+        ("acme/api#deployment-3", C4),
+        ("acme/api#deployment-3", C5),
+        ("acme/api#deployment-3", F1),
+        // The hotfix is off main: found by comparing with the deployment before it.
+        ("acme/api#deployment-4", H1),
+    ]
+    .iter()
+    .map(|(a, b)| ((*a).to_string(), (*b).to_string()))
+    .collect();
+    assert_eq!(pairs, expected);
+
+    let incidents = query(
+        &sandbox,
+        "SELECT id, deployment_id, resolved_at, title FROM incidents ORDER BY id",
+    );
+    assert_eq!(incidents.len(), 2, "the pull request is not an incident: {incidents:?}");
+    assert_eq!(incidents[0]["id"], "acme/api#10");
+    assert_eq!(
+        incidents[0]["deployment_id"], "acme/api#deployment-3",
+        "cause: names c4, which deployment 3 shipped"
+    );
+    assert_eq!(incidents[1]["deployment_id"], Value::Null);
+
+    let m = sandbox.run(&["metrics", "--all", "--format", "json"]).success().json();
+    assert_eq!(
+        m["overall"]["deployments"], 3,
+        "production deployments that reached users"
+    );
+    // Deployment 3 caused incident #10 (named); #12 names nothing and came while the hotfix,
+    // deployment 4, was the latest.
+    assert_eq!(m["overall"]["failed_deployments"], 2);
+    assert_eq!(m["lead_time_source"], "deployment_commits");
+
+    // The token is never printed or stored.
+    assert!(!r.stdout().contains(TOKEN) && !err.contains(TOKEN));
+    for entry in walk(&sandbox.store()) {
+        let bytes = std::fs::read(&entry).expect("read");
+        assert!(!String::from_utf8_lossy(&bytes).contains(TOKEN), "{}", entry.display());
+    }
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("dir").flatten() {
+        let p = entry.path();
+        if p.is_dir() {
+            files.extend(walk(&p));
+        } else {
+            files.push(p);
+        }
+    }
+    files
+}
+
+#[test]
+fn a_rerun_asks_with_etags_and_changes_nothing() {
+    let rt = runtime();
+    let mocks = rt.block_on(github());
+    let sandbox = Sandbox::new();
+    collect(&sandbox, &mocks, &[]).success();
+    let first = mocks.hits.load(Ordering::Relaxed);
+    // The second run starts from the store's newest commit (a new commits URL), the third asks
+    // exactly what the second did: every answer is 304.
+    collect(&sandbox, &mocks, &[]).success();
+    let third = collect(&sandbox, &mocks, &[]).success();
+    let err = third.stderr();
+    let line = err.lines().find(|l| l.contains("requests (")).expect("a requests line");
+    let numbers: Vec<u64> = line
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    assert_eq!(
+        numbers[0], numbers[1],
+        "every request of a rerun with nothing new is a 304: {line}"
+    );
+    assert!(numbers[0] <= 12, "{line}");
+    assert!(!err.contains("added"), "nothing changed: {err}");
+    assert!(first > 0);
+}
+
+#[test]
+fn rate_limits_wait_or_stop_with_a_clear_message() {
+    let rt = runtime();
+    let mocks = rt.block_on(async {
+        let m = github().await;
+        // A secondary limit on the first request (retry-after 1 s), then normal answers.
+        Mock::given(method("GET"))
+            .and(path("/repos/acme/api"))
+            .respond_with(
+                ResponseTemplate::new(429)
+                    .insert_header("retry-after", "1")
+                    .set_body_json(json!({"message": "You have exceeded a secondary rate limit."})),
+            )
+            .up_to_n_times(1)
+            .with_priority(1)
+            .mount(&m.server)
+            .await;
+        m
+    });
+    let sandbox = Sandbox::new();
+    let r = collect(&sandbox, &mocks, &[]).success();
+    assert!(r.stderr().contains("1 rate-limit waits"), "{}", r.stderr());
+
+    // A primary limit that resets in an hour, more than --max-wait: stop and say so.
+    let fixture: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/github/primary_403_docs.json"),
+        )
+        .expect("fixture"),
+    )
+    .expect("json");
+    let reset = (chrono::Utc::now().timestamp() + 3600).to_string();
+    let blocked = rt.block_on(async {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(
+                ResponseTemplate::new(403)
+                    .insert_header("x-ratelimit-remaining", "0")
+                    .insert_header("x-ratelimit-reset", reset.as_str())
+                    .set_body_json(&fixture["body"]),
+            )
+            .mount(&server)
+            .await;
+        server
+    });
+    let uri = blocked.uri();
+    let r = sandbox.run_with_env(
+        &[
+            "collect",
+            "github",
+            "--repo",
+            "acme/api",
+            "--api-url",
+            uri.as_str(),
+            "--max-wait",
+            "5",
+        ],
+        &[("GITHUB_TOKEN", TOKEN)],
+    );
+    assert_eq!(r.code(), 2);
+    assert!(r.stderr().contains("rate limit is exhausted"), "{}", r.stderr());
+    assert!(r.stderr().contains("more than --max-wait allows"), "{}", r.stderr());
+}
+
+#[test]
+fn tokens_are_required_and_rejections_name_the_permissions() {
+    let sandbox = Sandbox::new();
+    let r = sandbox.run(&["collect", "github", "--repo", "acme/api"]);
+    assert_eq!(r.code(), 2);
+    assert!(
+        r.stderr().contains("no GitHub token: set GITHUB_TOKEN"),
+        "{}",
+        r.stderr()
+    );
+    assert!(
+        r.stderr().contains("Deployments, Issues, Pull requests and Actions"),
+        "{}",
+        r.stderr()
+    );
+
+    let rt = runtime();
+    let server = rt.block_on(async {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(401).set_body_json(json!({"message": "Bad credentials"})))
+            .mount(&server)
+            .await;
+        server
+    });
+    let uri = server.uri();
+    let r = sandbox.run_with_env(
+        &["collect", "github", "--repo", "acme/api", "--api-url", uri.as_str()],
+        &[("GITHUB_TOKEN", TOKEN)],
+    );
+    assert_eq!(r.code(), 2);
+    assert!(
+        r.stderr().contains("GitHub rejected the token (Bad credentials)"),
+        "{}",
+        r.stderr()
+    );
+    assert!(!r.stderr().contains(TOKEN));
+    assert!(!sandbox.store().exists(), "nothing written");
+
+    let token_file = sandbox.path().join("token");
+    std::fs::write(&token_file, "\n").expect("write");
+    let r = sandbox.run(&[
+        "collect",
+        "github",
+        "--repo",
+        "acme/api",
+        "--token-file",
+        token_file.to_str().expect("utf-8"),
+    ]);
+    assert!(r.stderr().contains("is empty"), "{}", r.stderr());
+    let r = sandbox.run_with_env(&["collect", "github", "--repo", "api"], &[("GITHUB_TOKEN", TOKEN)]);
+    assert!(
+        r.stderr().contains("invalid --repo `api`: expected OWNER/NAME"),
+        "{}",
+        r.stderr()
+    );
+    let r = sandbox.run_with_env(
+        &[
+            "collect",
+            "github",
+            "--repo",
+            "acme/api",
+            "--deployments-from",
+            "pushes",
+        ],
+        &[("GITHUB_TOKEN", TOKEN)],
+    );
+    assert!(
+        r.stderr().contains("invalid --deployments-from `pushes`"),
+        "{}",
+        r.stderr()
+    );
+}
+
+#[test]
+fn releases_workflows_and_merged_pull_requests_as_deployments() {
+    let rt = runtime();
+    let mocks = rt.block_on(async {
+        let m = github().await;
+        let h = &m.hits;
+        mount(&m.server, h, "/repos/acme/api/releases", json!([
+            {"tag_name": "v1.1.0", "draft": false, "prerelease": false, "published_at": "2026-03-06T09:00:00Z"},
+            {"tag_name": "v1.1.0-rc.1", "draft": false, "prerelease": true, "published_at": "2026-03-05T12:00:00Z"},
+            {"tag_name": "v1.2.0", "draft": true, "prerelease": false, "published_at": null},
+            {"tag_name": "v1.0.0", "draft": false, "prerelease": false, "published_at": "2026-03-02T10:00:00Z"}
+        ]), None).await;
+        mount(&m.server, h, "/repos/acme/api/tags", json!([
+            {"name": "v1.1.0", "commit": {"sha": C5}},
+            {"name": "v1.1.0-rc.1", "commit": {"sha": C4}},
+            {"name": "v1.0.0", "commit": {"sha": C2}}
+        ]), None).await;
+        mount(&m.server, h, "/repos/acme/api/actions/workflows/deploy.yml/runs", json!({"total_count": 3, "workflow_runs": [
+            {"id": 903, "head_sha": C5, "status": "completed", "conclusion": "success", "updated_at": "2026-03-06T09:00:00Z"},
+            {"id": 902, "head_sha": C4, "status": "completed", "conclusion": "cancelled", "updated_at": "2026-03-05T09:00:00Z"},
+            {"id": 901, "head_sha": C3, "status": "completed", "conclusion": "failure", "updated_at": "2026-03-04T09:00:00Z"}
+        ]}), None).await;
+        mount(&m.server, h, "/repos/acme/api/pulls", json!([
+            {"number": 7, "merged_at": "2026-03-05T10:00:00Z", "merge_commit_sha": C5, "updated_at": "2026-03-05T10:00:00Z", "base": {"ref": "main"}},
+            {"number": 6, "merged_at": null, "merge_commit_sha": null, "updated_at": "2026-03-04T10:00:00Z", "base": {"ref": "main"}},
+            {"number": 5, "merged_at": "2026-03-02T09:30:00Z", "merge_commit_sha": C2, "updated_at": "2026-03-02T09:30:00Z", "base": {"ref": "main"}}
+        ]), None).await;
+        m
+    });
+    for (source, ids) in [
+        ("releases", vec!["acme/api@v1.0.0", "acme/api@v1.1.0"]),
+        ("workflow:deploy.yml", vec!["acme/api#run-901", "acme/api#run-903"]),
+        ("merged-prs", vec!["acme/api#pr-5", "acme/api#pr-7"]),
+    ] {
+        let sandbox = Sandbox::new();
+        collect(&sandbox, &mocks, &["--deployments-from", source]).success();
+        let rows = query(&sandbox, "SELECT id, status FROM deployments ORDER BY deployed_at");
+        let got: Vec<&str> = rows.iter().filter_map(|r| r["id"].as_str()).collect();
+        assert_eq!(got, ids, "{source}");
+        let shipped = query(&sandbox, "SELECT COUNT(*) AS n FROM deployment_commits");
+        assert_eq!(
+            shipped[0]["n"], 6,
+            "{source}: every commit up to the last deployment, once"
+        );
+    }
+}
