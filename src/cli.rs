@@ -8,8 +8,8 @@ use crate::analysis::explain::Metric;
 use crate::output::Format;
 use crate::output::frame::FrameFormat;
 
-/// DORA metrics from CSV exports: deployment frequency, lead time, change failure rate, time to
-/// restore, failed deployment recovery time and rework rate.
+/// DORA metrics from git, GitHub and CSV exports: deployment frequency, lead time, change failure
+/// rate, time to restore, failed deployment recovery time and rework rate.
 #[derive(Debug, Parser)]
 #[command(name = "dora", version, max_term_width = 100)]
 pub struct Cli {
@@ -33,7 +33,7 @@ pub struct GlobalArgs {
 pub enum Command {
     /// Validate CSV exports and add them to the store (rows with the same key are replaced)
     Import(ImportArgs),
-    /// Fill the store from a source: a local git clone (`dora collect git PATH`)
+    /// Fill the store from a local git clone or the GitHub API
     #[command(subcommand)]
     Collect(CollectCommand),
     /// Compute the DORA metrics
