@@ -104,6 +104,28 @@ pub struct Group {
     pub periods: Vec<PeriodFigures>,
 }
 
+/// One stage of the pull request breakdown, in hours.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Stage {
+    /// Pull requests with both ends of the stage.
+    pub count: u64,
+    pub median: Option<f64>,
+}
+
+/// Where lead time goes, over the pull requests merged in the window (hours).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Breakdown {
+    pub pull_requests: u64,
+    /// First commit -> opened.
+    pub coding: Stage,
+    /// Opened -> first review by someone other than the author.
+    pub pickup: Stage,
+    /// First review -> merged.
+    pub review: Stage,
+    /// Merged -> the first production deployment that shipped the merge commit.
+    pub deploy: Stage,
+}
+
 /// Which data a report was computed from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Inputs {
@@ -131,6 +153,8 @@ pub struct MetricsReport {
     pub periods: Vec<PeriodFigures>,
     /// Set by commands that fingerprint their inputs (the JSON artifact).
     pub inputs: Option<Inputs>,
+    /// The lead time breakdown over the whole window, when pull request data exists.
+    pub pull_requests: Option<Breakdown>,
 }
 
 /// Where the levels come from, printed with them.

@@ -16,6 +16,8 @@ pub enum Kind {
     Status,
     /// `normal`, `hotfix` or `rollback`, or empty (not stated).
     DeploymentKind,
+    /// A whole number.
+    Integer,
 }
 
 impl Kind {
@@ -23,6 +25,7 @@ impl Kind {
     pub fn dtype(self) -> DataType {
         match self {
             Kind::Timestamp => DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC)),
+            Kind::Integer => DataType::Int64,
             Kind::Text | Kind::Status | Kind::DeploymentKind => DataType::String,
         }
     }
@@ -143,6 +146,21 @@ pub mod incidents {
     pub const SERVICE: &str = "service";
 }
 
+pub mod pull_requests {
+    pub const REPO: &str = "repo";
+    pub const NUMBER: &str = "number";
+    pub const TITLE: &str = "title";
+    pub const AUTHOR: &str = "author";
+    pub const CREATED_AT: &str = "created_at";
+    pub const FIRST_COMMIT_AT: &str = "first_commit_at";
+    pub const FIRST_REVIEW_AT: &str = "first_review_at";
+    pub const MERGED_AT: &str = "merged_at";
+    pub const MERGE_SHA: &str = "merge_sha";
+    pub const LABELS: &str = "labels";
+    pub const ADDITIONS: &str = "additions";
+    pub const DELETIONS: &str = "deletions";
+}
+
 /// The deployment statuses, as stored.
 pub mod status {
     pub const SUCCESS: &str = "success";
@@ -256,8 +274,46 @@ pub static INCIDENTS: Table = Table {
     doc: "One row per production incident",
 };
 
+pub static PULL_REQUESTS: Table = Table {
+    name: "pull_requests",
+    file: "pull_requests.csv",
+    required_file: false,
+    columns: &[
+        req(pull_requests::REPO, Kind::Text, "Repository"),
+        req(pull_requests::NUMBER, Kind::Text, "Pull request number (or id)"),
+        opt(pull_requests::TITLE, Kind::Text, "Title"),
+        opt(pull_requests::AUTHOR, Kind::Text, "Author"),
+        req(pull_requests::CREATED_AT, Kind::Timestamp, "When it was opened"),
+        opt(
+            pull_requests::FIRST_COMMIT_AT,
+            Kind::Timestamp,
+            "Time of its first commit",
+        ),
+        opt(
+            pull_requests::FIRST_REVIEW_AT,
+            Kind::Timestamp,
+            "First review by someone other than the author",
+        ),
+        opt(
+            pull_requests::MERGED_AT,
+            Kind::Timestamp,
+            "When it was merged; empty if not",
+        ),
+        opt(
+            pull_requests::MERGE_SHA,
+            Kind::Text,
+            "The commit the merge created on the target branch",
+        ),
+        opt(pull_requests::LABELS, Kind::Text, "Labels, comma-separated"),
+        opt(pull_requests::ADDITIONS, Kind::Integer, "Lines added"),
+        opt(pull_requests::DELETIONS, Kind::Integer, "Lines deleted"),
+    ],
+    key: &[pull_requests::REPO, pull_requests::NUMBER],
+    doc: "One row per pull request, for the lead time breakdown",
+};
+
 /// Every canonical table, in the order they are imported and listed.
-pub static TABLES: [&Table; 4] = [&DEPLOYMENTS, &COMMITS, &DEPLOYMENT_COMMITS, &INCIDENTS];
+pub static TABLES: [&Table; 5] = [&DEPLOYMENTS, &COMMITS, &DEPLOYMENT_COMMITS, &INCIDENTS, &PULL_REQUESTS];
 
 /// Looks a table up by its name (`deployments`, ...).
 pub fn table(name: &str) -> Option<&'static Table> {

@@ -13,6 +13,7 @@ pub mod explain;
 pub mod lead_time;
 pub mod levels;
 pub mod production;
+pub mod pull_requests;
 pub mod rework;
 pub mod time_to_restore;
 pub mod views;
@@ -313,6 +314,7 @@ pub fn compute(tables: &Tables, ctx: &Context) -> Result<MetricsReport> {
         ..
     } = facts(tables, ctx)?;
     let window = ctx.window;
+    let production_all = production.clone();
 
     let deployment_aggs = vec![
         len().cast(DataType::Int64).alias("deployments"),
@@ -430,6 +432,7 @@ pub fn compute(tables: &Tables, ctx: &Context) -> Result<MetricsReport> {
             Vec::new()
         },
         inputs: None,
+        pull_requests: pull_requests::breakdown(tables, &production_all, mapped, window)?,
     })
 }
 

@@ -267,7 +267,7 @@ fn diagnose(path: &Path, width: usize) -> Option<Error> {
 fn absent_column(column: &schema::Column, height: usize) -> Series {
     let name = PlSmallStr::from_static(column.name);
     match (column.kind, column.default) {
-        (Kind::Timestamp, _) => Series::full_null(name, height, &column.kind.dtype()),
+        (Kind::Timestamp | Kind::Integer, _) => Series::full_null(name, height, &column.kind.dtype()),
         (_, Some(default)) => StringChunked::full(name, default, height).into_series(),
         (_, None) => Series::full_null(name, height, &DataType::String),
     }
@@ -320,6 +320,29 @@ fn parse_column(
                 .with_name(name)
                 .into_datetime(TimeUnit::Microseconds, Some(TimeZone::UTC))
                 .into_series()
+        }
+        Kind::Integer => {
+            let parsed: Int64Chunked = cells
+                .iter()
+                .enumerate()
+                .map(|(row, v)| match v {
+                    _ if empty(v) => {
+                        if column.required {
+                            report(row, "", format!("`{source_name}` is required and empty"));
+                        }
+                        None
+                    }
+                    Some(text) => {
+                        let n = text.trim().parse::<i64>().ok();
+                        if n.is_none() {
+                            report(row, text, "not a whole number".into());
+                        }
+                        n
+                    }
+                    None => None,
+                })
+                .collect();
+            parsed.with_name(name).into_series()
         }
         Kind::Status | Kind::DeploymentKind => {
             let (allowed, what): (&[&str], &str) = if column.kind == Kind::Status {

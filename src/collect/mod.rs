@@ -22,6 +22,7 @@ pub struct Tables<T = LazyFrame> {
     pub commits: T,
     pub deployment_commits: T,
     pub incidents: T,
+    pub pull_requests: T,
 }
 
 impl<T> Tables<T> {
@@ -32,6 +33,7 @@ impl<T> Tables<T> {
             commits: f(&schema::COMMITS)?,
             deployment_commits: f(&schema::DEPLOYMENT_COMMITS)?,
             incidents: f(&schema::INCIDENTS)?,
+            pull_requests: f(&schema::PULL_REQUESTS)?,
         })
     }
 
@@ -40,7 +42,8 @@ impl<T> Tables<T> {
             "deployments" => &self.deployments,
             "commits" => &self.commits,
             "deployment_commits" => &self.deployment_commits,
-            _ => &self.incidents,
+            "incidents" => &self.incidents,
+            _ => &self.pull_requests,
         }
     }
 
@@ -56,6 +59,7 @@ impl Tables<DataFrame> {
             commits: self.commits.clone().lazy(),
             deployment_commits: self.deployment_commits.clone().lazy(),
             incidents: self.incidents.clone().lazy(),
+            pull_requests: self.pull_requests.clone().lazy(),
         }
     }
 }

@@ -10,7 +10,7 @@ use crate::collect::{Tables, folder_files, read_files, tables_from_inputs};
 use crate::commands::{ExitStatus, write_atomically};
 use crate::output;
 use crate::report::Inputs;
-use crate::schema::{deployments as d, incidents as i};
+use crate::schema::{deployments as d, incidents as i, pull_requests as pr};
 use crate::settings;
 use crate::store::Store;
 
@@ -24,6 +24,10 @@ pub const METRIC_COLUMNS: &[(&str, &str)] = &[
     ("incidents", i::RESOLVED_AT),
     ("incidents", i::DEPLOYMENT_ID),
     ("incidents", i::SERVICE),
+    ("pull_requests", pr::FIRST_COMMIT_AT),
+    ("pull_requests", pr::FIRST_REVIEW_AT),
+    ("pull_requests", pr::MERGED_AT),
+    ("pull_requests", pr::MERGE_SHA),
 ];
 
 /// The canonical tables from `--input DIR` or the store.

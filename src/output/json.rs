@@ -46,6 +46,7 @@ pub fn to_value(report: &MetricsReport) -> Value {
         "lead_time_source": report.lead_time_source,
         "levels_source": LEVELS_SOURCE,
         "inputs": report.inputs,
+        "pull_requests": report.pull_requests,
         "overall": figures(&report.overall),
         "groups": groups,
         "periods": periods(&report.periods),

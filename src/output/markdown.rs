@@ -41,6 +41,9 @@ pub fn render(report: &MetricsReport, out: &mut dyn Write) -> std::io::Result<()
     let rows = summary_rows(&report.overall).into_iter().map(Vec::from).collect();
     table(out, ["Metric", "Value", "Sample", "Level"].map(String::from), rows, 4)?;
     writeln!(out, "\nLevels: {LEVELS_SOURCE}.")?;
+    if let Some(line) = crate::output::breakdown_line(report) {
+        writeln!(out, "\n{line}.")?;
+    }
     if let Some(dimension) = report.group_by {
         writeln!(out, "\n### By {dimension}\n")?;
         let rows = report

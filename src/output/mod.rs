@@ -117,6 +117,20 @@ pub fn summary_rows(f: &crate::report::Figures) -> Vec<[String; 4]> {
     ]
 }
 
+/// "Lead time breakdown over 12 pull requests: coding 5.0 h, pickup 2.0 h, ..." or `None`.
+pub fn breakdown_line(report: &MetricsReport) -> Option<String> {
+    let b = report.pull_requests.as_ref()?;
+    let stage = |name: &str, s: &crate::report::Stage| format!("{name} {} (n={})", duration(s.median), s.count);
+    Some(format!(
+        "Lead time breakdown over {} merged pull requests (medians): {}, {}, {}, {}",
+        b.pull_requests,
+        stage("coding", &b.coding),
+        stage("pickup", &b.pickup),
+        stage("review", &b.review),
+        stage("deploy", &b.deploy)
+    ))
+}
+
 /// Column headings and cells of one row per group or period, shared by table and Markdown.
 pub const BREAKDOWN_HEADINGS: [&str; 8] = [
     "deploys",

@@ -30,6 +30,9 @@ pub fn render(report: &MetricsReport, out: &mut dyn Write) -> std::io::Result<()
     }
     writeln!(out, "{t}")?;
     writeln!(out, "levels: {LEVELS_SOURCE}")?;
+    if let Some(line) = crate::output::breakdown_line(report) {
+        writeln!(out, "{line}")?;
+    }
     if report.overall.unattributed_incidents > 0 {
         writeln!(
             out,

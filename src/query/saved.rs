@@ -41,6 +41,10 @@ pub const BUILT_IN: &[(&str, &str)] = &[
         include_str!("../../queries/lead-time-by-batch-size.sql"),
     ),
     (
+        "lead-time-by-pr-size",
+        include_str!("../../queries/lead-time-by-pr-size.sql"),
+    ),
+    (
         "lead-time-trend-by-repo",
         include_str!("../../queries/lead-time-trend-by-repo.sql"),
     ),
@@ -50,6 +54,10 @@ pub const BUILT_IN: &[(&str, &str)] = &[
         include_str!("../../queries/rework-deployments.sql"),
     ),
     ("slowest-changes", include_str!("../../queries/slowest-changes.sql")),
+    (
+        "time-to-first-review",
+        include_str!("../../queries/time-to-first-review.sql"),
+    ),
     (
         "undeployed-commits",
         include_str!("../../queries/undeployed-commits.sql"),

@@ -542,3 +542,28 @@ fn the_fingerprint_follows_the_content() {
         "an import that changes nothing keeps the fingerprint"
     );
 }
+
+#[test]
+fn pull_request_breakdown_by_hand() {
+    // fixtures/csv/pull-requests/notes.md
+    let sandbox = Sandbox::new();
+    let input = fixture("pull-requests");
+    let mut args = vec!["metrics", "--input", input.to_str().expect("utf-8"), "--format", "json"];
+    args.extend(WINDOW);
+    let j = sandbox.run(&args).success().json();
+    let b = &j["pull_requests"];
+    assert_eq!(b["pull_requests"], 4);
+    for (stage, median) in [("coding", 1.0), ("pickup", 2.0), ("review", 21.0), ("deploy", 6.0)] {
+        assert_eq!(b[stage]["count"], 3, "{stage}");
+        assert_close(&b[stage]["median"], median);
+    }
+    // The same from the store, and nothing without pull requests.
+    sandbox.run(&["import", input.to_str().expect("utf-8")]).success();
+    let mut from_store = vec!["metrics", "--format", "json"];
+    from_store.extend(WINDOW);
+    assert_eq!(
+        sandbox.run(&from_store).success().json()["pull_requests"],
+        j["pull_requests"]
+    );
+    assert_eq!(basic_json(&[])["pull_requests"], Value::Null);
+}

@@ -32,7 +32,7 @@ fn every_saved_query_runs_on_every_fixture() {
     let sandbox = Sandbox::new();
     let names = saved_query_names(&sandbox);
     assert!(names.len() >= 10, "{names:?}");
-    for scenario in ["basic", "sample", "mapped-export"] {
+    for scenario in ["basic", "sample", "mapped-export", "pull-requests"] {
         let input = fixture(scenario);
         let mapping = input.join("mapping.toml");
         let mut base = vec!["--input", input.to_str().expect("utf-8"), "--all"];
@@ -373,7 +373,7 @@ fn errors_name_what_exists() {
     assert_eq!(r.code(), 2);
     assert!(
         r.stderr().contains(
-            "unknown table `deploys`; tables: deployments, commits, deployment_commits, incidents; \
+            "unknown table `deploys`; tables: deployments, commits, deployment_commits, incidents, pull_requests; \
              views: changes, production_deployments, incident_attribution, periods"
         ),
         "{}",

@@ -206,6 +206,7 @@ pub async fn sync(client: &Client, repo: &str, options: &Options, known: &Known)
             commits: commits_frame(repo, &commits)?,
             deployment_commits: pairs_frame(&pairs)?,
             incidents,
+            pull_requests: empty_frame(&schema::PULL_REQUESTS),
         },
     })
 }

@@ -173,7 +173,8 @@ mod tests {
         assert!(!comparison.commits.is_empty());
         let deployments: Vec<Deployment> = serde_json::from_str(&fixture("repos_list_deployments.json")).unwrap();
         assert_eq!(deployments[0].environment.as_deref(), Some("production"));
-        let statuses: Vec<DeploymentStatus> = serde_json::from_str(&fixture("repos_list_deployment_statuses.json")).unwrap();
+        let statuses: Vec<DeploymentStatus> =
+            serde_json::from_str(&fixture("repos_list_deployment_statuses.json")).unwrap();
         assert_eq!(statuses[0].state, "success");
         let releases: Vec<Release> = serde_json::from_str(&fixture("repos_list_releases.json")).unwrap();
         assert!(!releases[0].tag_name.is_empty());

@@ -1,0 +1,106 @@
+//! The lead time breakdown by pull request: where the time between a first commit and
+//! production goes.
+//!
+//! For each pull request merged in the window: coding (first commit -> opened), pickup (opened
+//! -> first review by someone other than the author), review (first review -> merged), deploy
+//! (merged -> the first production deployment that shipped its merge commit). Each stage is
+//! the median over the pull requests that have both ends; a negative stage (a commit dated
+//! after the pull request was opened, say) is left out.
+
+use polars::prelude::*;
+
+use super::{AT, COMMITTED, Window, hours, lead_time, micros};
+use crate::collect::Tables;
+use crate::error::{PolarsContext, Result};
+use crate::report::{Breakdown, Stage};
+use crate::schema::{commits as c, deployments as d, pull_requests as pr};
+
+/// `None` when no pull request was merged in the window.
+pub fn breakdown(tables: &Tables, production: &LazyFrame, mapped: bool, window: Window) -> Result<Option<Breakdown>> {
+    // Without pull requests, skip the join to every deployed commit (the costly part).
+    let rows = tables
+        .pull_requests
+        .clone()
+        .select([len().alias("n")])
+        .collect()
+        .context(|| "failed to count pull requests".into())?;
+    if rows
+        .column("n")
+        .ok()
+        .and_then(|c| c.get(0).ok())
+        .and_then(|v| v.extract::<u64>())
+        == Some(0)
+    {
+        return Ok(None);
+    }
+    // The first production deployment of each (repo, commit), over all history.
+    let shipped = lead_time::pairs(tables, production, mapped)
+        .group_by([col(d::REPO), col(c::SHA)])
+        .agg([col(AT).min().alias(AT)])
+        .select([col(d::REPO), col(c::SHA).alias("merge_sha_key"), col(AT)]);
+    let merged = micros(pr::MERGED_AT);
+    let prs = tables
+        .pull_requests
+        .clone()
+        .filter(
+            merged
+                .clone()
+                .gt_eq(lit(window.since))
+                .and(merged.lt(lit(window.until))),
+        )
+        .select([
+            col(pr::REPO),
+            col(pr::MERGE_SHA),
+            micros(pr::FIRST_COMMIT_AT).alias(COMMITTED),
+            micros(pr::CREATED_AT).alias("opened"),
+            micros(pr::FIRST_REVIEW_AT).alias("reviewed"),
+            micros(pr::MERGED_AT).alias("merged"),
+        ])
+        .join(
+            shipped,
+            [col(pr::REPO), col(pr::MERGE_SHA)],
+            [col(d::REPO), col("merge_sha_key")],
+            JoinArgs::new(JoinType::Left),
+        );
+    let stage = |later: &str, earlier: &str, name: &str| {
+        let h = hours(col(later), col(earlier));
+        let valid = h.clone().filter(h.gt_eq(lit(0.0)));
+        [
+            valid
+                .clone()
+                .count()
+                .cast(DataType::Int64)
+                .alias(format!("{name}_count")),
+            valid
+                .quantile(lit(0.5), QuantileMethod::Linear)
+                .alias(format!("{name}_median")),
+        ]
+    };
+    let mut aggs = vec![len().cast(DataType::Int64).alias("pull_requests")];
+    aggs.extend(stage("opened", COMMITTED, "coding"));
+    aggs.extend(stage("reviewed", "opened", "pickup"));
+    aggs.extend(stage("merged", "reviewed", "review"));
+    aggs.extend(stage(AT, "merged", "deploy"));
+    let frame = prs
+        .select(aggs)
+        .collect()
+        .context(|| "failed to compute the pull request breakdown".into())?;
+    let value = |name: &str| frame.column(name).ok().and_then(|c| c.get(0).ok());
+    let count = |name: &str| value(name).and_then(|v| v.extract::<u64>()).unwrap_or(0);
+    let median = |name: &str| value(name).and_then(|v| v.extract::<f64>());
+    let n = count("pull_requests");
+    if n == 0 {
+        return Ok(None);
+    }
+    let stage = |name: &str| Stage {
+        count: count(&format!("{name}_count")),
+        median: median(&format!("{name}_median")),
+    };
+    Ok(Some(Breakdown {
+        pull_requests: n,
+        coding: stage("coding"),
+        pickup: stage("pickup"),
+        review: stage("review"),
+        deploy: stage("deploy"),
+    }))
+}
