@@ -201,8 +201,8 @@ pub fn run(global: &GlobalArgs, args: &GithubArgs) -> anyhow::Result<ExitStatus>
         for s in sorted {
             writeln!(
                 err,
-                "{}: {} commits on {}, {} deployments, {} incidents",
-                s.repo, s.commits, s.branch, s.deployments, s.incidents
+                "{}: {} commits on {}, {} deployments, {} incidents, {} merged pull requests",
+                s.repo, s.commits, s.branch, s.deployments, s.incidents, s.pull_requests
             )?;
             if s.unmapped > 0 {
                 writeln!(

@@ -19,7 +19,9 @@ use polars::prelude::*;
 use super::ancestry::Graph;
 use super::{Tables, empty_frame, frame_from};
 use crate::error::{Error, Result};
-use crate::schema::{self, Table, commits as c, deployment_commits as dc, deployments as d, incidents as i, status};
+use crate::schema::{
+    self, Table, commits as c, deployment_commits as dc, deployments as d, incidents as i, pull_requests as pr, status,
+};
 use crate::timestamp::{self, Micros};
 pub use client::Client;
 
@@ -87,6 +89,7 @@ pub struct Synced {
     pub commits: usize,
     pub deployments: usize,
     pub incidents: usize,
+    pub pull_requests: usize,
     /// Deployments whose commits could not be found (no earlier deployment to compare with).
     pub unmapped: usize,
     /// Incidents whose `cause:` line named nothing known.
@@ -193,12 +196,14 @@ pub async fn sync(client: &Client, repo: &str, options: &Options, known: &Known)
     }
 
     let (incidents, unknown_causes) = incidents(client, repo, options, &found, &shipped_by).await?;
+    let pulls = pull_requests(client, repo, &branch, options.since).await?;
     Ok(Synced {
         repo: repo.to_string(),
         branch,
         commits: commits.len(),
         deployments: found.len(),
         incidents: incidents.height(),
+        pull_requests: pulls.height(),
         unmapped,
         unknown_causes,
         tables: Tables {
@@ -206,7 +211,7 @@ pub async fn sync(client: &Client, repo: &str, options: &Options, known: &Known)
             commits: commits_frame(repo, &commits)?,
             deployment_commits: pairs_frame(&pairs)?,
             incidents,
-            pull_requests: empty_frame(&schema::PULL_REQUESTS),
+            pull_requests: pulls,
         },
     })
 }
@@ -372,17 +377,7 @@ async fn deployments(
             }
         }
         Source::MergedPrs => {
-            let pulls: Vec<models::PullRequest> = client
-                .list(
-                    &format!("/repos/{repo}/pulls?state=closed&base={branch}&sort=updated&direction=desc&per_page=100"),
-                    |page: &[models::PullRequest]| {
-                        page.last()
-                            .and_then(|p| timestamp::parse(&p.updated_at, chrono_tz::UTC))
-                            .is_some_and(|t| t >= since)
-                    },
-                )
-                .await?;
-            for p in pulls {
+            for p in merged_pulls(client, repo, branch, since).await? {
                 let (Some(merged), Some(sha)) = (&p.merged_at, &p.merge_commit_sha) else {
                     continue;
                 };
@@ -400,6 +395,110 @@ async fn deployments(
         }
     }
     Ok(found)
+}
+
+/// Pull requests closed into `branch` and updated since `since` (newest first), of which the
+/// caller keeps the merged ones.
+async fn merged_pulls(client: &Client, repo: &str, branch: &str, since: Micros) -> Result<Vec<models::PullRequest>> {
+    client
+        .list(
+            &format!("/repos/{repo}/pulls?state=closed&base={branch}&sort=updated&direction=desc&per_page=100"),
+            |page: &[models::PullRequest]| {
+                page.last()
+                    .and_then(|p| timestamp::parse(&p.updated_at, chrono_tz::UTC))
+                    .is_some_and(|t| t >= since)
+            },
+        )
+        .await
+}
+
+/// The `pull_requests` rows of the pull requests merged into `branch` since `since`: three
+/// requests each (the pull request for its size, its commits for the first commit's time, its
+/// reviews for the first review by someone else); unchanged ones answer 304 on a rerun.
+async fn pull_requests(client: &Client, repo: &str, branch: &str, since: Micros) -> Result<DataFrame> {
+    let mut rows = Vec::new();
+    for p in merged_pulls(client, repo, branch, since).await? {
+        let Some(merged) = p.merged_at.as_deref() else { continue };
+        let merged = parse_time("a pull request", merged)?;
+        if merged < since || p.base.branch != branch {
+            continue;
+        }
+        let n = p.number;
+        let full: models::PullRequest = client.get(&format!("/repos/{repo}/pulls/{n}")).await?;
+        let commits: Vec<models::Commit> = client
+            .list(
+                &format!("/repos/{repo}/pulls/{n}/commits?per_page=100"),
+                |_: &[models::Commit]| false,
+            )
+            .await?;
+        let first_commit = commits
+            .iter()
+            .filter_map(|c| c.commit.author.as_ref()?.date.as_deref())
+            .filter_map(|t| timestamp::parse(t, chrono_tz::UTC))
+            .min();
+        let author = p.user.as_ref().map(|u| u.login.clone());
+        let reviews: Vec<models::Review> = client
+            .list(
+                &format!("/repos/{repo}/pulls/{n}/reviews?per_page=100"),
+                |_: &[models::Review]| true,
+            )
+            .await?;
+        let first_review = reviews
+            .iter()
+            .filter(|r| r.state != "PENDING" && r.user.as_ref().map(|u| &u.login) != author.as_ref())
+            .filter_map(|r| r.submitted_at.as_deref())
+            .filter_map(|t| timestamp::parse(t, chrono_tz::UTC))
+            .min();
+        let created = p
+            .created_at
+            .as_deref()
+            .map(|t| parse_time("a pull request", t))
+            .transpose()?
+            .unwrap_or(merged);
+        rows.push((
+            n.to_string(),
+            p.title.clone(),
+            author,
+            created,
+            first_commit,
+            first_review,
+            merged,
+            p.merge_commit_sha.clone(),
+            p.labels.iter().map(|l| l.name.as_str()).collect::<Vec<_>>().join(","),
+            full.additions,
+            full.deletions,
+        ));
+    }
+    let n = rows.len();
+    if n == 0 {
+        return Ok(empty_frame(&schema::PULL_REQUESTS));
+    }
+    frame_from(
+        &schema::PULL_REQUESTS,
+        n,
+        &[
+            Column::new(pr::REPO.into(), vec![repo; n]),
+            Column::new(pr::NUMBER.into(), rows.iter().map(|r| r.0.as_str()).collect::<Vec<_>>()),
+            Column::new(pr::TITLE.into(), rows.iter().map(|r| r.1.as_str()).collect::<Vec<_>>()),
+            Column::new(pr::AUTHOR.into(), rows.iter().map(|r| r.2.clone()).collect::<Vec<_>>()),
+            Column::new(pr::CREATED_AT.into(), rows.iter().map(|r| r.3).collect::<Vec<_>>()),
+            Column::new(pr::FIRST_COMMIT_AT.into(), rows.iter().map(|r| r.4).collect::<Vec<_>>()),
+            Column::new(pr::FIRST_REVIEW_AT.into(), rows.iter().map(|r| r.5).collect::<Vec<_>>()),
+            Column::new(pr::MERGED_AT.into(), rows.iter().map(|r| Some(r.6)).collect::<Vec<_>>()),
+            Column::new(
+                pr::MERGE_SHA.into(),
+                rows.iter().map(|r| r.7.clone()).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                pr::LABELS.into(),
+                rows.iter()
+                    .map(|r| (!r.8.is_empty()).then(|| r.8.clone()))
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(pr::ADDITIONS.into(), rows.iter().map(|r| r.9).collect::<Vec<_>>()),
+            Column::new(pr::DELETIONS.into(), rows.iter().map(|r| r.10).collect::<Vec<_>>()),
+        ],
+    )
 }
 
 fn production(repo: &str, kind: &str, key: &str, sha: &str, at: Micros) -> Found {

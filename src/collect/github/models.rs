@@ -119,12 +119,33 @@ pub struct PullBase {
 }
 
 #[derive(Debug, Clone, Deserialize)]
+pub struct User {
+    pub login: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
 pub struct PullRequest {
     pub number: u64,
+    #[serde(default)]
+    pub title: String,
+    pub user: Option<User>,
+    pub created_at: Option<String>,
     pub merged_at: Option<String>,
     pub merge_commit_sha: Option<String>,
     pub updated_at: String,
     pub base: PullBase,
+    #[serde(default)]
+    pub labels: Vec<Label>,
+    /// Only in the single pull request's body (`GET /pulls/{n}`).
+    pub additions: Option<i64>,
+    pub deletions: Option<i64>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Review {
+    pub user: Option<User>,
+    pub state: String,
+    pub submitted_at: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -186,6 +207,8 @@ mod tests {
         assert!(issues[0].pull_request.is_some(), "the example issue is a pull request");
         let pulls: Vec<PullRequest> = serde_json::from_str(&fixture("pulls_list.json")).unwrap();
         assert!(!pulls[0].base.branch.is_empty());
+        let reviews: Vec<Review> = serde_json::from_str(&fixture("pulls_list_reviews.json")).unwrap();
+        assert!(reviews[0].submitted_at.is_some());
         let repos: Vec<Repository> = serde_json::from_str(&fixture("repos_list_for_org.json")).unwrap();
         assert!(!repos[0].full_name.is_empty());
     }
