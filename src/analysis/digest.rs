@@ -129,6 +129,8 @@ pub struct Digest {
     pub incidents: DataFrame,
     /// Lead times (hours) of the period's counted changes, for the distribution.
     pub lead_times: Vec<f64>,
+    /// The lead time breakdown of the period's merged pull requests, with pull request data.
+    pub pull_requests: Option<crate::report::Breakdown>,
 }
 
 /// Builds the digest of `period`, with `trend` periods before it.
@@ -223,6 +225,7 @@ pub fn digest(
         zone,
         environment: environment.to_string(),
         lead_time_source: current.lead_time_source,
+        pull_requests: current.pull_requests.clone(),
         current: current.overall,
         previous: previous.overall,
         trend: trend_report.periods,

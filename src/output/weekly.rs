@@ -55,6 +55,15 @@ pub struct GroupRow {
     pub rework_rate: String,
 }
 
+/// One stage of the lead time breakdown.
+#[derive(Debug, Serialize)]
+pub struct StageRow {
+    pub stage: &'static str,
+    pub meaning: &'static str,
+    pub median: String,
+    pub pull_requests: u64,
+}
+
 #[derive(Debug, Serialize)]
 pub struct ChartRef {
     pub id: &'static str,
@@ -93,6 +102,9 @@ pub struct ReportContext {
     pub incidents: Vec<Vec<String>>,
     pub incident_columns: Vec<&'static str>,
     pub unattributed_incidents: u64,
+    /// The lead time breakdown, with pull request data: merged pull requests and the stages.
+    pub pull_requests: Option<u64>,
+    pub breakdown: Vec<StageRow>,
     pub trend_periods: usize,
     pub charts: Vec<ChartRef>,
 }
@@ -440,6 +452,27 @@ pub fn context(digest: &Digest, png: bool) -> Result<ReportContext, String> {
             "attributed by",
         ],
         unattributed_incidents: digest.current.unattributed_incidents,
+        pull_requests: digest.pull_requests.as_ref().map(|b| b.pull_requests),
+        breakdown: digest
+            .pull_requests
+            .as_ref()
+            .map(|b| {
+                [
+                    ("Coding", "first commit to opened", &b.coding),
+                    ("Pickup", "opened to first review", &b.pickup),
+                    ("Review", "first review to merged", &b.review),
+                    ("Deploy", "merged to production", &b.deploy),
+                ]
+                .into_iter()
+                .map(|(stage, meaning, s)| StageRow {
+                    stage,
+                    meaning,
+                    median: duration(s.median),
+                    pull_requests: s.count,
+                })
+                .collect()
+            })
+            .unwrap_or_default(),
         trend_periods: digest.trend.len(),
         charts,
     })

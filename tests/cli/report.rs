@@ -249,3 +249,32 @@ fn the_committed_sample_report_is_current() {
         );
     }
 }
+
+#[test]
+fn the_lead_time_breakdown_appears_with_pull_request_data() {
+    let sandbox = Sandbox::new();
+    let input = fixture("pull-requests");
+    let out = sandbox.path().join("r");
+    sandbox
+        .run(&[
+            "report",
+            "--input",
+            input.to_str().expect("utf-8"),
+            "--week",
+            "2026-W10",
+            "--out",
+            out.to_str().expect("utf-8"),
+        ])
+        .success();
+    let md = std::fs::read_to_string(out.join("report.md")).expect("md");
+    // PRs #1, #2, #3 were merged in W10 (fixtures/csv/pull-requests/notes.md).
+    assert!(md.contains("Over 3 pull requests merged in 2026-W10"), "{md}");
+    assert!(md.contains("| Coding | first commit to opened | 2.5 h | 2 |"), "{md}");
+    assert!(md.contains("| Deploy | merged to production | 6.0 h | 3 |"), "{md}");
+    let html = std::fs::read_to_string(out.join("report.html")).expect("html");
+    assert!(html.contains("<h2>Lead time breakdown</h2>"));
+    let plain = sandbox.path().join("plain");
+    report(&sandbox, &plain, &["--week", "2026-W10"]).success();
+    let md = std::fs::read_to_string(plain.join("report.md")).expect("md");
+    assert!(!md.contains("Lead time breakdown"), "no pull request data, no section");
+}
