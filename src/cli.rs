@@ -232,7 +232,7 @@ Examples:
   dora collect github --repo acme/api --repo acme/web --since 2026-09-01
   dora collect github --org acme --exclude 'sandbox-*' --deployments-from releases
   dora collect github --repo acme/api --deployments-from workflow:deploy.yml --incident-label sev1")]
-    Github(GithubArgs),
+    Github(Box<GithubArgs>),
 }
 
 #[derive(Debug, Args)]
@@ -244,14 +244,15 @@ pub struct GithubArgs {
     #[arg(long, value_name = "ORG")]
     pub org: Option<String>,
     /// Leave out repositories of --org whose name matches (repeatable)
-    #[arg(long, value_name = "GLOB", requires = "org")]
+    #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,
     /// Read nothing older than this (a date or RFC 3339 time, UTC) [default: 90 days ago]
     #[arg(long, value_name = "TIME")]
     pub since: Option<String>,
-    /// API root, for GitHub Enterprise Server (`https://HOST/api/v3`)
-    #[arg(long, default_value = "https://api.github.com", value_name = "URL")]
-    pub api_url: String,
+    /// API root, for GitHub Enterprise Server (`https://HOST/api/v3`) [default:
+    /// `https://api.github.com`]
+    #[arg(long, value_name = "URL")]
+    pub api_url: Option<String>,
     /// Read the token from this file
     #[arg(long, value_name = "FILE")]
     pub token_file: Option<PathBuf>,
@@ -259,16 +260,17 @@ pub struct GithubArgs {
     pub github_token: Option<String>,
     #[arg(long, env = "GH_TOKEN", hide = true, hide_env_values = true)]
     pub gh_token: Option<String>,
-    /// Repositories synced at the same time
-    #[arg(long, default_value_t = 4, value_name = "N")]
-    pub concurrency: usize,
+    /// Repositories synced at the same time [default: 4]
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<usize>,
     /// What counts as a deployment: deployments, releases, tags, workflow:<file or id>,
-    /// merged-prs
-    #[arg(long, default_value = "deployments", value_name = "SOURCE")]
-    pub deployments_from: String,
-    /// Environments that count, for --deployments-from deployments (a glob)
-    #[arg(long, default_value = "production", value_name = "PATTERN")]
-    pub environment: String,
+    /// merged-prs [default: deployments]
+    #[arg(long, value_name = "SOURCE")]
+    pub deployments_from: Option<String>,
+    /// Environments that count, for --deployments-from deployments (a glob) [default:
+    /// production]
+    #[arg(long, value_name = "PATTERN")]
+    pub environment: Option<String>,
     /// Issues with this label are incidents (repeatable) [default: incident]
     #[arg(long = "incident-label", value_name = "LABEL")]
     pub incident_labels: Vec<String>,
@@ -278,9 +280,17 @@ pub struct GithubArgs {
     /// Tags that mark deployments (--deployments-from tags) [default: release versions]
     #[arg(long, value_name = "GLOB")]
     pub tags: Option<String>,
-    /// Longest wait, in seconds, for a rate limit to reset before stopping
-    #[arg(long, default_value_t = 900, value_name = "SECONDS")]
-    pub max_wait: u64,
+    /// A merged pull request that reverts another marks the deployment that shipped the
+    /// reverted change as rolled back
+    #[arg(long)]
+    pub revert_as_failure: bool,
+    /// Longest wait, in seconds, for a rate limit to reset before stopping [default: 900]
+    #[arg(long, value_name = "SECONDS")]
+    pub max_wait: Option<u64>,
+    /// Settings file (`[github]`, and `[github.repo."owner/name"]` per repository) [default:
+    /// dora.toml, when there is one]
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

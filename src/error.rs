@@ -60,6 +60,9 @@ pub enum Error {
     #[error("invalid mapping file `{}`: {message}", path.display())]
     Mapping { path: PathBuf, message: String },
 
+    #[error("invalid settings file `{}`: {message}", path.display())]
+    Config { path: PathBuf, message: String },
+
     #[error("no store at `{}`\n\nhint: run `dora import DIR` first, or read a CSV folder directly with `--input DIR`", path.display())]
     NoStore { path: PathBuf },
 

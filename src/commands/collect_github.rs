@@ -12,6 +12,7 @@ use polars::prelude::*;
 use crate::cli::{GithubArgs, GlobalArgs};
 use crate::collect::empty_frame;
 use crate::collect::git::TagPattern;
+use crate::collect::github::config::{self, RepoSettings};
 use crate::collect::github::{self, Client, Known, Options, Source, Synced, client::Cached};
 use crate::commands::{ExitStatus, write_atomically};
 use crate::error::Error;
@@ -53,12 +54,9 @@ fn load_cache(store: &Path) -> HashMap<String, Cached> {
         .unwrap_or_default()
 }
 
-pub fn run(global: &GlobalArgs, args: &GithubArgs) -> anyhow::Result<ExitStatus> {
-    let source = Source::parse(&args.deployments_from).map_err(|expected| Error::InvalidArgument {
-        flag: "--deployments-from",
-        value: args.deployments_from.clone(),
-        expected,
-    })?;
+/// One repository's options: the flag, else its section of the settings file, else
+/// `[github]`, else the default.
+fn repo_options(args: &GithubArgs, settings: &RepoSettings, since: i64) -> anyhow::Result<Options> {
     let pattern = |flag: &'static str, text: &str| {
         glob::Pattern::new(text).map_err(|e| Error::InvalidArgument {
             flag,
@@ -66,36 +64,75 @@ pub fn run(global: &GlobalArgs, args: &GithubArgs) -> anyhow::Result<ExitStatus>
             expected: format!("a glob ({e})"),
         })
     };
-    let since = match &args.since {
+    let from = args
+        .deployments_from
+        .clone()
+        .or_else(|| settings.deployments_from.clone())
+        .unwrap_or_else(|| "deployments".into());
+    let source = Source::parse(&from).map_err(|expected| Error::InvalidArgument {
+        flag: "--deployments-from",
+        value: from.clone(),
+        expected,
+    })?;
+    let environment = args
+        .environment
+        .clone()
+        .or_else(|| settings.environment.clone())
+        .unwrap_or_else(|| "production".into());
+    let labels = if args.incident_labels.is_empty() {
+        settings
+            .incident_labels
+            .clone()
+            .unwrap_or_else(|| vec!["incident".into()])
+    } else {
+        args.incident_labels.clone()
+    };
+    let tags = args.tags.clone().or_else(|| settings.tags.clone());
+    Ok(Options {
+        source,
+        environment: pattern("--environment", &environment)?,
+        incident_labels: labels,
+        since,
+        prereleases: args.prereleases || settings.prereleases.unwrap_or(false),
+        tags: TagPattern::parse(tags.as_deref()).map_err(|e| Error::InvalidArgument {
+            flag: "--tags",
+            value: tags.clone().unwrap_or_default(),
+            expected: e,
+        })?,
+        revert_as_failure: args.revert_as_failure || settings.revert_as_failure.unwrap_or(false),
+    })
+}
+
+pub fn run(global: &GlobalArgs, args: &GithubArgs) -> anyhow::Result<ExitStatus> {
+    let (file, _) = config::load(args.config.as_deref())?;
+    let file = file.github;
+    let since = match args.since.as_ref().or(file.since.as_ref()) {
         Some(t) => settings::instant("--since", t, chrono_tz::UTC)?,
         None => chrono::Utc::now().timestamp_micros() - 90 * MICROS_PER_DAY,
     };
-    let options = Options {
-        source,
-        environment: pattern("--environment", &args.environment)?,
-        incident_labels: if args.incident_labels.is_empty() {
-            vec!["incident".into()]
-        } else {
-            args.incident_labels.clone()
-        },
-        since,
-        prereleases: args.prereleases,
-        tags: TagPattern::parse(args.tags.as_deref()).map_err(|e| Error::InvalidArgument {
-            flag: "--tags",
-            value: args.tags.clone().unwrap_or_default(),
-            expected: e,
-        })?,
-    };
+    // Checked now, so a bad flag or file stops before any request.
+    let defaults = repo_options(args, &file.defaults, since)?;
     let exclude = args
         .exclude
         .iter()
-        .map(|e| pattern("--exclude", e))
+        .chain(&file.exclude)
+        .map(|e| {
+            glob::Pattern::new(e).map_err(|err| Error::InvalidArgument {
+                flag: "--exclude",
+                value: e.clone(),
+                expected: format!("a glob ({err})"),
+            })
+        })
         .collect::<Result<Vec<_>, _>>()?;
-    if args.repos.is_empty() && args.org.is_none() {
-        anyhow::bail!("name the repositories: --repo OWNER/NAME (repeatable) or --org ORG");
+    let org = args.org.clone().or_else(|| file.org.clone());
+    let mut named: Vec<String> = args.repos.clone();
+    if named.is_empty() && args.org.is_none() {
+        named.extend(file.repos.iter().cloned());
     }
-    if let Some(bad) = args
-        .repos
+    if named.is_empty() && org.is_none() {
+        anyhow::bail!("name the repositories: --repo OWNER/NAME (repeatable), --org ORG, or `repos` in dora.toml");
+    }
+    if let Some(bad) = named
         .iter()
         .find(|r| r.split('/').filter(|p| !p.is_empty()).count() != 2)
     {
@@ -107,6 +144,13 @@ pub fn run(global: &GlobalArgs, args: &GithubArgs) -> anyhow::Result<ExitStatus>
         .into());
     }
     let token = token(args)?;
+    let api_url = args
+        .api_url
+        .clone()
+        .or_else(|| file.api_url.clone())
+        .unwrap_or_else(|| "https://api.github.com".into());
+    let concurrency = args.concurrency.or(file.concurrency).unwrap_or(4).max(1);
+    let max_wait = args.max_wait.or(file.max_wait).unwrap_or(900);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -117,19 +161,18 @@ pub fn run(global: &GlobalArgs, args: &GithubArgs) -> anyhow::Result<ExitStatus>
         // single-threaded tokio runtime.
         let _runtime = runtime.enter();
         Arc::new(Client::new(
-            &args.api_url,
+            &api_url,
             Some(token),
             load_cache(&global.store),
-            Duration::from_secs(args.max_wait),
+            Duration::from_secs(max_wait),
         )?)
     };
-    let mut repos = args.repos.clone();
-    if let Some(org) = &args.org {
+    let mut repos = named;
+    if let Some(org) = &org {
         repos.extend(runtime.block_on(github::org_repositories(&client, org, &exclude))?);
     }
     repos.sort();
     repos.dedup();
-    // What the store has of each repository, read before the syncs run.
     let stored = Store::open(&global.store).ok().map(|s| s.tables()).transpose()?;
     let mut jobs = Vec::new();
     for repo in repos {
@@ -137,15 +180,18 @@ pub fn run(global: &GlobalArgs, args: &GithubArgs) -> anyhow::Result<ExitStatus>
             Some(t) => github::known(t, &repo)?,
             None => Known::default(),
         };
-        jobs.push((repo, known));
+        let options = match file.repo.get(&repo) {
+            Some(own) => repo_options(args, &own.or(&file.defaults), since)?,
+            None => defaults.clone(),
+        };
+        jobs.push((repo, known, Arc::new(options)));
     }
 
-    let options = Arc::new(options);
     let (synced, failed) = runtime.block_on(async {
-        let limit = Arc::new(tokio::sync::Semaphore::new(args.concurrency.max(1)));
+        let limit = Arc::new(tokio::sync::Semaphore::new(concurrency));
         let mut tasks = tokio::task::JoinSet::new();
-        for (repo, known) in jobs {
-            let (client, options, limit) = (Arc::clone(&client), Arc::clone(&options), Arc::clone(&limit));
+        for (repo, known, options) in jobs {
+            let (client, limit) = (Arc::clone(&client), Arc::clone(&limit));
             tasks.spawn(async move {
                 let _permit = limit.acquire().await;
                 let result = github::sync(&client, &repo, &options, &known).await;
@@ -209,6 +255,13 @@ pub fn run(global: &GlobalArgs, args: &GithubArgs) -> anyhow::Result<ExitStatus>
                     err,
                     "  {} deployment(s) off the default branch with no earlier deployment to compare with: their commits are unknown",
                     s.unmapped
+                )?;
+            }
+            if s.reverted > 0 {
+                writeln!(
+                    err,
+                    "  {} deployment(s) marked rolled back: a merged pull request reverted their change",
+                    s.reverted
                 )?;
             }
             if s.unknown_causes > 0 {

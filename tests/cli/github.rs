@@ -202,8 +202,8 @@ async fn github() -> Mocks {
         {"number": 6, "title": "Abandoned", "user": {"login": "cy"}, "created_at": "2026-03-04T09:00:00Z", "merged_at": null, "merge_commit_sha": null, "updated_at": "2026-03-04T10:00:00Z", "base": {"ref": "main"}},
         {"number": 5, "title": "Second", "user": {"login": "ana"}, "created_at": "2026-03-02T08:00:00Z", "merged_at": "2026-03-02T09:30:00Z", "merge_commit_sha": C2, "updated_at": "2026-03-02T09:30:00Z", "base": {"ref": "main"}}
     ]), None).await;
-    mount(&server, &hits, "/repos/acme/api/pulls/7", json!({"number": 7, "updated_at": "2026-03-05T10:00:00Z", "base": {"ref": "main"}, "additions": 120, "deletions": 30}), None).await;
-    mount(&server, &hits, "/repos/acme/api/pulls/5", json!({"number": 5, "updated_at": "2026-03-02T09:30:00Z", "base": {"ref": "main"}, "additions": 5, "deletions": 1}), None).await;
+    mount(&server, &hits, "/repos/acme/api/pulls/7", json!({"number": 7, "updated_at": "2026-03-05T10:00:00Z", "merge_commit_sha": C5, "base": {"ref": "main"}, "additions": 120, "deletions": 30}), None).await;
+    mount(&server, &hits, "/repos/acme/api/pulls/5", json!({"number": 5, "updated_at": "2026-03-02T09:30:00Z", "merge_commit_sha": C2, "base": {"ref": "main"}, "additions": 5, "deletions": 1}), None).await;
     mount(
         &server,
         &hits,
@@ -582,6 +582,46 @@ fn releases_workflows_and_merged_pull_requests_as_deployments() {
         ]}), None).await;
         m
     });
+    // The same choices from dora.toml: [github], then a repository's own section, then flags.
+    let sandbox = Sandbox::new();
+    std::fs::write(
+        sandbox.path().join("dora.toml"),
+        "[github]\nrepos = [\"acme/api\"]\nsince = \"2026-02-01\"\ndeployments_from = \"merged-prs\"\n",
+    )
+    .expect("write");
+    let uri = mocks.server.uri();
+    let run = |extra: &[&str]| {
+        let mut args = vec!["collect", "github", "--api-url", uri.as_str()];
+        args.extend(extra);
+        sandbox.run_with_env(&args, &[("GITHUB_TOKEN", TOKEN)]).success();
+        let rows = query(&sandbox, "SELECT id FROM deployments ORDER BY id");
+        rows.iter()
+            .filter_map(|r| r["id"].as_str().map(str::to_string))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(run(&[]), ["acme/api#pr-5", "acme/api#pr-7"]);
+    std::fs::write(
+        sandbox.path().join("dora.toml"),
+        "[github]\nrepos = [\"acme/api\"]\nsince = \"2026-02-01\"\ndeployments_from = \"merged-prs\"\n\n[github.repo.\"acme/api\"]\ndeployments_from = \"releases\"\n",
+    )
+    .expect("write");
+    assert_eq!(
+        run(&[]),
+        ["acme/api#pr-5", "acme/api#pr-7", "acme/api@v1.0.0", "acme/api@v1.1.0"]
+    );
+    assert!(run(&["--deployments-from", "workflow:deploy.yml"]).contains(&"acme/api#run-903".to_string()));
+    std::fs::write(sandbox.path().join("dora.toml"), "[github]\nrepoz = [\"acme/api\"]\n").expect("write");
+    let r = sandbox.run_with_env(
+        &["collect", "github", "--api-url", uri.as_str()],
+        &[("GITHUB_TOKEN", TOKEN)],
+    );
+    assert_eq!(r.code(), 2);
+    assert!(
+        r.stderr().contains("invalid settings file `dora.toml`"),
+        "{}",
+        r.stderr()
+    );
+
     for (source, ids) in [
         ("releases", vec!["acme/api@v1.0.0", "acme/api@v1.1.0"]),
         ("workflow:deploy.yml", vec!["acme/api#run-901", "acme/api#run-903"]),
@@ -598,4 +638,50 @@ fn releases_workflows_and_merged_pull_requests_as_deployments() {
             "{source}: every commit up to the last deployment, once"
         );
     }
+}
+
+#[test]
+fn a_revert_marks_the_reverted_deployment_rolled_back() {
+    let rt = runtime();
+    let mocks = rt.block_on(async {
+        let m = github().await;
+        let h = &m.hits;
+        // #8 reverts #7, whose merge commit c5 deployment 3 shipped.
+        Mock::given(method("GET"))
+            .and(path("/repos/acme/api/pulls"))
+            .respond_with(Github {
+                body: json!([
+                    {"number": 8, "title": "Revert \"Feature\"", "body": "Reverts acme/api#7", "user": {"login": "cy"}, "created_at": "2026-03-07T10:00:00Z", "merged_at": "2026-03-07T10:30:00Z", "merge_commit_sha": H1, "updated_at": "2026-03-07T10:30:00Z", "base": {"ref": "main"}},
+                    {"number": 7, "title": "Feature", "user": {"login": "ben"}, "created_at": "2026-03-03T13:00:00Z", "merged_at": "2026-03-05T10:00:00Z", "merge_commit_sha": C5, "updated_at": "2026-03-05T10:00:00Z", "base": {"ref": "main"}}
+                ]),
+                next: None,
+                hits: Arc::clone(h),
+            })
+            .with_priority(1)
+            .mount(&m.server)
+            .await;
+        mount(&m.server, h, "/repos/acme/api/pulls/8", json!({"number": 8, "updated_at": "2026-03-07T10:30:00Z", "base": {"ref": "main"}, "additions": 3, "deletions": 120}), None).await;
+        mount(&m.server, h, "/repos/acme/api/pulls/8/commits", json!([commit(H1, &[C5], "2026-03-07T09:00:00Z", "revert")]), None).await;
+        mount(&m.server, h, "/repos/acme/api/pulls/8/reviews", json!([]), None).await;
+        m
+    });
+    let sandbox = Sandbox::new();
+    let r = collect(&sandbox, &mocks, &["--revert-as-failure"]).success();
+    assert!(
+        r.stderr().contains("1 deployment(s) marked rolled back"),
+        "{}",
+        r.stderr()
+    );
+    let rows = query(
+        &sandbox,
+        "SELECT status FROM deployments WHERE id = 'acme/api#deployment-3'",
+    );
+    assert_eq!(rows[0]["status"], "rolled_back");
+    let sandbox = Sandbox::new();
+    collect(&sandbox, &mocks, &[]).success();
+    let rows = query(
+        &sandbox,
+        "SELECT status FROM deployments WHERE id = 'acme/api#deployment-3'",
+    );
+    assert_eq!(rows[0]["status"], "success", "only with --revert-as-failure");
 }

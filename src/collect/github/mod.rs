@@ -10,6 +10,7 @@
 //! against the rate limit.
 
 pub mod client;
+pub mod config;
 pub mod models;
 
 use std::collections::{HashMap, HashSet};
@@ -69,6 +70,9 @@ pub struct Options {
     pub since: Micros,
     pub prereleases: bool,
     pub tags: super::git::TagPattern,
+    /// A merged pull request that reverts another marks the deployment that shipped the
+    /// reverted change as rolled back.
+    pub revert_as_failure: bool,
 }
 
 /// What the store already has of a repository.
@@ -90,6 +94,8 @@ pub struct Synced {
     pub deployments: usize,
     pub incidents: usize,
     pub pull_requests: usize,
+    /// Deployments marked rolled back because a pull request reverted their change.
+    pub reverted: usize,
     /// Deployments whose commits could not be found (no earlier deployment to compare with).
     pub unmapped: usize,
     /// Incidents whose `cause:` line named nothing known.
@@ -197,6 +203,18 @@ pub async fn sync(client: &Client, repo: &str, options: &Options, known: &Known)
 
     let (incidents, unknown_causes) = incidents(client, repo, options, &found, &shipped_by).await?;
     let pulls = pull_requests(client, repo, &branch, options.since).await?;
+    let reverted_ids = if options.revert_as_failure {
+        reverted_deployments(client, repo, &branch, options.since, &shipped_by).await?
+    } else {
+        Vec::new()
+    };
+    let mut reverted = 0;
+    for id in reverted_ids {
+        if let Some(f) = found.iter_mut().find(|f| f.id == id && f.status == status::SUCCESS) {
+            f.status = status::ROLLED_BACK;
+            reverted += 1;
+        }
+    }
     Ok(Synced {
         repo: repo.to_string(),
         branch,
@@ -204,6 +222,7 @@ pub async fn sync(client: &Client, repo: &str, options: &Options, known: &Known)
         deployments: found.len(),
         incidents: incidents.height(),
         pull_requests: pulls.height(),
+        reverted,
         unmapped,
         unknown_causes,
         tables: Tables {
@@ -499,6 +518,39 @@ async fn pull_requests(client: &Client, repo: &str, branch: &str, since: Micros)
             Column::new(pr::DELETIONS.into(), rows.iter().map(|r| r.10).collect::<Vec<_>>()),
         ],
     )
+}
+
+/// The pull request a revert pull request reverts: GitHub's revert button writes
+/// `Reverts owner/name#N` in the body.
+fn reverts(body: &str) -> Option<u64> {
+    body.lines().find_map(|line| {
+        let rest = line.trim().strip_prefix("Reverts ")?;
+        rest.rsplit_once('#')?.1.trim().parse().ok()
+    })
+}
+
+/// Deployments that shipped a change a merged pull request since `since` reverted.
+async fn reverted_deployments(
+    client: &Client,
+    repo: &str,
+    branch: &str,
+    since: Micros,
+    shipped_by: &HashMap<&str, &str>,
+) -> Result<Vec<String>> {
+    let mut ids = Vec::new();
+    for p in merged_pulls(client, repo, branch, since).await? {
+        if p.merged_at.is_none() {
+            continue;
+        }
+        let Some(n) = p.body.as_deref().and_then(reverts) else {
+            continue;
+        };
+        let original: models::PullRequest = client.get(&format!("/repos/{repo}/pulls/{n}")).await?;
+        if let Some(id) = original.merge_commit_sha.as_deref().and_then(|sha| shipped_by.get(sha)) {
+            ids.push((*id).to_string());
+        }
+    }
+    Ok(ids)
 }
 
 fn production(repo: &str, kind: &str, key: &str, sha: &str, at: Micros) -> Found {
@@ -814,6 +866,12 @@ mod tests {
         assert_eq!(cause("cause: `acme/api@v1.2.0`"), Some("acme/api@v1.2.0".into()));
         assert_eq!(cause("no cause here"), None);
         assert_eq!(cause("cause:   "), None);
+    }
+
+    #[test]
+    fn revert_bodies() {
+        assert_eq!(reverts("Reverts acme/api#42\n\nBroke login."), Some(42));
+        assert_eq!(reverts("Revert \"Feature\""), None);
     }
 
     #[test]

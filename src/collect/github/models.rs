@@ -128,6 +128,7 @@ pub struct PullRequest {
     pub number: u64,
     #[serde(default)]
     pub title: String,
+    pub body: Option<String>,
     pub user: Option<User>,
     pub created_at: Option<String>,
     pub merged_at: Option<String>,
