@@ -12,14 +12,17 @@ use polars::prelude::*;
 use crate::cli::{GithubArgs, GlobalArgs};
 use crate::collect::empty_frame;
 use crate::collect::git::TagPattern;
+use crate::collect::github::client::{Cached, Event};
 use crate::collect::github::config::{self, RepoSettings};
-use crate::collect::github::{self, Client, Known, Options, Source, Synced, client::Cached};
+use crate::collect::github::{self, Client, Known, Options, Source, Synced};
 use crate::commands::{ExitStatus, write_atomically};
 use crate::error::Error;
 use crate::schema;
 use crate::settings;
 use crate::store::Store;
 use crate::timestamp::MICROS_PER_DAY;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Conditional-request cache, next to the store's snapshots (not part of them: losing it only
 /// costs full requests).
@@ -155,17 +158,55 @@ pub fn run(global: &GlobalArgs, args: &GithubArgs) -> anyhow::Result<ExitStatus>
         .enable_all()
         .build()
         .context("failed to start the async runtime")?;
+    // A spinner on a terminal; in CI (not a terminal) it hides itself and waits are logged as
+    // plain lines instead.
+    let progress = if global.quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())
+    };
+    progress.set_style(
+        ProgressStyle::with_template("{spinner} {elapsed} {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    progress.enable_steady_tick(Duration::from_millis(120));
+    let on_terminal = !progress.is_hidden();
+    let notify = {
+        let progress = progress.clone();
+        let (requests, not_modified) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+        let quiet = global.quiet;
+        Box::new(move |event: Event| match event {
+            Event::Response { not_modified: nm } => {
+                let n = requests.fetch_add(1, Ordering::Relaxed) + 1;
+                let m = not_modified.fetch_add(u64::from(nm), Ordering::Relaxed) + u64::from(nm);
+                progress.set_message(format!("{n} requests ({m} not modified)"));
+            }
+            Event::Waiting { reason, seconds } => {
+                let line = format!("waiting {seconds} s: {reason}");
+                if on_terminal {
+                    progress.set_message(line);
+                } else if !quiet {
+                    #[expect(clippy::print_stderr, reason = "the log line CI shows instead of a progress bar")]
+                    {
+                        eprintln!("{line}");
+                    }
+                }
+            }
+        }) as github::client::Notify
+    };
     let client = {
         // octocrab's client starts its connection pool on the runtime it is built in. The
         // guard must not outlive this block: Polars, used below, refuses to run inside a
         // single-threaded tokio runtime.
         let _runtime = runtime.enter();
-        Arc::new(Client::new(
-            &api_url,
-            Some(token),
-            load_cache(&global.store),
-            Duration::from_secs(max_wait),
-        )?)
+        Arc::new(
+            Client::new(
+                &api_url,
+                Some(token),
+                load_cache(&global.store),
+                Duration::from_secs(max_wait),
+            )?
+            .with_notify(notify),
+        )
     };
     let mut repos = named;
     if let Some(org) = &org {
@@ -202,6 +243,13 @@ pub fn run(global: &GlobalArgs, args: &GithubArgs) -> anyhow::Result<ExitStatus>
         let mut failed: Vec<(String, Error)> = Vec::new();
         while let Some(joined) = tasks.join_next().await {
             let (repo, result) = joined.context("a sync task failed")?;
+            let line = match &result {
+                Ok(s) => format!("{repo}: done ({} commits, {} deployments)", s.commits, s.deployments),
+                Err(_) => format!("{repo}: failed"),
+            };
+            if on_terminal {
+                progress.println(line);
+            }
             match result {
                 Ok(s) => synced.push(s),
                 Err(e) => failed.push((repo, e)),
@@ -228,11 +276,15 @@ pub fn run(global: &GlobalArgs, args: &GithubArgs) -> anyhow::Result<ExitStatus>
     } else {
         Store::upsert(&global.store, &updates)?.1
     };
+    progress.finish_and_clear();
     let client = Arc::try_unwrap(client).map_err(|_| anyhow::anyhow!("the GitHub client is still in use"))?;
+    let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
     let stats = (
-        client.stats.requests.load(std::sync::atomic::Ordering::Relaxed),
-        client.stats.not_modified.load(std::sync::atomic::Ordering::Relaxed),
-        client.stats.rate_limit_waits.load(std::sync::atomic::Ordering::Relaxed),
+        load(&client.stats.requests),
+        load(&client.stats.not_modified),
+        load(&client.stats.rate_limit_waits),
+        load(&client.stats.retries),
+        load(&client.stats.waited_ms),
     );
     if !synced.is_empty() {
         let cache = client.into_cache();
@@ -281,14 +333,21 @@ pub fn run(global: &GlobalArgs, args: &GithubArgs) -> anyhow::Result<ExitStatus>
         }
         writeln!(
             err,
-            "{} requests ({} answered 304 Not Modified, free of rate limit){}",
+            "{} repositories, {} requests ({} answered 304 Not Modified, free of rate limit){}{}, {:.1} s spent waiting",
+            synced.len() + failed.len(),
             stats.0,
             stats.1,
             if stats.2 > 0 {
                 format!(", {} rate-limit waits", stats.2)
             } else {
                 String::new()
-            }
+            },
+            if stats.3 > 0 {
+                format!(", {} retries", stats.3)
+            } else {
+                String::new()
+            },
+            stats.4 as f64 / 1000.0
         )?;
     }
     for (repo, e) in &failed {

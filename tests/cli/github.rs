@@ -408,6 +408,9 @@ fn a_rerun_asks_with_etags_and_changes_nothing() {
     let err = third.stderr();
     let line = err.lines().find(|l| l.contains("requests (")).expect("a requests line");
     let numbers: Vec<u64> = line
+        .split("repositories, ")
+        .nth(1)
+        .unwrap_or_default()
         .split(|c: char| !c.is_ascii_digit())
         .filter_map(|n| n.parse().ok())
         .collect();
@@ -415,7 +418,9 @@ fn a_rerun_asks_with_etags_and_changes_nothing() {
         numbers[0], numbers[1],
         "every request of a rerun with nothing new is a 304: {line}"
     );
-    assert!(numbers[0] <= 20, "{line}");
+    // The repository, two pages of commits, deployments, incidents, pull requests: known
+    // deployments' statuses and known pull requests are not asked again.
+    assert_eq!(numbers[0], 6, "{line}");
     assert!(!err.contains("added"), "nothing changed: {err}");
     assert!(first > 0);
 }
@@ -684,4 +689,175 @@ fn a_revert_marks_the_reverted_deployment_rolled_back() {
         "SELECT status FROM deployments WHERE id = 'acme/api#deployment-3'",
     );
     assert_eq!(rows[0]["status"], "success", "only with --revert-as-failure");
+}
+
+#[test]
+fn server_errors_are_retried_and_bad_answers_named() {
+    let rt = runtime();
+    let mocks = rt.block_on(async {
+        let m = github().await;
+        // Two 502s, then the normal answer.
+        Mock::given(method("GET"))
+            .and(path("/repos/acme/api/deployments"))
+            .respond_with(ResponseTemplate::new(502).set_body_string("Bad Gateway"))
+            .up_to_n_times(2)
+            .with_priority(1)
+            .mount(&m.server)
+            .await;
+        // A second repository whose answers are broken, and a third GitHub does not have.
+        mount(
+            &m.server,
+            &m.hits,
+            "/repos/acme/broken",
+            json!({"full_name": "acme/broken", "default_branch": "main"}),
+            None,
+        )
+        .await;
+        Mock::given(method("GET"))
+            .and(path("/repos/acme/broken/commits"))
+            .respond_with(ResponseTemplate::new(200).set_body_string("{\"not\": \"a list\""))
+            .mount(&m.server)
+            .await;
+        m
+    });
+    let sandbox = Sandbox::new();
+    let uri = mocks.server.uri();
+    let r = sandbox.run_with_env(
+        &[
+            "collect",
+            "github",
+            "--repo",
+            "acme/api",
+            "--repo",
+            "acme/broken",
+            "--repo",
+            "acme/gone",
+            "--since",
+            "2026-02-01",
+            "--api-url",
+            uri.as_str(),
+        ],
+        &[("GITHUB_TOKEN", TOKEN)],
+    );
+    let err = r.stderr();
+    assert_eq!(r.code(), 2, "two repositories failed: {err}");
+    assert!(err.contains("2 retries"), "{err}");
+    assert!(
+        err.contains("error: acme/broken: unexpected response from /repos/acme/broken/commits"),
+        "{err}"
+    );
+    assert!(
+        err.contains("error: acme/gone: GitHub has no /repos/acme/gone"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+    // The repository that synced is in the store all the same.
+    let rows = query(&sandbox, "SELECT COUNT(*) AS n FROM deployments");
+    assert_eq!(rows[0]["n"], 4);
+}
+
+#[test]
+fn tags_and_paginated_comparisons() {
+    let rt = runtime();
+    let mocks = rt.block_on(async {
+        let m = github().await;
+        let h = &m.hits;
+        mount(
+            &m.server,
+            h,
+            "/repos/acme/api/tags",
+            json!([
+                {"name": "v1.1.0", "commit": {"sha": C5}},
+                {"name": "v1.0.0", "commit": {"sha": C2}},
+                {"name": "nightly", "commit": {"sha": C4}}
+            ]),
+            None,
+        )
+        .await;
+        mount(
+            &m.server,
+            h,
+            "/repos/acme/api/git/ref/tags/v1.1.0",
+            json!({"object": {"type": "tag", "sha": "7a95"}}),
+            None,
+        )
+        .await;
+        mount(
+            &m.server,
+            h,
+            "/repos/acme/api/git/tags/7a95",
+            json!({"tagger": {"date": "2026-03-06T12:00:00Z"}, "object": {"type": "commit", "sha": C5}}),
+            None,
+        )
+        .await;
+        mount(
+            &m.server,
+            h,
+            "/repos/acme/api/git/ref/tags/v1.0.0",
+            json!({"object": {"type": "commit", "sha": C2}}),
+            None,
+        )
+        .await;
+        m
+    });
+    let sandbox = Sandbox::new();
+    collect(&sandbox, &mocks, &["--deployments-from", "tags"]).success();
+    let rows = query(&sandbox, "SELECT id, deployed_at FROM deployments ORDER BY deployed_at");
+    let got: Vec<(String, String)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["id"].as_str().unwrap_or_default().into(),
+                r["deployed_at"].as_str().unwrap_or_default().into(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            // Lightweight: the commit's date. Annotated: the tagger's. `nightly` is no release.
+            ("acme/api@v1.0.0".to_string(), "2026-03-02T09:00:00Z".to_string()),
+            ("acme/api@v1.1.0".to_string(), "2026-03-06T12:00:00Z".to_string()),
+        ]
+    );
+    // End to end, by hand: v1.0.0 ships c1 (23 h before it) and c2 (0 h); v1.1.0 ships c3
+    // (74 h), f1 (72 h), c4 (49 h), c5 (26 h). Median of 0, 23, 26, 49, 72, 74 = 37.5 h.
+    let m = sandbox.run(&["metrics", "--all", "--format", "json"]).success().json();
+    assert_eq!(m["overall"]["lead_time_hours"]["count"], 6);
+    crate::assert_close(&m["overall"]["lead_time_hours"]["median"], 37.5);
+
+    // A hotfix branch of 3 commits, compared in pages of one.
+    let paged = rt.block_on(async {
+        let m = github().await;
+        let h = &m.hits;
+        let (x1, x2) = (
+            "bbbb111111111111111111111111111111111111",
+            "bbbb222222222222222222222222222222222222",
+        );
+        for (page, c) in [
+            ("1", commit(x1, &[C5], "2026-03-07T07:00:00Z", "fix 1")),
+            ("2", commit(x2, &[x1], "2026-03-07T08:00:00Z", "fix 2")),
+            ("3", commit(H1, &[x2], "2026-03-07T09:00:00Z", "fix 3")),
+        ] {
+            Mock::given(method("GET"))
+                .and(path(format!("/repos/acme/api/compare/{C5}...{H1}")))
+                .and(query_param("page", page))
+                .respond_with(Github {
+                    body: json!({"total_commits": 3, "commits": [c]}),
+                    next: None,
+                    hits: Arc::clone(h),
+                })
+                .with_priority(1)
+                .mount(&m.server)
+                .await;
+        }
+        m
+    });
+    let sandbox = Sandbox::new();
+    collect(&sandbox, &paged, &[]).success();
+    let rows = query(
+        &sandbox,
+        "SELECT COUNT(*) AS n FROM deployment_commits WHERE deployment_id = 'acme/api#deployment-4'",
+    );
+    assert_eq!(rows[0]["n"], 3, "all three pages of the comparison");
 }

@@ -33,7 +33,26 @@ pub struct Stats {
     pub requests: AtomicU64,
     pub not_modified: AtomicU64,
     pub rate_limit_waits: AtomicU64,
+    /// Requests retried after a server error or a broken connection.
+    pub retries: AtomicU64,
+    /// Milliseconds spent waiting on rate limits and retries.
+    pub waited_ms: AtomicU64,
 }
+
+/// Where the client reports progress and waits (a progress bar, or log lines in CI).
+pub type Notify = Box<dyn Fn(Event) + Send + Sync>;
+
+/// What the client reports.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// A response arrived (`not_modified` for a 304).
+    Response { not_modified: bool },
+    /// Waiting before asking again: why, and for how long.
+    Waiting { reason: String, seconds: u64 },
+}
+
+/// Server errors and broken connections are retried this many times.
+const RETRIES: u32 = 4;
 
 pub struct Client {
     octocrab: Octocrab,
@@ -44,6 +63,7 @@ pub struct Client {
     /// What this run fetched, to be saved for the next one.
     seen: Mutex<HashMap<String, Cached>>,
     pub stats: Stats,
+    notify: Option<Notify>,
 }
 
 /// One page: the JSON body and the next page's URL.
@@ -84,7 +104,33 @@ impl Client {
             cache: Mutex::new(cache),
             seen: Mutex::new(HashMap::new()),
             stats: Stats::default(),
+            notify: None,
         })
+    }
+
+    /// Reports progress and waits to `notify`.
+    #[must_use]
+    pub fn with_notify(mut self, notify: Notify) -> Self {
+        self.notify = Some(notify);
+        self
+    }
+
+    fn event(&self, event: Event) {
+        if let Some(n) = &self.notify {
+            n(event);
+        }
+    }
+
+    async fn wait(&self, reason: String, duration: Duration) {
+        self.event(Event::Waiting {
+            reason,
+            seconds: duration.as_secs() + u64::from(duration.subsec_nanos() > 0),
+        });
+        self.stats.waited_ms.fetch_add(
+            u64::try_from(duration.as_millis()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+        tokio::time::sleep(duration).await;
     }
 
     /// The responses of this run, to be used for conditional requests by the next one.
@@ -96,6 +142,8 @@ impl Client {
     async fn page(&self, url: &str) -> Result<Page> {
         let cached = self.cache.lock().ok().and_then(|c| c.get(url).cloned());
         let mut waited = Duration::ZERO;
+        let mut failures = 0u32;
+        let mut limited = 0u32;
         loop {
             let mut headers = HeaderMap::new();
             headers.insert("accept", HeaderValue::from_static("application/vnd.github+json"));
@@ -106,14 +154,26 @@ impl Client {
                 headers.insert("if-none-match", v);
             }
             self.stats.requests.fetch_add(1, Ordering::Relaxed);
-            let response = self
-                .octocrab
-                ._get_with_headers(url, Some(headers))
-                .await
-                .map_err(|e| Error::Github {
-                    message: format!("request to {url} failed: {e}"),
-                })?;
+            let response = match self.octocrab._get_with_headers(url, Some(headers)).await {
+                Ok(r) => r,
+                // Connection resets, timeouts: retried with backoff, then reported.
+                Err(e) if failures < RETRIES => {
+                    failures += 1;
+                    self.stats.retries.fetch_add(1, Ordering::Relaxed);
+                    self.wait(format!("request failed ({e}); retrying"), backoff(failures))
+                        .await;
+                    continue;
+                }
+                Err(e) => {
+                    return Err(Error::Github {
+                        message: format!("request to {url} failed after {RETRIES} retries: {e}"),
+                    });
+                }
+            };
             let status = response.status();
+            self.event(Event::Response {
+                not_modified: status == http::StatusCode::NOT_MODIFIED,
+            });
             let headers = response.headers().clone();
             let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
             if status == http::StatusCode::NOT_MODIFIED
@@ -148,7 +208,20 @@ impl Client {
                 }
                 return Ok(Page { body, next });
             }
-            if let Some(wait) = rate_limit_wait(status, &headers, &body) {
+            if status.is_server_error() && failures < RETRIES {
+                failures += 1;
+                self.stats.retries.fetch_add(1, Ordering::Relaxed);
+                self.wait(format!("GitHub answered {status}; retrying"), backoff(failures))
+                    .await;
+                continue;
+            }
+            if let Some(mut wait) = rate_limit_wait(status, &headers, &body) {
+                // A secondary limit hit again: back off exponentially.
+                let primary = header("x-ratelimit-remaining").as_deref() == Some("0");
+                if !primary && limited > 0 {
+                    wait = wait.saturating_mul(1 << limited.min(6));
+                }
+                limited += 1;
                 if waited + wait > self.max_wait {
                     return Err(Error::Github {
                         message: format!(
@@ -161,7 +234,9 @@ impl Client {
                 }
                 self.stats.rate_limit_waits.fetch_add(1, Ordering::Relaxed);
                 waited += wait;
-                tokio::time::sleep(wait).await;
+                let kind = if primary { "primary" } else { "secondary" };
+                self.wait(format!("{kind} rate limit of GitHub ({})", message_of(&body)), wait)
+                    .await;
                 continue;
             }
             return Err(http_error(url, status, &body));
@@ -206,6 +281,14 @@ impl Client {
         }
         Ok(all)
     }
+}
+
+/// Capped exponential backoff with jitter: about 0.5 s, 1 s, 2 s, 4 s (at most 8 s), plus up to
+/// a quarter of that, so clients that failed together do not retry together.
+fn backoff(attempt: u32) -> Duration {
+    let base = 500u64.saturating_mul(1 << attempt.saturating_sub(1).min(4)).min(8_000);
+    let jitter = u64::from(chrono::Utc::now().timestamp_subsec_nanos()) % (base / 4 + 1);
+    Duration::from_millis(base + jitter)
 }
 
 fn parse<T: DeserializeOwned>(url: &str, body: &str) -> Result<T> {

@@ -83,6 +83,11 @@ pub struct Known {
     pub latest_commit: Option<Micros>,
     /// Commits some deployment already shipped.
     pub shipped: HashSet<String>,
+    /// Deployments of the repository in the store, by id: `(sha, deployed_at, status,
+    /// environment)`. A known deployment's statuses are not fetched again.
+    pub deployments: HashMap<String, (String, Micros, String, String)>,
+    /// Numbers of the repository's pull requests in the store: not fetched again.
+    pub pull_requests: HashSet<String>,
 }
 
 /// One repository's rows and counts.
@@ -150,7 +155,7 @@ pub async fn sync(client: &Client, repo: &str, options: &Options, known: &Known)
         )
         .await?;
 
-    let mut found = deployments(client, repo, &branch, options, &commits).await?;
+    let mut found = deployments(client, repo, &branch, options, &commits, known).await?;
     found.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.id.cmp(&b.id)));
 
     // Deployed commits that are not on the fetched history: compare with the deployment before.
@@ -202,7 +207,7 @@ pub async fn sync(client: &Client, repo: &str, options: &Options, known: &Known)
     }
 
     let (incidents, unknown_causes) = incidents(client, repo, options, &found, &shipped_by).await?;
-    let pulls = pull_requests(client, repo, &branch, options.since).await?;
+    let pulls = pull_requests(client, repo, &branch, options.since, &known.pull_requests).await?;
     let reverted_ids = if options.revert_as_failure {
         reverted_deployments(client, repo, &branch, options.since, &shipped_by).await?
     } else {
@@ -261,6 +266,7 @@ async fn deployments(
     branch: &str,
     options: &Options,
     commits: &[models::Commit],
+    known: &Known,
 ) -> Result<Vec<Found>> {
     let since = options.since;
     let newer = |what: &str, t: &str| parse_time(what, t).map(|t| t >= since);
@@ -282,6 +288,22 @@ async fn deployments(
                 if !options.environment.matches(&environment) || !newer("a deployment", &dep.created_at)? {
                     continue;
                 }
+                let id = deployment_id(repo, "deployment", &dep.id.to_string());
+                // A deployment the store has with a terminal status: nothing to ask again.
+                if let Some((sha, at, state, env)) = known.deployments.get(&id) {
+                    found.push(Found {
+                        id,
+                        sha: sha.clone(),
+                        at: *at,
+                        environment: env.clone(),
+                        status: if state == status::FAILURE {
+                            status::FAILURE
+                        } else {
+                            status::SUCCESS
+                        },
+                    });
+                    continue;
+                }
                 let statuses: Vec<models::DeploymentStatus> = client
                     .list(
                         &format!("/repos/{repo}/deployments/{}/statuses?per_page=100", dep.id),
@@ -295,7 +317,7 @@ async fn deployments(
                     .max_by(|a, b| a.created_at.cmp(&b.created_at));
                 let Some(s) = terminal else { continue };
                 found.push(Found {
-                    id: deployment_id(repo, "deployment", &dep.id.to_string()),
+                    id,
                     sha: dep.sha,
                     at: parse_time("a deployment status", &s.created_at)?,
                     environment: environment.to_lowercase(),
@@ -434,12 +456,19 @@ async fn merged_pulls(client: &Client, repo: &str, branch: &str, since: Micros) 
 /// The `pull_requests` rows of the pull requests merged into `branch` since `since`: three
 /// requests each (the pull request for its size, its commits for the first commit's time, its
 /// reviews for the first review by someone else); unchanged ones answer 304 on a rerun.
-async fn pull_requests(client: &Client, repo: &str, branch: &str, since: Micros) -> Result<DataFrame> {
+async fn pull_requests(
+    client: &Client,
+    repo: &str,
+    branch: &str,
+    since: Micros,
+    known: &HashSet<String>,
+) -> Result<DataFrame> {
     let mut rows = Vec::new();
     for p in merged_pulls(client, repo, branch, since).await? {
         let Some(merged) = p.merged_at.as_deref() else { continue };
         let merged = parse_time("a pull request", merged)?;
-        if merged < since || p.base.branch != branch {
+        // A merged pull request does not change: one the store has is not asked again.
+        if merged < since || p.base.branch != branch || known.contains(&p.number.to_string()) {
             continue;
         }
         let n = p.number;
@@ -819,10 +848,67 @@ pub fn known(tables: &Tables, repo: &str) -> Result<Known> {
         .and_then(|c| c.str().ok().cloned())
         .map(|c| c.iter().flatten().map(str::to_string).collect())
         .unwrap_or_default();
+    let stored = tables
+        .deployments
+        .clone()
+        .filter(
+            col(d::REPO)
+                .eq(lit(repo.to_string()))
+                .and(col(d::ID).str().starts_with(lit(format!("{repo}#deployment-")))),
+        )
+        .select([
+            col(d::ID),
+            col(d::SHA),
+            col(d::DEPLOYED_AT).cast(DataType::Int64),
+            col(d::STATUS),
+            col(d::ENVIRONMENT),
+        ])
+        .collect()
+        .map_err(polars)?;
+    let text = |name: &str| stored.column(name).ok().and_then(|c| c.str().ok().cloned());
+    let mut deployments = HashMap::new();
+    if let (Some(ids), Some(shas), Some(states), Some(envs), Ok(ats)) = (
+        text(d::ID),
+        text(d::SHA),
+        text(d::STATUS),
+        text(d::ENVIRONMENT),
+        stored.column(d::DEPLOYED_AT).and_then(|c| c.i64().cloned()),
+    ) {
+        for row in 0..stored.height() {
+            if let (Some(id), Some(sha), Some(at), Some(state)) =
+                (ids.get(row), shas.get(row), ats.get(row), states.get(row))
+            {
+                deployments.insert(
+                    id.to_string(),
+                    (
+                        sha.to_string(),
+                        at,
+                        state.to_string(),
+                        envs.get(row).unwrap_or_default().to_string(),
+                    ),
+                );
+            }
+        }
+    }
+    let numbers = tables
+        .pull_requests
+        .clone()
+        .filter(col(crate::schema::pull_requests::REPO).eq(lit(repo.to_string())))
+        .select([col(crate::schema::pull_requests::NUMBER)])
+        .collect()
+        .map_err(polars)?;
+    let pull_requests = numbers
+        .column(crate::schema::pull_requests::NUMBER)
+        .ok()
+        .and_then(|c| c.str().ok().cloned())
+        .map(|c| c.iter().flatten().map(str::to_string).collect())
+        .unwrap_or_default();
     Ok(Known {
         commits,
         latest_commit,
         shipped,
+        deployments,
+        pull_requests,
     })
 }
 
