@@ -861,3 +861,45 @@ fn tags_and_paginated_comparisons() {
     );
     assert_eq!(rows[0]["n"], 3, "all three pages of the comparison");
 }
+
+#[test]
+fn an_organization_without_its_archived_and_excluded_repositories() {
+    let rt = runtime();
+    let mocks = rt.block_on(async {
+        let m = github().await;
+        mount(
+            &m.server,
+            &m.hits,
+            "/orgs/acme/repos",
+            json!([
+                {"full_name": "acme/api", "default_branch": "main", "archived": false},
+                {"full_name": "acme/legacy", "default_branch": "main", "archived": true},
+                {"full_name": "acme/sandbox-1", "default_branch": "main", "archived": false}
+            ]),
+            None,
+        )
+        .await;
+        m
+    });
+    let sandbox = Sandbox::new();
+    let uri = mocks.server.uri();
+    let r = sandbox
+        .run_with_env(
+            &[
+                "collect",
+                "github",
+                "--org",
+                "acme",
+                "--exclude",
+                "sandbox-*",
+                "--since",
+                "2026-02-01",
+                "--api-url",
+                uri.as_str(),
+            ],
+            &[("GITHUB_TOKEN", TOKEN)],
+        )
+        .success();
+    assert!(r.stderr().contains("1 repositories,"), "{}", r.stderr());
+    assert!(r.stderr().contains("acme/api: 7 commits"), "{}", r.stderr());
+}
