@@ -180,11 +180,11 @@ pub fn run(global: &GlobalArgs, args: &GithubArgs) -> anyhow::Result<ExitStatus>
                 let m = not_modified.fetch_add(u64::from(nm), Ordering::Relaxed) + u64::from(nm);
                 progress.set_message(format!("{n} requests ({m} not modified)"));
             }
-            Event::Waiting { reason, seconds } => {
+            Event::Waiting { reason, seconds, first } => {
                 let line = format!("waiting {seconds} s: {reason}");
                 if on_terminal {
                     progress.set_message(line);
-                } else if !quiet {
+                } else if first && !quiet {
                     #[expect(clippy::print_stderr, reason = "the log line CI shows instead of a progress bar")]
                     {
                         eprintln!("{line}");
@@ -249,6 +249,11 @@ pub fn run(global: &GlobalArgs, args: &GithubArgs) -> anyhow::Result<ExitStatus>
             };
             if on_terminal {
                 progress.println(line);
+            } else if !global.quiet {
+                #[expect(clippy::print_stderr, reason = "the log line CI shows instead of a progress bar")]
+                {
+                    eprintln!("{line}");
+                }
             }
             match result {
                 Ok(s) => synced.push(s),

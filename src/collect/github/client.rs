@@ -47,8 +47,9 @@ pub type Notify = Box<dyn Fn(Event) + Send + Sync>;
 pub enum Event {
     /// A response arrived (`not_modified` for a 304).
     Response { not_modified: bool },
-    /// Waiting before asking again: why, and for how long.
-    Waiting { reason: String, seconds: u64 },
+    /// Waiting before asking again: why, the seconds left, and whether the wait just began
+    /// (then every second until it ends, for a countdown).
+    Waiting { reason: String, seconds: u64, first: bool },
 }
 
 /// Server errors and broken connections are retried this many times.
@@ -122,15 +123,25 @@ impl Client {
     }
 
     async fn wait(&self, reason: String, duration: Duration) {
-        self.event(Event::Waiting {
-            reason,
-            seconds: duration.as_secs() + u64::from(duration.subsec_nanos() > 0),
-        });
         self.stats.waited_ms.fetch_add(
             u64::try_from(duration.as_millis()).unwrap_or(u64::MAX),
             Ordering::Relaxed,
         );
-        tokio::time::sleep(duration).await;
+        let end = tokio::time::Instant::now() + duration;
+        let mut first = true;
+        loop {
+            let left = end.saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            self.event(Event::Waiting {
+                reason: reason.clone(),
+                seconds: left.as_secs() + u64::from(left.subsec_nanos() > 0),
+                first,
+            });
+            first = false;
+            tokio::time::sleep(left.min(Duration::from_secs(1))).await;
+        }
     }
 
     /// The responses of this run, to be used for conditional requests by the next one.
