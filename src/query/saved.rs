@@ -67,7 +67,10 @@ pub const BUILT_IN: &[(&str, &str)] = &[
         include_str!("../../queries/weekend-deployments.sql"),
     ),
     ("deployment-hours", include_str!("../../queries/deployment-hours.sql")),
-    ("deployment-outcomes", include_str!("../../queries/deployment-outcomes.sql")),
+    (
+        "deployment-outcomes",
+        include_str!("../../queries/deployment-outcomes.sql"),
+    ),
 ];
 
 /// One saved query.
