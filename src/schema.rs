@@ -118,6 +118,7 @@ pub mod deployments {
     pub const SERVICE: &str = "service";
     pub const TEAM: &str = "team";
     pub const KIND: &str = "kind";
+    pub const URL: &str = "url";
 }
 
 pub mod commits {
@@ -144,6 +145,7 @@ pub mod incidents {
     pub const SEVERITY: &str = "severity";
     pub const TITLE: &str = "title";
     pub const SERVICE: &str = "service";
+    pub const URL: &str = "url";
 }
 
 pub mod pull_requests {
@@ -205,6 +207,11 @@ pub static DEPLOYMENTS: Table = Table {
             deployments::KIND,
             Kind::DeploymentKind,
             "`normal`, `hotfix` or `rollback`; empty when not stated",
+        ),
+        opt(
+            deployments::URL,
+            Kind::Text,
+            "Link to the deployment (shown in reports)",
         ),
     ],
     key: &[deployments::ID],
@@ -269,6 +276,7 @@ pub static INCIDENTS: Table = Table {
         opt(incidents::SEVERITY, Kind::Text, "Severity, free text"),
         opt(incidents::TITLE, Kind::Text, "Title"),
         opt(incidents::SERVICE, Kind::Text, "Service, for `--by service`"),
+        opt(incidents::URL, Kind::Text, "Link to the incident (shown in reports)"),
     ],
     key: &[incidents::ID],
     doc: "One row per production incident",

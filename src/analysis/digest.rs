@@ -184,6 +184,7 @@ pub fn digest(
             col("incident_ids"),
             col(super::change_failure::RECOVERY_HOURS),
             col(super::change_failure::RECOVERY_OPEN),
+            col("url"),
         ])
         .sort(["deployed_at", "id"], SortMultipleOptions::default())
         .collect()
@@ -205,6 +206,7 @@ pub fn digest(
             col("open"),
             col("deployment_id"),
             col("rule"),
+            col(i::URL),
         ])
         .sort([i::CREATED_AT, i::ID], SortMultipleOptions::default())
         .collect()

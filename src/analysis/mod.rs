@@ -260,7 +260,7 @@ pub fn facts(tables: &Tables, ctx: &Context) -> Result<Facts> {
     let mut incidents = tables
         .incidents
         .clone()
-        .select([col(i::ID).alias(INCIDENT), col(i::SERVICE)])
+        .select([col(i::ID).alias(INCIDENT), col(i::SERVICE), col(i::URL)])
         .join(
             attribution.clone(),
             [col(INCIDENT)],

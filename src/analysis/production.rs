@@ -33,6 +33,7 @@ pub fn production(deployments: LazyFrame, environment: &str) -> LazyFrame {
             col(d::KIND),
             col(d::SERVICE),
             col(d::TEAM),
+            col(d::URL),
         ])
         .sort(
             [d::REPO, AT, d::ID],

@@ -143,6 +143,7 @@ pub fn production_deployments(facts: &Facts, zone: Tz) -> Result<LazyFrame> {
         rework_reason.alias("rework_reason"),
         utc(PREV_AT).alias("previous_deployed_at"),
         utc(NEXT_AT).alias("next_deployed_at"),
+        col(d::URL),
     ]))
 }
 
@@ -164,6 +165,7 @@ pub fn incident_attribution(facts: &Facts, zone: Tz) -> Result<LazyFrame> {
         col(ATTRIBUTED).alias("deployment_id"),
         col(RULE).alias("rule"),
         col("period_start"),
+        col(i::URL),
     ]))
 }
 

@@ -98,8 +98,12 @@ pub struct ReportContext {
     pub group_by: Option<&'static str>,
     pub groups: Vec<GroupRow>,
     pub failed_deployments: Vec<Vec<String>>,
+    /// Per failed deployment, its link (empty when the source gave none).
+    pub failed_deployment_links: Vec<String>,
     pub failed_deployment_columns: Vec<&'static str>,
     pub incidents: Vec<Vec<String>>,
+    /// Per incident, its link (empty when the source gave none).
+    pub incident_links: Vec<String>,
     pub incident_columns: Vec<&'static str>,
     pub unattributed_incidents: u64,
     /// The lead time breakdown, with pull request data: merged pull requests and the stages.
@@ -268,6 +272,24 @@ fn display_rows(frame: &DataFrame, zone: Tz, hours_columns: &[&str]) -> Vec<Vec<
         .collect()
 }
 
+fn without_url(frame: &DataFrame) -> DataFrame {
+    frame.drop("url").unwrap_or_else(|_| frame.clone())
+}
+
+/// The `url` column as strings, empty where there is none.
+fn links(frame: &DataFrame) -> Vec<String> {
+    let urls = frame.column("url").ok().and_then(|c| c.str().ok().cloned());
+    (0..frame.height())
+        .map(|row| {
+            urls.as_ref()
+                .and_then(|u| u.get(row))
+                .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect()
+}
+
 /// The charts of the report, from the trend and the period's lead times.
 pub fn charts(digest: &Digest) -> Vec<(&'static str, Chart)> {
     let kind = digest.period.kind.as_str();
@@ -428,7 +450,8 @@ pub fn context(digest: &Digest, png: bool) -> Result<ReportContext, String> {
         headline: headline(&digest.current, &digest.previous),
         group_by: digest.group_by.map(crate::analysis::GroupBy::as_str),
         groups,
-        failed_deployments: display_rows(&digest.failed_deployments, zone, &["recovery_hours"]),
+        failed_deployments: display_rows(&without_url(&digest.failed_deployments), zone, &["recovery_hours"]),
+        failed_deployment_links: links(&digest.failed_deployments),
         failed_deployment_columns: vec![
             "id",
             "repo",
@@ -438,7 +461,8 @@ pub fn context(digest: &Digest, png: bool) -> Result<ReportContext, String> {
             "recovery",
             "still failing",
         ],
-        incidents: display_rows(&digest.incidents, zone, &["restore_hours"]),
+        incidents: display_rows(&without_url(&digest.incidents), zone, &["restore_hours"]),
+        incident_links: links(&digest.incidents),
         incident_columns: vec![
             "id",
             "repo",

@@ -162,7 +162,7 @@ async fn github() -> Mocks {
         ),
         (
             3,
-            json!([{"state": "inactive", "created_at": "2026-03-07T09:30:00Z"}, {"state": "success", "created_at": "2026-03-06T09:10:00Z"}, {"state": "queued", "created_at": "2026-03-06T09:00:00Z"}]),
+            json!([{"state": "inactive", "created_at": "2026-03-07T09:30:00Z"}, {"state": "success", "created_at": "2026-03-06T09:10:00Z", "log_url": "https://github.com/acme/api/actions/runs/33"}, {"state": "queued", "created_at": "2026-03-06T09:00:00Z"}]),
         ),
         (4, json!([{"state": "success", "created_at": "2026-03-07T09:20:00Z"}])),
         (5, json!([{"state": "success", "created_at": "2026-03-07T08:10:00Z"}])),
@@ -192,7 +192,7 @@ async fn github() -> Mocks {
         json!([
             {"number": 12, "title": "Latency", "body": null, "created_at": "2026-03-07T12:00:00Z", "closed_at": null, "labels": [{"name": "incident"}]},
             {"number": 11, "title": "Fix latency", "body": "cause: whatever", "created_at": "2026-03-07T11:00:00Z", "closed_at": null, "labels": [{"name": "incident"}], "pull_request": {"url": "x"}},
-            {"number": 10, "title": "Checkout down", "body": "Broke checkout.\ncause: 4444444\n", "created_at": "2026-03-06T12:00:00Z", "closed_at": "2026-03-06T15:00:00Z", "labels": [{"name": "incident"}]}
+            {"number": 10, "title": "Checkout down", "html_url": "https://github.com/acme/api/issues/10", "body": "Broke checkout.\ncause: 4444444\n", "created_at": "2026-03-06T12:00:00Z", "closed_at": "2026-03-06T15:00:00Z", "labels": [{"name": "incident"}]}
         ]),
         None,
     )
@@ -372,6 +372,26 @@ fn deployments_commits_and_incidents_from_the_api() {
     crate::assert_close(&b["pickup"]["median"], 44.0);
     assert_eq!(b["coding"]["count"], 1, "#5's first commit is after it was opened");
     crate::assert_close(&b["deploy"]["median"], (23.0 + 10.0 / 60.0 + 0.5) / 2.0);
+
+    // The report links what GitHub gave links for.
+    let out = sandbox.path().join("weekly");
+    sandbox
+        .run(&["report", "--week", "2026-W10", "--out", out.to_str().expect("utf-8")])
+        .success();
+    let md = std::fs::read_to_string(out.join("report.md")).expect("md");
+    assert!(
+        md.contains("| [acme/api#10](https://github.com/acme/api/issues/10) |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| [acme/api#deployment-3](https://github.com/acme/api/actions/runs/33) |"),
+        "{md}"
+    );
+    let html = std::fs::read_to_string(out.join("report.html")).expect("html");
+    assert!(
+        html.contains("<a href=\"https:&#x2f;&#x2f;github.com&#x2f;acme&#x2f;api&#x2f;issues&#x2f;10\">"),
+        "links are escaped attributes"
+    );
 
     // The token is never printed or stored.
     assert!(!r.stdout().contains(TOKEN) && !err.contains(TOKEN));

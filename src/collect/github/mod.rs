@@ -84,8 +84,8 @@ pub struct Known {
     /// Commits some deployment already shipped.
     pub shipped: HashSet<String>,
     /// Deployments of the repository in the store, by id: `(sha, deployed_at, status,
-    /// environment)`. A known deployment's statuses are not fetched again.
-    pub deployments: HashMap<String, (String, Micros, String, String)>,
+    /// environment, url)`. A known deployment's statuses are not fetched again.
+    pub deployments: HashMap<String, (String, Micros, String, String, Option<String>)>,
     /// Numbers of the repository's pull requests in the store: not fetched again.
     pub pull_requests: HashSet<String>,
 }
@@ -137,6 +137,8 @@ struct Found {
     at: Micros,
     environment: String,
     status: &'static str,
+    /// A link for people (the deployment's log, the release, the run, the pull request).
+    url: Option<String>,
 }
 
 /// Syncs one repository (`owner/name`).
@@ -290,7 +292,7 @@ async fn deployments(
                 }
                 let id = deployment_id(repo, "deployment", &dep.id.to_string());
                 // A deployment the store has with a terminal status: nothing to ask again.
-                if let Some((sha, at, state, env)) = known.deployments.get(&id) {
+                if let Some((sha, at, state, env, url)) = known.deployments.get(&id) {
                     found.push(Found {
                         id,
                         sha: sha.clone(),
@@ -301,6 +303,7 @@ async fn deployments(
                         } else {
                             status::SUCCESS
                         },
+                        url: url.clone(),
                     });
                     continue;
                 }
@@ -326,6 +329,7 @@ async fn deployments(
                     } else {
                         status::FAILURE
                     },
+                    url: s.log_url.clone().or_else(|| s.target_url.clone()),
                 });
             }
         }
@@ -414,6 +418,7 @@ async fn deployments(
                     parse_time("a workflow run", &run.updated_at)?,
                 );
                 f.status = state;
+                f.url = run.html_url.clone();
                 found.push(f);
             }
         }
@@ -425,13 +430,15 @@ async fn deployments(
                 if p.base.branch != branch || !newer("a pull request", merged)? {
                     continue;
                 }
-                found.push(production(
+                let mut f = production(
                     repo,
                     "pr",
                     &p.number.to_string(),
                     sha,
                     parse_time("a pull request", merged)?,
-                ));
+                );
+                f.url = p.html_url.clone();
+                found.push(f);
             }
         }
     }
@@ -589,6 +596,7 @@ fn production(repo: &str, kind: &str, key: &str, sha: &str, at: Micros) -> Found
         at,
         environment: "production".into(),
         status: status::SUCCESS,
+        url: None,
     }
 }
 
@@ -662,6 +670,7 @@ async fn incidents(
                 .transpose()?,
             deployment,
             issue.title,
+            issue.html_url,
         ));
     }
     let n = rows.len();
@@ -681,6 +690,7 @@ async fn incidents(
                 rows.iter().map(|r| r.3.clone()).collect::<Vec<_>>(),
             ),
             Column::new(i::TITLE.into(), rows.iter().map(|r| r.4.as_str()).collect::<Vec<_>>()),
+            Column::new(i::URL.into(), rows.iter().map(|r| r.5.clone()).collect::<Vec<_>>()),
         ],
     )?;
     Ok((frame, unknown))
@@ -736,6 +746,7 @@ fn deployments_frame(repo: &str, found: &[Found]) -> Result<DataFrame> {
             ),
             Column::new(d::STATUS.into(), found.iter().map(|f| f.status).collect::<Vec<_>>()),
             Column::new(d::SHA.into(), found.iter().map(|f| f.sha.as_str()).collect::<Vec<_>>()),
+            Column::new(d::URL.into(), found.iter().map(|f| f.url.clone()).collect::<Vec<_>>()),
         ],
     )
 }
@@ -862,11 +873,13 @@ pub fn known(tables: &Tables, repo: &str) -> Result<Known> {
             col(d::DEPLOYED_AT).cast(DataType::Int64),
             col(d::STATUS),
             col(d::ENVIRONMENT),
+            col(d::URL),
         ])
         .collect()
         .map_err(polars)?;
     let text = |name: &str| stored.column(name).ok().and_then(|c| c.str().ok().cloned());
     let mut deployments = HashMap::new();
+    let urls = text(d::URL);
     if let (Some(ids), Some(shas), Some(states), Some(envs), Ok(ats)) = (
         text(d::ID),
         text(d::SHA),
@@ -885,6 +898,7 @@ pub fn known(tables: &Tables, repo: &str) -> Result<Known> {
                         at,
                         state.to_string(),
                         envs.get(row).unwrap_or_default().to_string(),
+                        urls.as_ref().and_then(|u| u.get(row)).map(str::to_string),
                     ),
                 );
             }

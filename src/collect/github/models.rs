@@ -61,11 +61,14 @@ pub struct Deployment {
 pub struct DeploymentStatus {
     pub state: String,
     pub created_at: String,
+    pub log_url: Option<String>,
+    pub target_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Release {
     pub tag_name: String,
+    pub html_url: Option<String>,
     #[serde(default)]
     pub draft: bool,
     #[serde(default)]
@@ -92,6 +95,7 @@ pub struct WorkflowRun {
     pub status: Option<String>,
     pub conclusion: Option<String>,
     pub updated_at: String,
+    pub html_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -103,6 +107,7 @@ pub struct Label {
 pub struct Issue {
     pub number: u64,
     pub title: String,
+    pub html_url: Option<String>,
     pub body: Option<String>,
     pub created_at: String,
     pub closed_at: Option<String>,
@@ -134,6 +139,7 @@ pub struct PullRequest {
     pub merged_at: Option<String>,
     pub merge_commit_sha: Option<String>,
     pub updated_at: String,
+    pub html_url: Option<String>,
     pub base: PullBase,
     #[serde(default)]
     pub labels: Vec<Label>,
