@@ -418,7 +418,7 @@ async fn deployments(
                     parse_time("a workflow run", &run.updated_at)?,
                 );
                 f.status = state;
-                f.url = run.html_url.clone();
+                f.url.clone_from(&run.html_url);
                 found.push(f);
             }
         }
@@ -437,7 +437,7 @@ async fn deployments(
                     sha,
                     parse_time("a pull request", merged)?,
                 );
-                f.url = p.html_url.clone();
+                f.url.clone_from(&p.html_url);
                 found.push(f);
             }
         }
