@@ -53,7 +53,7 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct ImportArgs {
     /// Folder with `deployments.csv` and, optionally, `commits.csv`, `deployment_commits.csv`,
-    /// `incidents.csv`
+    /// `incidents.csv`, `pull_requests.csv`; or another dora store, whose rows are merged
     #[arg(value_name = "DIR")]
     pub dir: Option<PathBuf>,
     /// Import this file as the deployments table

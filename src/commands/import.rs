@@ -16,6 +16,12 @@ use crate::settings;
 use crate::store::Store;
 
 pub fn run(global: &GlobalArgs, args: &ImportArgs) -> anyhow::Result<ExitStatus> {
+    // Another store (a shard written by a CI matrix job, say): merge its tables by key.
+    if let Some(dir) = &args.dir
+        && let Ok(shard) = Store::open(dir)
+    {
+        return merge_store(global, &shard);
+    }
     let zone = settings::time_zone(&args.tz)?;
     let mapping = args
         .mapping
@@ -114,6 +120,40 @@ pub fn run(global: &GlobalArgs, args: &ImportArgs) -> anyhow::Result<ExitStatus>
             )?;
         }
         writeln!(err, "store: {}", store.root().display())?;
+    }
+    Ok(ExitStatus::Success)
+}
+
+/// `dora import OTHER_STORE`: the other store's rows are merged by key, like a CSV import's
+/// (its data is valid already: it was validated when it entered that store).
+fn merge_store(global: &GlobalArgs, shard: &Store) -> anyhow::Result<ExitStatus> {
+    use polars::prelude::LazyFrame;
+    if shard.root().canonicalize().ok() == global.store.canonicalize().ok() {
+        bail!("`{}` is the store itself", shard.root().display());
+    }
+    let tables = shard.tables()?;
+    let mut updates = Vec::new();
+    for (table, frame) in tables.iter() {
+        let frame = LazyFrame::collect(frame.clone())
+            .map_err(|e| anyhow::anyhow!("failed to read `{}` from `{}`: {e}", table.name, shard.root().display()))?;
+        updates.push((table, frame));
+    }
+    let (store, changes) = Store::upsert(&global.store, &updates)?;
+    if !global.quiet {
+        let mut err = std::io::stderr().lock();
+        for c in &changes {
+            writeln!(
+                err,
+                "{:<19} {} added, {} replaced, {} unchanged; {} rows in store",
+                c.table, c.added, c.replaced, c.unchanged, c.total
+            )?;
+        }
+        writeln!(
+            err,
+            "merged `{}` into {}",
+            shard.root().display(),
+            store.root().display()
+        )?;
     }
     Ok(ExitStatus::Success)
 }

@@ -309,3 +309,82 @@ fn store_files_are_plain_parquet_with_a_manifest() {
     assert_eq!(manifest["format_version"], 1);
     assert_eq!(manifest["tables"][0]["rows"], 8);
 }
+
+#[test]
+fn stores_merge_like_the_shards_of_a_ci_matrix() {
+    // Two shards (say, two organizations collected by two CI jobs), each its own store, merged
+    // into one: the same as importing everything into one store.
+    let sandbox = Sandbox::new();
+    let (a, b) = (sandbox.path().join("shard-a"), sandbox.path().join("shard-b"));
+    let shard = |store: &std::path::Path, fixture_name: &str| {
+        sandbox
+            .run(&[
+                "--store",
+                store.to_str().expect("utf-8"),
+                "import",
+                fixture(fixture_name).to_str().expect("utf-8"),
+            ])
+            .success();
+    };
+    shard(&a, "basic");
+    shard(&b, "sample");
+    let merged = sandbox.path().join("merged");
+    let direct = sandbox.path().join("direct");
+    for s in [&a, &b] {
+        let r = sandbox
+            .run(&[
+                "--store",
+                merged.to_str().expect("utf-8"),
+                "import",
+                s.to_str().expect("utf-8"),
+            ])
+            .success();
+        assert!(r.stderr().contains("merged `"), "{}", r.stderr());
+    }
+    shard(&direct, "basic");
+    shard(&direct, "sample");
+    let metrics = |store: &std::path::Path| {
+        let mut j = sandbox
+            .run(&[
+                "--store",
+                store.to_str().expect("utf-8"),
+                "metrics",
+                "--all",
+                "--by",
+                "repo",
+                "--format",
+                "json",
+            ])
+            .success()
+            .json();
+        j["inputs"] = serde_json::Value::Null;
+        j
+    };
+    assert_eq!(metrics(&merged), metrics(&direct));
+    // Merging the last shard again changes nothing. (Rows with the same key are replaced, so
+    // shards must not reuse each other's ids: basic's d1..d6 gave way to sample's.) A store
+    // cannot merge itself.
+    let again = sandbox
+        .run(&[
+            "--store",
+            merged.to_str().expect("utf-8"),
+            "import",
+            b.to_str().expect("utf-8"),
+        ])
+        .success();
+    assert!(
+        again
+            .stderr()
+            .contains("deployments         0 added, 0 replaced, 850 unchanged"),
+        "{}",
+        again.stderr()
+    );
+    let r = sandbox.run(&[
+        "--store",
+        merged.to_str().expect("utf-8"),
+        "import",
+        merged.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(r.code(), 2);
+    assert!(r.stderr().contains("is the store itself"), "{}", r.stderr());
+}
