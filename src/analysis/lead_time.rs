@@ -17,6 +17,26 @@ pub fn pairs(tables: &Tables, production: &LazyFrame, mapped: bool) -> LazyFrame
     let deployments = production
         .clone()
         .select([col(d::ID), col(d::REPO), col(AT), col(GROUP)]);
+    // The store writes each deployed commit's time next to it (docs/store.md): no join with
+    // `commits` on the sha is needed. A CSV folder (`--input`) has no such column.
+    let resolved = mapped
+        && tables
+            .deployment_commits
+            .clone()
+            .collect_schema()
+            .is_ok_and(|s| s.contains(crate::store::DERIVED_COMMITTED_AT));
+    if resolved {
+        return tables
+            .deployment_commits
+            .clone()
+            .filter(col(crate::store::DERIVED_COMMITTED_AT).is_not_null())
+            .select([
+                col(dc::DEPLOYMENT_ID).alias(d::ID),
+                col(dc::SHA),
+                micros(crate::store::DERIVED_COMMITTED_AT).alias(COMMITTED),
+            ])
+            .join(deployments, [col(d::ID)], [col(d::ID)], JoinArgs::new(JoinType::Inner));
+    }
     let commits = tables
         .commits
         .clone()

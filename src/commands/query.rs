@@ -124,7 +124,14 @@ fn catalog(
 ) -> anyhow::Result<Catalog> {
     let mut catalog = Catalog::default();
     for (table, frame) in tables.iter() {
-        catalog.add_table(table.name, frame.clone());
+        // The canonical columns only: the store's derived ones are an implementation detail,
+        // and a query must read the same from a store and a CSV folder.
+        catalog.add_table(
+            table.name,
+            frame
+                .clone()
+                .select(table.column_names().map(polars::prelude::col).collect::<Vec<_>>()),
+        );
     }
     let facts = analysis::facts(tables, context)?;
     catalog.add_view("changes", views::changes(&facts)?);

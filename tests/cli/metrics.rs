@@ -567,3 +567,48 @@ fn pull_request_breakdown_by_hand() {
     );
     assert_eq!(basic_json(&[])["pull_requests"], Value::Null);
 }
+
+#[test]
+fn the_store_resolves_commit_times_once_and_agrees_with_the_csv_folder() {
+    // The store writes each deployed commit's time into deployment_commits (docs/store.md), so
+    // lead time from the store takes another path than from a CSV folder: same figures.
+    let sandbox = Sandbox::new();
+    let sample = fixture("sample");
+    sandbox.run(&["import", sample.to_str().expect("utf-8")]).success();
+    for extra in [
+        vec!["--by", "repo", "--period", "week", "--tz", "America/Los_Angeles"],
+        vec!["--by", "team", "--period", "month"],
+        vec!["--by", "service", "--period", "day", "--tz", "Asia/Kolkata"],
+    ] {
+        let mut from_store = vec!["metrics", "--all", "--format", "json"];
+        from_store.extend(&extra);
+        let mut from_csv = from_store.clone();
+        from_csv.extend(["--input", sample.to_str().expect("utf-8")]);
+        let mut a = sandbox.run(&from_store).success().json();
+        let mut b = sandbox.run(&from_csv).success().json();
+        a["inputs"] = Value::Null;
+        b["inputs"] = Value::Null;
+        assert_eq!(a, b, "{extra:?}");
+    }
+    // Commits imported after the deployments they belong to are picked up too.
+    let sandbox = Sandbox::new();
+    let basic = fixture("basic");
+    let dir = basic.to_str().expect("utf-8");
+    sandbox
+        .run(&[
+            "import",
+            "--deployments",
+            &format!("{dir}/deployments.csv"),
+            "--deployment-commits",
+            &format!("{dir}/deployment_commits.csv"),
+        ])
+        .success();
+    sandbox
+        .run(&["import", "--commits", &format!("{dir}/commits.csv")])
+        .success();
+    let mut args = vec!["metrics", "--format", "json"];
+    args.extend(WINDOW);
+    let j = sandbox.run(&args).success().json();
+    assert_eq!(j["overall"]["lead_time_hours"]["count"], 6);
+    assert_close(&j["overall"]["lead_time_hours"]["median"], 17.0);
+}
