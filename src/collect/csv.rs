@@ -295,7 +295,22 @@ fn parse_column(
     let translates = mapping.values.contains_key(column.name);
 
     match column.kind {
-        Kind::Timestamp => {
+        // Timestamps and whole numbers: each non-empty cell is parsed, or reported with what
+        // was expected.
+        Kind::Timestamp | Kind::Integer => {
+            let timestamps = column.kind == Kind::Timestamp;
+            let parse = |text: &str| {
+                if timestamps {
+                    timestamp::parse(text, zone)
+                } else {
+                    text.trim().parse::<i64>().ok()
+                }
+            };
+            let expected = if timestamps {
+                format!("not a timestamp; expected {}", timestamp::EXPECTED)
+            } else {
+                "not a whole number".to_string()
+            };
             let parsed: Int64Chunked = cells
                 .iter()
                 .enumerate()
@@ -307,42 +322,23 @@ fn parse_column(
                         None
                     }
                     Some(text) => {
-                        let t = timestamp::parse(text, zone);
-                        if t.is_none() {
-                            report(row, text, format!("not a timestamp; expected {}", timestamp::EXPECTED));
+                        let value = parse(text);
+                        if value.is_none() {
+                            report(row, text, expected.clone());
                         }
-                        t
+                        value
                     }
                     None => None,
                 })
                 .collect();
-            parsed
-                .with_name(name)
-                .into_datetime(TimeUnit::Microseconds, Some(TimeZone::UTC))
-                .into_series()
-        }
-        Kind::Integer => {
-            let parsed: Int64Chunked = cells
-                .iter()
-                .enumerate()
-                .map(|(row, v)| match v {
-                    _ if empty(v) => {
-                        if column.required {
-                            report(row, "", format!("`{source_name}` is required and empty"));
-                        }
-                        None
-                    }
-                    Some(text) => {
-                        let n = text.trim().parse::<i64>().ok();
-                        if n.is_none() {
-                            report(row, text, "not a whole number".into());
-                        }
-                        n
-                    }
-                    None => None,
-                })
-                .collect();
-            parsed.with_name(name).into_series()
+            let parsed = parsed.with_name(name);
+            if timestamps {
+                parsed
+                    .into_datetime(TimeUnit::Microseconds, Some(TimeZone::UTC))
+                    .into_series()
+            } else {
+                parsed.into_series()
+            }
         }
         Kind::Status | Kind::DeploymentKind => {
             let (allowed, what): (&[&str], &str) = if column.kind == Kind::Status {

@@ -143,7 +143,6 @@ impl Chart {
             reason = "small positive sizes"
         )]
         let px = |v: f64| -> u32 { (v * k).round().max(0.0) as u32 };
-        let font = |size: f64| (FONT, size * k).into_font().color(&INK);
         root.fill(&WHITE).map_err(|e| e.to_string())?;
         match self {
             Chart::StackedBars {
@@ -157,13 +156,7 @@ impl Chart {
                     .map(|i| series.iter().filter_map(|s| s.values.get(i).copied().flatten()).sum())
                     .collect();
                 let top = nice_top(totals.iter().copied().fold(0.0, f64::max));
-                let mut chart = ChartBuilder::on(root)
-                    .caption(title, font(20.0))
-                    .margin(px(12.0))
-                    .x_label_area_size(px(44.0))
-                    .y_label_area_size(px(56.0))
-                    .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), 0f64..top)
-                    .map_err(|e| e.to_string())?;
+                let mut chart = area(root, title, n, top, 44.0, k)?;
                 mesh(&mut chart, labels, y_label, None, Scale::Count, k)?;
                 let mut base = vec![0.0; n];
                 for s in series {
@@ -224,13 +217,7 @@ impl Chart {
                 } else {
                     nice_top(max)
                 };
-                let mut chart = ChartBuilder::on(root)
-                    .caption(title, font(20.0))
-                    .margin(px(12.0))
-                    .x_label_area_size(px(44.0))
-                    .y_label_area_size(px(56.0))
-                    .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), 0f64..top)
-                    .map_err(|e| e.to_string())?;
+                let mut chart = area(root, title, n, top, 44.0, k)?;
                 mesh(&mut chart, labels, y_label, None, *scale, k)?;
                 for s in &series {
                     let style = ShapeStyle::from(&s.color).stroke_width(px(2.5));
@@ -276,13 +263,7 @@ impl Chart {
                 let labels: Vec<String> = shown.iter().map(|(l, _)| l.clone()).collect();
                 let n = labels.len();
                 let top = nice_top(shown.iter().filter_map(|(_, c)| *c).fold(0.0, f64::max));
-                let mut chart = ChartBuilder::on(root)
-                    .caption(title, font(20.0))
-                    .margin(px(12.0))
-                    .x_label_area_size(px(56.0))
-                    .y_label_area_size(px(56.0))
-                    .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), 0f64..top)
-                    .map_err(|e| e.to_string())?;
+                let mut chart = area(root, title, n, top, 56.0, k)?;
                 mesh(&mut chart, &labels, "changes", Some(x_label), Scale::Count, k)?;
                 let bars = shown.iter().enumerate().filter_map(|(i, (_, c))| {
                     let c = (*c)?;
@@ -293,6 +274,31 @@ impl Chart {
         }
         Ok(())
     }
+}
+
+/// The plotting area every chart uses: a title, room for the axis labels, one slot per period
+/// on the x axis, `0..top` on the y axis.
+fn area<'a, DB: DrawingBackend + 'a>(
+    root: &'a DrawingArea<DB, Shift>,
+    title: &str,
+    n: usize,
+    top: f64,
+    x_label_area: f64,
+    k: f64,
+) -> Result<Cartesian<'a, DB>, String> {
+    #[expect(
+        clippy::cast_sign_loss,
+        clippy::cast_possible_truncation,
+        reason = "small positive sizes"
+    )]
+    let px = |v: f64| -> u32 { (v * k).round().max(0.0) as u32 };
+    ChartBuilder::on(root)
+        .caption(title, (FONT, 20.0 * k).into_font().color(&INK))
+        .margin(px(12.0))
+        .x_label_area_size(px(x_label_area))
+        .y_label_area_size(px(56.0))
+        .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), 0f64..top)
+        .map_err(|e| e.to_string())
 }
 
 type Cartesian<'a, DB> =
