@@ -144,8 +144,25 @@ impl Store {
                 path: self.root.clone(),
                 message: "the store path is not valid UTF-8".into(),
             })?;
-            LazyFrame::scan_parquet(PlRefPath::new(text), ScanArgsParquet::default())
-                .context(|| format!("failed to read `{}`", path.display()))
+            let scan = LazyFrame::scan_parquet(PlRefPath::new(text), ScanArgsParquet::default())
+                .context(|| format!("failed to read `{}`", path.display()))?;
+            // A store written by an earlier dora lacks the optional columns added since (`url`,
+            // say): they read as empty, so old stores keep working.
+            let present = scan
+                .clone()
+                .collect_schema()
+                .context(|| format!("failed to read `{}`", path.display()))?;
+            let missing: Vec<Expr> = table
+                .columns
+                .iter()
+                .filter(|c| !present.contains(c.name))
+                .map(|c| lit(Null {}).cast(c.kind.dtype()).alias(c.name))
+                .collect();
+            Ok(if missing.is_empty() {
+                scan
+            } else {
+                scan.with_columns(missing)
+            })
         })
     }
 
@@ -439,5 +456,26 @@ fn lock(root: &Path) -> Result<fs::File> {
         Ok(()) => Ok(file),
         Err(fs::TryLockError::WouldBlock) => Err(Error::StoreLocked { path: root.into() }),
         Err(fs::TryLockError::Error(e)) => Err(Error::io("lock", &path, e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A store written before a column existed still reads, with that column empty.
+    #[test]
+    fn old_stores_read_new_columns_as_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("store");
+        let mut deployments = empty_frame(&schema::DEPLOYMENTS);
+        let (store, _) = Store::upsert(&root, &[(&schema::DEPLOYMENTS, deployments.clone())]).unwrap();
+        // Rewrite the file without `url`, as dora 0.1.0 of the first session wrote it.
+        deployments = deployments.drop(schema::deployments::URL).unwrap();
+        let file = fs::File::create(store.table_path(&schema::DEPLOYMENTS)).unwrap();
+        ParquetWriter::new(&file).finish(&mut deployments).unwrap();
+        let read = store.tables().unwrap().deployments.collect().unwrap();
+        let url = read.column(schema::deployments::URL).unwrap();
+        assert_eq!(url.dtype(), &DataType::String);
     }
 }
