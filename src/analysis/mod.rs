@@ -129,12 +129,16 @@ fn bucket(column: &str, starts: &[Micros]) -> Expr {
 
 /// Whether `deployment_commits` has rows; without them lead time falls back to commit times.
 pub fn has_deployment_commits(tables: &Tables) -> Result<bool> {
-    let n = tables
-        .deployment_commits
+    has_rows(&tables.deployment_commits, "deployment_commits")
+}
+
+/// Whether a table has any row (from Parquet metadata for a store: nothing is scanned).
+fn has_rows(table: &LazyFrame, name: &str) -> Result<bool> {
+    let n = table
         .clone()
         .select([len().alias("n")])
         .collect()
-        .context(|| "failed to count deployment_commits".into())?;
+        .context(|| format!("failed to count {name}"))?;
     Ok(n.column("n")
         .ok()
         .and_then(|c| c.get(0).ok())

@@ -18,19 +18,7 @@ use crate::schema::{commits as c, deployments as d, pull_requests as pr};
 /// `None` when no pull request was merged in the window.
 pub fn breakdown(tables: &Tables, production: &LazyFrame, mapped: bool, window: Window) -> Result<Option<Breakdown>> {
     // Without pull requests, skip the join to every deployed commit (the costly part).
-    let rows = tables
-        .pull_requests
-        .clone()
-        .select([len().alias("n")])
-        .collect()
-        .context(|| "failed to count pull requests".into())?;
-    if rows
-        .column("n")
-        .ok()
-        .and_then(|c| c.get(0).ok())
-        .and_then(|v| v.extract::<u64>())
-        == Some(0)
-    {
+    if !super::has_rows(&tables.pull_requests, "pull requests")? {
         return Ok(None);
     }
     // The first production deployment of each (repo, commit), over all history.

@@ -6,7 +6,6 @@ use crate::analysis::{self, Context, GroupBy};
 use crate::cli::{BadgeArgs, GlobalArgs};
 use crate::commands::metrics::{METRIC_COLUMNS, load_tables, window};
 use crate::commands::{ExitStatus, write_atomically};
-use crate::error::Error;
 use crate::output::{badge, duration, percent};
 use crate::settings;
 
@@ -21,19 +20,7 @@ pub fn run(global: &GlobalArgs, args: &BadgeArgs) -> anyhow::Result<ExitStatus> 
         period: None,
     };
     let report = analysis::compute(&tables, &context)?;
-    let f = match &args.repo {
-        None => report.overall,
-        Some(repo) => report
-            .groups
-            .into_iter()
-            .find(|g| g.key.as_deref() == Some(repo.as_str()))
-            .map(|g| g.figures)
-            .ok_or_else(|| Error::InvalidArgument {
-                flag: "--repo",
-                value: repo.clone(),
-                expected: "a repository with production deployments".into(),
-            })?,
-    };
+    let f = crate::commands::metrics::figures_of(&report, args.repo.as_deref())?;
     let known = |v: Option<f64>, show: fn(Option<f64>) -> String| v.map(|x| show(Some(x)));
     let badges = [
         (

@@ -39,22 +39,7 @@ pub fn run(global: &GlobalArgs, args: &ExplainArgs) -> anyhow::Result<ExitStatus
 
     // The figure comes from the same computation as `dora metrics`; the rows from its facts.
     let report = analysis::compute(&tables, &context)?;
-    let figures = match &args.repo {
-        None => report.overall.clone(),
-        Some(repo) => report
-            .groups
-            .iter()
-            .find(|g| g.key.as_deref() == Some(repo.as_str()))
-            .map(|g| g.figures.clone())
-            .ok_or_else(|| {
-                let repos: Vec<&str> = report.groups.iter().filter_map(|g| g.key.as_deref()).collect();
-                Error::InvalidArgument {
-                    flag: "--repo",
-                    value: repo.clone(),
-                    expected: format!("a repository with production deployments: {}", repos.join(", ")),
-                }
-            })?,
-    };
+    let figures = metrics::figures_of(&report, args.repo.as_deref())?;
     let facts = analysis::facts(&tables, &context)?;
     let mut rows = explain::rows(args.metric, &facts, zone, args.repo.as_deref())?
         .collect()

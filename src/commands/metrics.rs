@@ -90,6 +90,28 @@ pub fn inputs(global: &GlobalArgs, data: &DataArgs) -> anyhow::Result<Inputs> {
     }
 }
 
+/// The figures of `--repo` (the report grouped by repository), or the overall figures without
+/// it; an unknown repository is an error that lists those there are.
+pub fn figures_of(report: &crate::report::MetricsReport, repo: Option<&str>) -> anyhow::Result<crate::report::Figures> {
+    let Some(repo) = repo else {
+        return Ok(report.overall.clone());
+    };
+    report
+        .groups
+        .iter()
+        .find(|g| g.key.as_deref() == Some(repo))
+        .map(|g| g.figures.clone())
+        .ok_or_else(|| {
+            let repos: Vec<&str> = report.groups.iter().filter_map(|g| g.key.as_deref()).collect();
+            crate::error::Error::InvalidArgument {
+                flag: "--repo",
+                value: repo.to_string(),
+                expected: format!("a repository with production deployments: {}", repos.join(", ")),
+            }
+            .into()
+        })
+}
+
 /// The window of `--since`/`--until`/`--all`/`--as-of`.
 pub fn window(w: &WindowArgs, zone: chrono_tz::Tz, tables: &Tables) -> anyhow::Result<analysis::Window> {
     Ok(settings::window(
