@@ -166,21 +166,10 @@ pub fn render(frame: &mut DataFrame, format: FrameFormat, out: &mut dyn Write) -
             )
         }
         FrameFormat::Markdown => {
-            let escape = |s: &str| s.replace('|', "\\|").replace('\n', " ");
-            writeln!(
-                out,
-                "| {} |",
-                names.iter().map(|n| escape(n)).collect::<Vec<_>>().join(" | ")
-            )?;
-            let rule: Vec<&str> = (0..names.len())
-                .map(|i| if is_numeric(frame, i) { "---:" } else { "---" })
+            let cells = rows(frame)
+                .map(|row| row.iter().map(|v| cell_text(v, true)).collect())
                 .collect();
-            writeln!(out, "| {} |", rule.join(" | "))?;
-            for row in rows(frame) {
-                let cells: Vec<String> = row.iter().map(|v| escape(&cell_text(v, true))).collect();
-                writeln!(out, "| {} |", cells.join(" | "))?;
-            }
-            Ok(())
+            super::markdown::aligned_table(out, names, cells, |i| is_numeric(frame, i))
         }
         FrameFormat::Csv => {
             let mut w = csv::Writer::from_writer(out);

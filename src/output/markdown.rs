@@ -16,6 +16,16 @@ fn table<I: IntoIterator<Item = String>>(
     rows: Vec<Vec<String>>,
     right_from: usize,
 ) -> std::io::Result<()> {
+    aligned_table(out, headings, rows, |i| i >= right_from)
+}
+
+/// A Markdown table; `right(i)` says whether column `i` is right-aligned (numbers).
+pub(crate) fn aligned_table<I: IntoIterator<Item = String>>(
+    out: &mut dyn Write,
+    headings: I,
+    rows: Vec<Vec<String>>,
+    right: impl Fn(usize) -> bool,
+) -> std::io::Result<()> {
     let headings: Vec<String> = headings.into_iter().collect();
     writeln!(
         out,
@@ -23,7 +33,7 @@ fn table<I: IntoIterator<Item = String>>(
         headings.iter().map(|h| cell(h)).collect::<Vec<_>>().join(" | ")
     )?;
     let rule: Vec<&str> = (0..headings.len())
-        .map(|i| if i >= right_from { "---:" } else { "---" })
+        .map(|i| if right(i) { "---:" } else { "---" })
         .collect();
     writeln!(out, "| {} |", rule.join(" | "))?;
     for row in rows {
