@@ -48,6 +48,38 @@ pub enum Command {
     Badge(BadgeArgs),
     /// Show a figure and the rows behind it
     Explain(ExplainArgs),
+    /// Write synthetic CSV exports of any size (benchmarks, trying dora at scale)
+    Generate(GenerateArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(after_long_help = "\
+The data has the layout and distributions of the DORA benchmark's reference generator (gen.py):
+per-repository deploy cadence and failure rate, staging deployments, failed deployments and
+rollbacks, incidents with and without a cause, mixed UTC offsets. The same seed writes the same
+files.
+
+Example:
+  dora generate bench-data --commits 20000000 --repos 2000 && dora import bench-data")]
+pub struct GenerateArgs {
+    /// Folder to write `deployments.csv`, `commits.csv`, `deployment_commits.csv` and `incidents.csv` to
+    #[arg(value_name = "DIR")]
+    pub out: PathBuf,
+    /// Commits in all, split evenly over the repositories
+    #[arg(long, default_value_t = 200_000, value_name = "N")]
+    pub commits: u64,
+    /// Repositories
+    #[arg(long, default_value_t = 20, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub repos: u32,
+    /// Days of history, from 2026-01-05
+    #[arg(long, default_value_t = 180, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=36500))]
+    pub days: u32,
+    /// Seed of the random generator
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Leave out `deployment_commits.csv` (commits are then matched to deployments by time)
+    #[arg(long)]
+    pub no_mapping: bool,
 }
 
 #[derive(Debug, Args)]
@@ -80,6 +112,12 @@ pub struct ImportArgs {
     /// Where `--skip-invalid` writes rejected rows
     #[arg(long, default_value = "dora-rejects.csv", value_name = "FILE")]
     pub rejects: PathBuf,
+    /// Bytes of CSV parsed at a time (memory use; tests make it tiny)
+    #[arg(long, hide = true, env = "DORA_CSV_CHUNK_BYTES", default_value_t = crate::collect::csv::CHUNK_BYTES)]
+    pub csv_chunk_bytes: usize,
+    /// Rows of commits merged in memory at a time (memory use; tests make it tiny)
+    #[arg(long, hide = true, env = "DORA_PARTITION_ROWS", default_value_t = crate::store::PARTITION_ROWS)]
+    pub partition_rows: usize,
 }
 
 #[derive(Debug, Args)]

@@ -28,6 +28,7 @@ pub mod cli;
 pub mod collect;
 pub mod commands;
 pub mod error;
+pub mod generate;
 pub mod output;
 pub mod query;
 pub mod report;

@@ -126,6 +126,16 @@ impl Store {
         ))
     }
 
+    /// Rows of the tables that grow with commits (`commits`, `deployment_commits`).
+    pub fn partitioned_rows(&self) -> Result<usize> {
+        let tables = self.tables()?;
+        let mut rows = 0;
+        for (table, frame) in tables.iter().filter(|(t, _)| is_partitioned(t)) {
+            rows += count(frame.clone(), table)?;
+        }
+        Ok(rows)
+    }
+
     /// Lazy scans of every table.
     pub fn tables(&self) -> Result<Tables<LazyFrame>> {
         Tables::try_from_fn(|table| {
@@ -183,54 +193,535 @@ impl Store {
         updates: &[(&'static Table, DataFrame)],
         owned: &[(&'static Table, Expr)],
     ) -> Result<(Store, Vec<TableChange>)> {
-        fs::create_dir_all(root.join(SNAPSHOTS)).map_err(|e| Error::io("create store", root, e))?;
-        let _lock = lock(root)?;
-        remove_stale_snapshots(root);
+        let big_rows = updates
+            .iter()
+            .filter(|(t, _)| is_partitioned(t))
+            .map(|(_, f)| f.height())
+            .sum();
+        let mut writer = Writer::open(root, big_rows, PARTITION_ROWS)?;
+        for (table, frame) in updates {
+            writer.add(table, frame.clone())?;
+        }
+        let prepared = writer.prepare(owned, false)?;
+        let changes = prepared.changes.clone();
+        let store = prepared.commit()?;
+        Ok((store, changes))
+    }
+}
 
+/// Rows of `commits` and `deployment_commits` merged in memory at a time when a snapshot is
+/// written, by default. Larger tables are split by a hash of the sha into partitions of about
+/// this size, spilled to the staging folder and merged one partition at a time, so writing a
+/// snapshot needs memory for one partition, not for the whole store (100M commits on 24 GB).
+/// `dora import --partition-rows` (hidden) changes it: tests make it tiny.
+pub const PARTITION_ROWS: usize = 4_000_000;
+
+/// The tables that grow with commits: merged partition by partition.
+fn is_partitioned(table: &Table) -> bool {
+    table.name == schema::COMMITS.name || table.name == schema::DEPLOYMENT_COMMITS.name
+}
+
+/// Writes a new snapshot: rows are added a frame at a time ([`Writer::add`]), merged with the
+/// store's by key ([`Writer::prepare`]) into a staging folder, which [`Prepared::commit`]
+/// makes current. Dropped before that, it leaves the store as it was. Holds the store's lock.
+pub struct Writer {
+    root: PathBuf,
+    _lock: fs::File,
+    existing: Option<Tables<LazyFrame>>,
+    staging: PathBuf,
+    parts: usize,
+    partition_rows: usize,
+    /// New rows per table, in partitions (one for the small tables).
+    incoming: Vec<(&'static Table, Vec<Bucket>)>,
+    /// Whether the staging folder is still to be removed on drop.
+    armed: bool,
+}
+
+/// Rows of one partition: in memory, or spilled to a Parquet file.
+enum Bucket {
+    Memory(Vec<DataFrame>),
+    Spilled {
+        path: PathBuf,
+        writer: Option<Box<polars::io::parquet::write::BatchedWriter<fs::File>>>,
+    },
+}
+
+impl Bucket {
+    fn push(&mut self, frame: DataFrame) -> Result<()> {
+        match self {
+            Bucket::Memory(frames) => frames.push(frame),
+            Bucket::Spilled { path, writer } => {
+                if writer.is_none() {
+                    let file = fs::File::create(&*path).map_err(|e| Error::io("create", &*path, e))?;
+                    *writer = Some(Box::new(
+                        ParquetWriter::new(file)
+                            // Spill files are read once, soon: fast compression, to save disk at 100M rows.
+                            .with_compression(ParquetCompression::Lz4Raw)
+                            .batched(frame.schema())
+                            .context(|| format!("failed to write `{}`", path.display()))?,
+                    ));
+                }
+                if let Some(w) = writer {
+                    let mut frame = frame;
+                    frame.rechunk_mut();
+                    w.write_batch(&frame)
+                        .context(|| format!("failed to write `{}`", path.display()))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// All the rows, or `None` when nothing was added.
+    fn take(&mut self) -> Result<Option<DataFrame>> {
+        match self {
+            Bucket::Memory(frames) => {
+                let mut frames = std::mem::take(frames).into_iter();
+                let Some(mut all) = frames.next() else {
+                    return Ok(None);
+                };
+                for f in frames {
+                    all.vstack_mut(&f).context(|| "failed to gather rows".into())?;
+                }
+                Ok(Some(all))
+            }
+            Bucket::Spilled { path, writer } => {
+                let Some(w) = writer.take() else {
+                    return Ok(None);
+                };
+                w.finish().context(|| format!("failed to write `{}`", path.display()))?;
+                let file = fs::File::open(&*path).map_err(|e| Error::io("read", &*path, e))?;
+                let frame = ParquetReader::new(file)
+                    .finish()
+                    .context(|| format!("failed to read `{}`", path.display()))?;
+                let _ = fs::remove_file(&*path);
+                Ok(Some(frame))
+            }
+        }
+    }
+}
+
+impl Writer {
+    /// Locks the store (creating it if needed) and prepares a staging folder. `big_rows`: about
+    /// how many `commits` and `deployment_commits` rows will be added, to size the partitions.
+    pub fn open(root: &Path, big_rows: usize, partition_rows: usize) -> Result<Writer> {
+        let partition_rows = partition_rows.max(1);
+        fs::create_dir_all(root.join(SNAPSHOTS)).map_err(|e| Error::io("create store", root, e))?;
+        let lock = lock(root)?;
+        remove_stale_snapshots(root);
         let existing = if root.join(DATA).is_dir() {
             Some(Store { root: root.into() }.tables()?)
         } else {
             None
         };
+        let old_rows = match &existing {
+            Some(_) => Store { root: root.into() }.partitioned_rows()?,
+            None => 0,
+        };
+        // The bigger of the two tables sets the count: they share the partitioning.
+        let parts = (old_rows + big_rows).div_ceil(2 * partition_rows).max(1);
+        let number = current_snapshot_number(root).map_or(1, |n| n + 1);
+        let staging = root
+            .join(SNAPSHOTS)
+            .join(format!("tmp-{number:06}-{}", std::process::id()));
+        fs::create_dir_all(&staging).map_err(|e| Error::io("create", &staging, e))?;
+        let incoming = schema::TABLES
+            .iter()
+            .map(|table| {
+                let n = if is_partitioned(table) { parts } else { 1 };
+                let buckets = (0..n)
+                    .map(|i| {
+                        if n == 1 {
+                            Bucket::Memory(Vec::new())
+                        } else {
+                            Bucket::Spilled {
+                                path: staging.join(format!("new-{}-{i:04}.parquet", table.name)),
+                                writer: None,
+                            }
+                        }
+                    })
+                    .collect();
+                (*table, buckets)
+            })
+            .collect();
+        Ok(Writer {
+            root: root.into(),
+            _lock: lock,
+            existing,
+            staging,
+            parts,
+            partition_rows,
+            incoming,
+            armed: true,
+        })
+    }
 
-        let mut merged: Vec<(&'static Table, DataFrame)> = Vec::new();
+    /// Adds new rows of `table` (its canonical columns, and optionally the row numbers of
+    /// [`crate::collect::csv::ROW`] for [`Writer::prepare`]'s key check).
+    pub fn add(&mut self, table: &'static Table, frame: DataFrame) -> Result<()> {
+        let Some((_, buckets)) = self.incoming.iter_mut().find(|(t, _)| t.name == table.name) else {
+            return Ok(());
+        };
+        route(frame, table, buckets)
+    }
+
+    /// Merges the new rows into the store's, partition by partition, and writes the snapshot
+    /// to the staging folder. With `check_keys`, the new rows' keys are checked as
+    /// [`crate::collect::csv::check_keys`] does (exact copies dropped, conflicts left out and
+    /// returned with their row numbers).
+    pub fn prepare(mut self, owned: &[(&'static Table, Expr)], check_keys: bool) -> Result<Prepared> {
         let mut changes = Vec::new();
-        for table in schema::TABLES {
-            let old = match &existing {
-                // The canonical columns: derived ones are recomputed when the snapshot is written.
-                Some(tables) => tables
-                    .get(table)
-                    .clone()
-                    .select(table.column_names().map(col).collect::<Vec<_>>())
+        let mut problems = Vec::new();
+        let mut small: Vec<(&'static Table, DataFrame)> = Vec::new();
+        let mut outputs: Vec<(&'static Table, TableOutput)> = Vec::new();
+        let incoming = std::mem::take(&mut self.incoming);
+        let mut incoming: Vec<(&'static Table, Vec<Bucket>, bool)> =
+            incoming.into_iter().map(|(t, b)| (t, b, false)).collect();
+
+        // Old rows of the partitioned tables go through the same partitions as the new ones.
+        let mut old_buckets: Vec<(&'static Table, Vec<Bucket>)> = Vec::new();
+        for table in schema::TABLES.iter().filter(|t| is_partitioned(t)) {
+            let mut buckets: Vec<Bucket> = (0..self.parts)
+                .map(|i| {
+                    if self.parts == 1 {
+                        Bucket::Memory(Vec::new())
+                    } else {
+                        Bucket::Spilled {
+                            path: self.staging.join(format!("old-{}-{i:04}.parquet", table.name)),
+                            writer: None,
+                        }
+                    }
+                })
+                .collect();
+            if let Some(tables) = &self.existing {
+                for_each_slice(tables.get(table).clone(), table, self.partition_rows, &mut |slice| {
+                    route(slice, table, &mut buckets)
+                })?;
+            }
+            old_buckets.push((table, buckets));
+        }
+
+        // The small tables, whole (deployments is needed by every partition below).
+        for (table, buckets, done) in &mut incoming {
+            if is_partitioned(table) {
+                continue;
+            }
+            *done = true;
+            let old = match &self.existing {
+                Some(tables) => canonical(tables.get(table).clone(), table)
                     .collect()
                     .context(|| format!("failed to read table `{}` from the store", table.name))?,
                 None => empty_frame(table),
             };
-            let Some((_, new)) = updates.iter().find(|(t, _)| t.name == table.name) else {
-                let total = old.height();
-                merged.push((table, old));
-                changes.push(TableChange {
-                    table: table.name,
-                    total,
-                    ..TableChange::default()
-                });
-                continue;
-            };
-            let owned = owned.iter().find(|(t, _)| t.name == table.name).map(|(_, e)| e.clone());
-            let (frame, change) = merge(table, old, new, owned)?;
-            merged.push((table, frame));
+            let new = buckets[0].take()?;
+            let (frame, change, found) = merge_part(table, old, new, owned, check_keys)?;
             changes.push(change);
+            problems.push((table.name, found));
+            small.push((table, frame));
         }
+        let deployments = small
+            .iter()
+            .find(|(t, _)| t.name == schema::DEPLOYMENTS.name)
+            .map_or_else(|| empty_frame(&schema::DEPLOYMENTS), |(_, f)| f.clone());
 
-        let nothing_changed = existing.is_some()
+        // The partitioned tables, one partition at a time: commits first, then the
+        // deployment_commits of the same shas, whose commit times it looks up.
+        let mut totals: Vec<TableChange> = Vec::new();
+        for table in schema::TABLES.iter().filter(|t| is_partitioned(t)) {
+            totals.push(TableChange {
+                table: table.name,
+                ..TableChange::default()
+            });
+            problems.push((table.name, crate::collect::csv::Problems::default()));
+            outputs.push((table, TableOutput::new(self.staging.join(parquet_name(table)))));
+        }
+        for i in 0..self.parts {
+            let mut commits = None;
+            for (table_index, table) in schema::TABLES.iter().filter(|t| is_partitioned(t)).enumerate() {
+                let old = old_buckets
+                    .iter_mut()
+                    .find(|(t, _)| t.name == table.name)
+                    .map_or(Ok(None), |(_, b)| b[i].take())?
+                    .unwrap_or_else(|| empty_frame(table));
+                let new = incoming
+                    .iter_mut()
+                    .find(|(t, _, _)| t.name == table.name)
+                    .map_or(Ok(None), |(_, b, _)| b[i].take())?;
+                let (mut frame, change, found) = merge_part(table, old, new, owned, check_keys)?;
+                let total = &mut totals[table_index];
+                total.added += change.added;
+                total.replaced += change.replaced;
+                total.unchanged += change.unchanged;
+                total.removed += change.removed;
+                total.total += change.total;
+                if let Some((_, p)) = problems.iter_mut().find(|(n, _)| *n == table.name) {
+                    p.extend(found);
+                }
+                if table.name == schema::COMMITS.name {
+                    commits = Some(frame.clone());
+                } else {
+                    let commits = commits.take().unwrap_or_else(|| empty_frame(&schema::COMMITS));
+                    frame = with_commit_times(frame, &deployments, commits)?;
+                }
+                outputs[table_index].1.write(&frame)?;
+            }
+        }
+        changes.extend(totals);
+
+        let nothing_changed = self.existing.is_some()
             && changes
                 .iter()
                 .all(|c| c.added == 0 && c.replaced == 0 && c.removed == 0);
+        let mut manifest = Vec::new();
         if !nothing_changed {
-            write_snapshot(root, &mut merged)?;
+            for (table, frame) in &mut small {
+                let path = self.staging.join(parquet_name(table));
+                let file = fs::File::create(&path).map_err(|e| Error::io("create", &path, e))?;
+                ParquetWriter::new(&file)
+                    .finish(frame)
+                    .context(|| format!("failed to write `{}`", path.display()))?;
+                file.sync_all().map_err(|e| Error::io("write", &path, e))?;
+                manifest.push((*table, frame.height()));
+            }
+            for (table, output) in outputs {
+                let rows = output.finish(table)?;
+                manifest.push((table, rows));
+            }
         }
-        Ok((Store { root: root.into() }, changes))
+        // Tables in schema order in the manifest.
+        manifest.sort_by_key(|(t, _)| schema::TABLES.iter().position(|x| x.name == t.name));
+        changes.sort_by_key(|c| schema::TABLES.iter().position(|x| x.name == c.table));
+        Ok(Prepared {
+            writer: self,
+            changes,
+            problems,
+            manifest: if nothing_changed { None } else { Some(manifest) },
+        })
     }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        if self.armed {
+            let _ = fs::remove_dir_all(&self.staging);
+        }
+    }
+}
+
+/// A snapshot written to the staging folder, not yet current.
+pub struct Prepared {
+    writer: Writer,
+    pub changes: Vec<TableChange>,
+    /// Key conflicts per table (with `check_keys`).
+    problems: Vec<(&'static str, crate::collect::csv::Problems)>,
+    /// Tables and row counts, or `None` when nothing changed.
+    manifest: Option<Vec<(&'static Table, usize)>>,
+}
+
+impl Prepared {
+    /// The key conflicts found in the new rows of `table`.
+    pub fn take_problems(&mut self, table: &Table) -> crate::collect::csv::Problems {
+        self.problems
+            .iter_mut()
+            .find(|(n, _)| *n == table.name)
+            .map(|(_, p)| std::mem::take(p))
+            .unwrap_or_default()
+    }
+
+    /// Makes the snapshot current (nothing is written when nothing changed).
+    pub fn commit(mut self) -> Result<Store> {
+        let root = self.writer.root.clone();
+        if let Some(tables) = self.manifest.take() {
+            finish_snapshot(&root, &self.writer.staging, &tables)?;
+            self.writer.armed = false;
+        }
+        Ok(Store { root })
+    }
+}
+
+/// A partitioned table's Parquet file, written a partition at a time.
+struct TableOutput {
+    path: PathBuf,
+    writer: Option<polars::io::parquet::write::BatchedWriter<fs::File>>,
+    rows: usize,
+}
+
+impl TableOutput {
+    fn new(path: PathBuf) -> Self {
+        TableOutput {
+            path,
+            writer: None,
+            rows: 0,
+        }
+    }
+
+    fn write(&mut self, frame: &DataFrame) -> Result<()> {
+        let ctx = || format!("failed to write `{}`", self.path.display());
+        if self.writer.is_none() {
+            let file = fs::File::create(&self.path).map_err(|e| Error::io("create", &self.path, e))?;
+            self.writer = Some(ParquetWriter::new(file).batched(frame.schema()).context(ctx)?);
+        }
+        if let Some(w) = &mut self.writer {
+            // Row groups of the size ParquetWriter::finish writes.
+            let mut offset = 0;
+            while offset < frame.height() {
+                let mut group = frame.slice(offset as i64, ROW_GROUP);
+                group.rechunk_mut();
+                w.write_batch(&group).context(ctx)?;
+                offset += ROW_GROUP;
+            }
+        }
+        self.rows += frame.height();
+        Ok(())
+    }
+
+    fn finish(self, table: &Table) -> Result<usize> {
+        let ctx = || format!("failed to write `{}`", self.path.display());
+        if let Some(w) = self.writer {
+            w.finish().context(ctx)?;
+        } else {
+            // Every partition writes its frame, empty or not; this is for zero partitions.
+            let mut frame = empty_frame(table);
+            let file = fs::File::create(&self.path).map_err(|e| Error::io("create", &self.path, e))?;
+            ParquetWriter::new(&file).finish(&mut frame).context(ctx)?;
+        }
+        let file = fs::File::open(&self.path).map_err(|e| Error::io("write", &self.path, e))?;
+        file.sync_all().map_err(|e| Error::io("write", &self.path, e))?;
+        Ok(self.rows)
+    }
+}
+
+const ROW_GROUP: usize = 512 * 512;
+
+/// Rows in a lazy frame (from the Parquet metadata, for a scan).
+fn count(frame: LazyFrame, table: &Table) -> Result<usize> {
+    let df = frame
+        .select([len().alias("n")])
+        .collect()
+        .context(|| format!("failed to read table `{}` from the store", table.name))?;
+    Ok(df
+        .column("n")
+        .ok()
+        .and_then(|c| c.get(0).ok())
+        .and_then(|v| v.extract::<usize>())
+        .unwrap_or(0))
+}
+
+/// Reads a table of a store a slice of rows at a time (its canonical columns), so a big table
+/// never has to fit in memory at once.
+pub fn for_each_slice(
+    frame: LazyFrame,
+    table: &Table,
+    step: usize,
+    f: &mut dyn FnMut(DataFrame) -> Result<()>,
+) -> Result<()> {
+    let frame = canonical(frame, table);
+    let rows = count(frame.clone(), table)?;
+    let step = step.max(1);
+    let mut offset = 0;
+    while offset < rows {
+        let slice = frame
+            .clone()
+            .slice(offset as i64, step as u32)
+            .collect()
+            .context(|| format!("failed to read table `{}` from the store", table.name))?;
+        f(slice)?;
+        offset += step;
+    }
+    Ok(())
+}
+
+/// The canonical columns: derived ones are recomputed when the snapshot is written.
+fn canonical(frame: LazyFrame, table: &Table) -> LazyFrame {
+    frame.select(table.column_names().map(col).collect::<Vec<_>>())
+}
+
+/// Splits `frame` over `buckets` by a hash of the sha (one bucket: all of it).
+fn route(frame: DataFrame, table: &Table, buckets: &mut [Bucket]) -> Result<()> {
+    if buckets.len() == 1 {
+        return buckets[0].push(frame);
+    }
+    let ctx = || format!("failed to partition `{}`", table.name);
+    let shas = frame
+        .column(schema::commits::SHA)
+        .and_then(|c| c.str().cloned())
+        .context(ctx)?;
+    let n = buckets.len() as u64;
+    let mut rows: Vec<Vec<IdxSize>> = vec![Vec::new(); buckets.len()];
+    for (i, sha) in shas.iter().enumerate() {
+        let part = sha.map_or(0, |s| (fold_hash(s.as_bytes()) % n) as usize);
+        rows[part].push(i as IdxSize);
+    }
+    for (bucket, rows) in buckets.iter_mut().zip(rows) {
+        if rows.is_empty() {
+            continue;
+        }
+        let part = frame.take(&IdxCa::from_vec(PlSmallStr::EMPTY, rows)).context(ctx)?;
+        bucket.push(part)?;
+    }
+    Ok(())
+}
+
+/// A fast hash of a short string: only has to spread shas evenly and agree with itself within
+/// one run (partitions are not stored).
+fn fold_hash(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ bytes.len() as u64;
+    let mut words = bytes.chunks_exact(8);
+    for w in &mut words {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(w);
+        h = (h ^ u64::from_le_bytes(word))
+            .wrapping_mul(0x0100_0000_01b3)
+            .rotate_left(23);
+    }
+    for &b in words.remainder() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    h ^ (h >> 29)
+}
+
+/// Merges one partition of new rows into the old ones: key check (when asked), then [`merge`].
+fn merge_part(
+    table: &'static Table,
+    old: DataFrame,
+    new: Option<DataFrame>,
+    owned: &[(&'static Table, Expr)],
+    check_keys: bool,
+) -> Result<(DataFrame, TableChange, crate::collect::csv::Problems)> {
+    use crate::collect::csv::{ROW, check_keys as check};
+    let mut problems = crate::collect::csv::Problems::default();
+    let owned = owned.iter().find(|(t, _)| t.name == table.name).map(|(_, e)| e.clone());
+    let Some(mut new) = new else {
+        // No new rows in this partition: the old ones stay, but for the writer's stale ones.
+        let before = old.height();
+        let frame = match owned {
+            Some(owned) => old
+                .lazy()
+                .filter(owned.not())
+                .collect()
+                .context(|| format!("failed to merge table `{}`", table.name))?,
+            None => old,
+        };
+        let change = TableChange {
+            table: table.name,
+            removed: before - frame.height(),
+            total: frame.height(),
+            ..TableChange::default()
+        };
+        return Ok((frame, change, problems));
+    };
+    if new.get_column_index(ROW).is_some() {
+        if check_keys {
+            let (checked, found) = check(new, table, Path::new(table.file))?;
+            new = checked;
+            problems = found;
+        }
+        new = new
+            .drop(ROW)
+            .context(|| format!("failed to merge table `{}`", table.name))?;
+    }
+    let (frame, change) = merge(table, old, &new, owned)?;
+    Ok((frame, change, problems))
 }
 
 fn parquet_name(table: &Table) -> String {
@@ -250,15 +741,7 @@ fn merge(
     let all: Vec<Expr> = table.column_names().map(col).collect();
     let new = new.select(table.column_names()).context(ctx)?;
 
-    let count = |lf: LazyFrame| -> Result<usize> {
-        let df = lf.select([len().alias("n")]).collect().context(ctx)?;
-        Ok(df
-            .column("n")
-            .ok()
-            .and_then(|c| c.get(0).ok())
-            .and_then(|v| v.extract::<usize>())
-            .unwrap_or(0))
-    };
+    let count = |lf: LazyFrame| count(lf, table);
     let known = count(keyed(new.clone().lazy(), old.clone().lazy(), &keys, JoinType::Semi))?;
     let unchanged = count(keyed(new.clone().lazy(), old.clone().lazy(), &all, JoinType::Semi))?;
     let mut kept = keyed(old.lazy(), new.clone().lazy(), &keys, JoinType::Anti);
@@ -292,38 +775,26 @@ fn keyed(left: LazyFrame, right: LazyFrame, on: &[Expr], how: JoinType) -> LazyF
         .finish()
 }
 
-/// Writes every table to a new snapshot, then points `data` at it.
 /// The name of the column the store adds to `deployment_commits`: the commit time of each
 /// deployed commit, looked up once when the snapshot is written (docs/store.md).
 pub const DERIVED_COMMITTED_AT: &str = "committed_at";
 
 /// `deployment_commits` with `committed_at`: the time of the commit `sha` in the deployment's
 /// repository (null when the store has no such commit). Lead time then needs no join on the
-/// 40-character sha at analysis time, which was most of its cost.
-fn with_commit_times(tables: &[(&'static Table, DataFrame)]) -> Result<Option<DataFrame>> {
+/// 40-character sha at analysis time, which was most of its cost. `commits` holds (at least)
+/// the commits of the same shas: one partition of each table.
+fn with_commit_times(pairs: DataFrame, deployments: &DataFrame, commits: DataFrame) -> Result<DataFrame> {
     use crate::schema::{commits as c, deployment_commits as dc, deployments as d};
-    let frame = |name: &str| {
-        tables
-            .iter()
-            .find(|(t, _)| t.name == name)
-            .map(|(_, f)| f.clone().lazy())
-    };
-    let (Some(pairs), Some(deployments), Some(commits)) = (
-        frame(schema::DEPLOYMENT_COMMITS.name),
-        frame(schema::DEPLOYMENTS.name),
-        frame(schema::COMMITS.name),
-    ) else {
-        return Ok(None);
-    };
-    let derived = pairs
+    pairs
+        .lazy()
         .join(
-            deployments.select([col(d::ID), col(d::REPO)]),
+            deployments.clone().lazy().select([col(d::ID), col(d::REPO)]),
             [col(dc::DEPLOYMENT_ID)],
             [col(d::ID)],
             JoinArgs::new(JoinType::Left),
         )
         .join(
-            commits.select([
+            commits.lazy().select([
                 col(c::REPO),
                 col(c::SHA),
                 col(c::COMMITTED_AT).alias(DERIVED_COMMITTED_AT),
@@ -334,41 +805,23 @@ fn with_commit_times(tables: &[(&'static Table, DataFrame)]) -> Result<Option<Da
         )
         .select([col(dc::DEPLOYMENT_ID), col(dc::SHA), col(DERIVED_COMMITTED_AT)])
         .collect()
-        .context(|| "failed to look up the commit times of deployment_commits".into())?;
-    Ok(Some(derived))
+        .context(|| "failed to look up the commit times of deployment_commits".into())
 }
 
-fn write_snapshot(root: &Path, tables: &mut [(&'static Table, DataFrame)]) -> Result<()> {
-    if let Some(derived) = with_commit_times(tables)? {
-        for (table, frame) in tables.iter_mut() {
-            if table.name == schema::DEPLOYMENT_COMMITS.name {
-                *frame = derived.clone();
-            }
-        }
-    }
-    let snapshots = root.join(SNAPSHOTS);
-    let number = current_snapshot_number(root).map_or(1, |n| n + 1);
-    let name = format!("{number:06}");
-    let staging = snapshots.join(format!("tmp-{name}-{}", std::process::id()));
-    fs::create_dir_all(&staging).map_err(|e| Error::io("create", &staging, e))?;
-
+/// Writes the manifest of the tables in `staging`, then points `data` at it.
+fn finish_snapshot(root: &Path, staging: &Path, tables: &[(&'static Table, usize)]) -> Result<()> {
     let mut manifest = Manifest {
         format: "dora-store",
         format_version: FORMAT_VERSION,
         dora_version: env!("CARGO_PKG_VERSION"),
         tables: Vec::new(),
     };
-    for (table, frame) in tables.iter_mut() {
+    for (table, rows) in tables {
         let path = staging.join(parquet_name(table));
-        let file = fs::File::create(&path).map_err(|e| Error::io("create", &path, e))?;
-        ParquetWriter::new(&file)
-            .finish(frame)
-            .context(|| format!("failed to write `{}`", path.display()))?;
-        file.sync_all().map_err(|e| Error::io("write", &path, e))?;
         manifest.tables.push(ManifestTable {
             name: table.name,
             file: parquet_name(table),
-            rows: frame.height(),
+            rows: *rows,
             sha256: crate::collect::fingerprint::file_sha256(&path)?,
         });
     }
@@ -380,8 +833,10 @@ fn write_snapshot(root: &Path, tables: &mut [(&'static Table, DataFrame)]) -> Re
         .and_then(|()| file.sync_all())
         .map_err(|e| Error::io("write", &manifest_path, e))?;
 
-    let final_dir = snapshots.join(&name);
-    fs::rename(&staging, &final_dir).map_err(|e| Error::io("rename", &staging, e))?;
+    let number = current_snapshot_number(root).map_or(1, |n| n + 1);
+    let name = format!("{number:06}");
+    let final_dir = root.join(SNAPSHOTS).join(&name);
+    fs::rename(staging, &final_dir).map_err(|e| Error::io("rename", staging, e))?;
     switch_data_link(root, &Path::new(SNAPSHOTS).join(&name))?;
     remove_stale_snapshots(root);
     Ok(())

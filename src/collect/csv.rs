@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use chrono_tz::Tz;
 use polars::prelude::*;
+use rayon::prelude::*;
 
 use super::mapping::{Mapping, TableMapping};
 use crate::error::{Error, PolarsContext, Problem, Result};
@@ -58,8 +59,87 @@ pub fn table_path(dir: &Path, table: &Table, mapping: &TableMapping) -> PathBuf 
     dir.join(mapping.file.as_deref().unwrap_or(table.file))
 }
 
-/// Reads and validates one canonical table from a CSV file.
+/// Reads and validates one canonical table from a CSV file, into memory.
 pub fn read_table(path: &Path, table: &'static Table, opts: &ReadOptions) -> Result<TableRead> {
+    let mut chunks = Vec::new();
+    let scan = read_chunks(path, table, opts, CHUNK_BYTES, &mut |chunk| {
+        chunks.push(chunk);
+        Ok(())
+    })?;
+    let frame = match chunks.len() {
+        0 => with_row_numbers(crate::collect::empty_frame(table), 0)?,
+        1 => chunks.pop().unwrap_or_default(),
+        _ => {
+            let mut all = chunks.remove(0);
+            for chunk in &chunks {
+                all.vstack_mut(chunk)
+                    .context(|| format!("failed to read `{}`", path.display()))?;
+            }
+            all
+        }
+    };
+    let mut problems = scan.problems;
+    // Rows with bad cells are out already, so a duplicate-key check does not pair a row with a
+    // bad one.
+    let (frame, duplicates) = check_keys(frame, table, path)?;
+    problems.extend(duplicates);
+    let frame = frame
+        .drop(ROW)
+        .context(|| format!("failed to read `{}`", path.display()))?;
+    let rejects = conclude(path, table, opts.skip_invalid, problems)?;
+    Ok(TableRead {
+        frame,
+        rejects,
+        records: scan.records,
+    })
+}
+
+/// Name of the column [`read_chunks`] adds to each chunk: the record's index in the file
+/// (0-based, header excluded), so problems found later (a duplicate key, by the store) can still
+/// be located.
+pub const ROW: &str = "__dora_row";
+
+/// Problems found in a file, by record index.
+#[derive(Debug, Default)]
+pub struct Problems {
+    rows: BTreeMap<usize, Vec<CellProblem>>,
+}
+
+impl Problems {
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    pub fn extend(&mut self, other: Problems) {
+        for (row, ps) in other.rows {
+            self.rows.entry(row).or_default().extend(ps);
+        }
+    }
+}
+
+/// What [`read_chunks`] found besides the rows.
+#[derive(Debug)]
+pub struct ChunkedRead {
+    /// Bad cells (their rows are not in the chunks).
+    pub problems: Problems,
+    /// Records in the file (valid or not), duplicates included.
+    pub records: usize,
+}
+
+/// Bytes of CSV parsed at a time by default, so an import's memory does not grow with the
+/// file (`--csv-chunk-bytes`, hidden: tests make it tiny to put chunk boundaries everywhere).
+pub const CHUNK_BYTES: usize = 256 << 20;
+
+/// Reads and validates one canonical table from a CSV file a chunk at a time: each chunk is
+/// parsed, its bad rows are left out (and recorded), and the rest, in the canonical schema plus
+/// [`ROW`], is handed to `sink`. Keys are not checked across chunks: see [`check_keys`].
+pub fn read_chunks(
+    path: &Path,
+    table: &'static Table,
+    opts: &ReadOptions,
+    chunk_bytes: usize,
+    sink: &mut dyn FnMut(DataFrame) -> Result<()>,
+) -> Result<ChunkedRead> {
     let mapping = opts.mapping.table(table);
     let header = read_header(path, table)?;
 
@@ -83,45 +163,68 @@ pub fn read_table(path: &Path, table: &'static Table, opts: &ReadOptions) -> Res
         let wanted = column.required || opts.only.is_none_or(|only| only.contains(&(table.name, column.name)));
         sources.push(index.filter(|_| wanted));
     }
-
     let projection: Vec<usize> = sources.iter().flatten().copied().collect();
-    let raw = read_text_columns(path, header.len(), &projection)?;
-    let height = raw.height();
 
-    let mut problems: BTreeMap<usize, Vec<CellProblem>> = BTreeMap::new();
-    let mut columns = Vec::with_capacity(table.columns.len());
-    for (column, source) in table.columns.iter().zip(&sources) {
-        let parsed = match source {
-            None => absent_column(column, height),
-            Some(index) => {
-                let cells = raw
-                    .column(&raw_name(*index))
-                    .and_then(|c| c.str().cloned())
-                    .context(|| format!("failed to read `{}`", path.display()))?;
-                let source_name = &header[*index];
-                parse_column(column, source_name, &cells, &mapping, opts.zone, &mut problems)
-            }
-        };
-        columns.push(parsed.with_name(PlSmallStr::from_static(column.name)).into_column());
+    let mut problems = Problems::default();
+    let mut records = 0usize;
+    let mut chunks = Chunks::open(path, chunk_bytes)?;
+    while let Some(bytes) = chunks.next_chunk()? {
+        let raw = read_text_columns(path, bytes, chunks.first(), header.len(), &projection)?;
+        let height = raw.height();
+        let mut chunk_problems = BTreeMap::new();
+        let mut columns = Vec::with_capacity(table.columns.len());
+        for (column, source) in table.columns.iter().zip(&sources) {
+            let parsed = match source {
+                None => absent_column(column, height),
+                Some(index) => {
+                    let cells = raw
+                        .column(&raw_name(*index))
+                        .and_then(|c| c.str().cloned())
+                        .context(|| format!("failed to read `{}`", path.display()))?;
+                    let source_name = &header[*index];
+                    parse_column(column, source_name, &cells, &mapping, opts.zone, &mut chunk_problems)
+                        .context(|| format!("failed to read `{}`", path.display()))?
+                }
+            };
+            columns.push(parsed.with_name(PlSmallStr::from_static(column.name)).into_column());
+        }
+        drop(raw);
+        let frame = DataFrame::new(height, columns).context(|| format!("failed to assemble `{}`", path.display()))?;
+        let frame = with_row_numbers(frame, records)?;
+        let frame = drop_rows(frame, &chunk_problems, path)?;
+        for (row, ps) in chunk_problems {
+            problems.rows.entry(records + row).or_default().extend(ps);
+        }
+        records += height;
+        if frame.height() > 0 || records == height {
+            sink(frame)?;
+        }
     }
-    let frame = DataFrame::new(height, columns).context(|| format!("failed to assemble `{}`", path.display()))?;
+    Ok(ChunkedRead { problems, records })
+}
 
-    // Rows with bad cells go first, so a duplicate-key check does not pair a row with a bad one.
-    let (frame, kept_rows) = drop_rows(frame, &problems, path)?;
-    let (frame, duplicate_problems) = check_keys(frame, &kept_rows, table, path)?;
-    for (row, p) in duplicate_problems {
-        problems.entry(row).or_default().push(p);
-    }
+/// Adds [`ROW`]: record indexes from `first`.
+fn with_row_numbers(mut frame: DataFrame, first: usize) -> Result<DataFrame> {
+    let rows = UInt64Chunked::from_vec(
+        PlSmallStr::from_static(ROW),
+        (first as u64..(first + frame.height()) as u64).collect(),
+    );
+    frame.with_column(rows.into_column()).map_err(|e| Error::Polars {
+        context: "failed to number rows".into(),
+        source: e,
+    })?;
+    Ok(frame)
+}
 
+/// The end of a file's problems: an error listing the first of them, or (with
+/// `--skip-invalid`) the rejected rows with their lines.
+pub fn conclude(path: &Path, table: &'static Table, skip_invalid: bool, problems: Problems) -> Result<Vec<Reject>> {
+    let problems = problems.rows;
     let total: usize = problems.values().map(Vec::len).sum();
     if total == 0 {
-        return Ok(TableRead {
-            frame,
-            rejects: Vec::new(),
-            records: height,
-        });
+        return Ok(Vec::new());
     }
-    if !opts.skip_invalid {
+    if !skip_invalid {
         let listed: BTreeMap<usize, Vec<CellProblem>> = problems
             .into_iter()
             .scan(0usize, |n, (row, ps)| {
@@ -134,13 +237,84 @@ pub fn read_table(path: &Path, table: &'static Table, opts: &ReadOptions) -> Res
         let problems = rejects.into_iter().map(|r| r.problem).take(LISTED_PROBLEMS).collect();
         return Err(Error::InvalidRows { problems, total });
     }
-    // Bad rows and conflicting keys are already out of `frame`.
-    let rejects = locate(path, table, problems)?;
-    Ok(TableRead {
-        frame,
-        rejects,
-        records: height,
-    })
+    // Bad rows and conflicting keys are already out of the frames.
+    locate(path, table, problems)
+}
+
+/// A CSV file cut into chunks of whole records: each chunk ends at a line break outside quotes
+/// (an even number of `"` since the chunk began), so a quoted cell spanning lines is never
+/// split.
+struct Chunks {
+    file: std::fs::File,
+    path: PathBuf,
+    size: usize,
+    carry: Vec<u8>,
+    eof: bool,
+    served: usize,
+}
+
+impl Chunks {
+    fn open(path: &Path, size: usize) -> Result<Self> {
+        let file = std::fs::File::open(path).map_err(|e| Error::io("read", path, e))?;
+        Ok(Chunks {
+            file,
+            path: path.into(),
+            size: size.max(1),
+            carry: Vec::new(),
+            eof: false,
+            served: 0,
+        })
+    }
+
+    /// Whether the chunk served last was the first (the one with the header).
+    fn first(&self) -> bool {
+        self.served == 1
+    }
+
+    fn next_chunk(&mut self) -> Result<Option<Vec<u8>>> {
+        use std::io::Read as _;
+        let mut buf = std::mem::take(&mut self.carry);
+        loop {
+            if !self.eof {
+                let want = buf.len() + self.size;
+                let mut limited = (&mut self.file).take(self.size as u64);
+                buf.reserve(self.size);
+                limited
+                    .read_to_end(&mut buf)
+                    .map_err(|e| Error::io("read", &self.path, e))?;
+                if buf.len() < want {
+                    self.eof = true;
+                }
+            }
+            if self.eof {
+                if buf.is_empty() || (self.served > 0 && buf.iter().all(u8::is_ascii_whitespace)) {
+                    return Ok(None);
+                }
+                self.served += 1;
+                return Ok(Some(buf));
+            }
+            if let Some(end) = last_record_end(&buf) {
+                self.carry = buf.split_off(end);
+                self.served += 1;
+                return Ok(Some(buf));
+            }
+            // One record longer than a chunk: read on.
+        }
+    }
+}
+
+/// The position after the last line break outside quotes, if any.
+fn last_record_end(buf: &[u8]) -> Option<usize> {
+    let mut quoted = false;
+    let mut end = None;
+    for i in memchr::memchr2_iter(b'"', b'\n', buf) {
+        if buf[i] == b'"' {
+            quoted = !quoted;
+        } else if !quoted {
+            end = Some(i + 1);
+        }
+    }
+    end
 }
 
 /// A problem found before line numbers are known (rows are 0-based record indexes).
@@ -213,20 +387,27 @@ fn csv_error(path: &Path, e: &csv::Error) -> Error {
     }
 }
 
-/// Reads the projected columns as text with Polars; on failure, finds the offending line.
-fn read_text_columns(path: &Path, width: usize, projection: &[usize]) -> Result<DataFrame> {
+/// Reads the projected columns of one chunk as text with Polars; on failure, finds the
+/// offending line in the file.
+fn read_text_columns(
+    path: &Path,
+    bytes: Vec<u8>,
+    first: bool,
+    width: usize,
+    projection: &[usize],
+) -> Result<DataFrame> {
     let schema: Schema = (0..width)
         .map(|i| Field::new(raw_name(i).into(), DataType::String))
         .collect();
     let result = CsvReadOptions::default()
         .with_has_header(false)
-        .with_skip_rows(1)
+        .with_skip_rows(usize::from(first))
         .with_raise_if_empty(false)
         .with_schema(Some(Arc::new(schema)))
         .with_projection(Some(Arc::new(projection.to_vec())))
         .with_parse_options(CsvParseOptions::default().with_missing_is_null(true))
-        .try_into_reader_with_file_path(Some(path.into()))
-        .and_then(SerReader::finish);
+        .into_reader_with_file_handle(std::io::Cursor::new(bytes))
+        .finish();
     match result {
         Ok(df) => Ok(df),
         Err(polars_error) => Err(diagnose(path, width).unwrap_or_else(|| Error::NotCsv {
@@ -273,6 +454,20 @@ fn absent_column(column: &schema::Column, height: usize) -> Series {
     }
 }
 
+/// A cell that did not parse: row, value, reason.
+type BadCell = (usize, String, String);
+
+/// Rows per slice when a column is parsed in parallel.
+const PARSE_SLICE: usize = 1 << 16;
+
+/// `(offset, length)` of the slices of `rows` rows.
+fn slices(rows: usize) -> Vec<(usize, usize)> {
+    (0..rows)
+        .step_by(PARSE_SLICE)
+        .map(|offset| (offset, PARSE_SLICE.min(rows - offset)))
+        .collect()
+}
+
 /// Parses one column's cells, recording a problem for each bad one.
 fn parse_column(
     column: &schema::Column,
@@ -281,7 +476,7 @@ fn parse_column(
     mapping: &TableMapping,
     zone: Tz,
     problems: &mut BTreeMap<usize, Vec<CellProblem>>,
-) -> Series {
+) -> PolarsResult<Series> {
     let mut report = |row: usize, value: &str, reason: String| {
         problems.entry(row).or_default().push(CellProblem {
             column: source_name.to_string(),
@@ -311,34 +506,54 @@ fn parse_column(
             } else {
                 "not a whole number".to_string()
             };
-            let parsed: Int64Chunked = cells
-                .iter()
-                .enumerate()
-                .map(|(row, v)| match v {
-                    _ if empty(v) => {
-                        if column.required {
-                            report(row, "", format!("`{source_name}` is required and empty"));
-                        }
-                        None
-                    }
-                    Some(text) => {
-                        let value = parse(text);
-                        if value.is_none() {
-                            report(row, text, expected.clone());
-                        }
-                        value
-                    }
-                    None => None,
+            // The costliest step of reading a file: done on every core, a slice each.
+            let pieces: Vec<(Int64Chunked, Vec<BadCell>)> = slices(cells.len())
+                .into_par_iter()
+                .map(|(offset, length)| {
+                    let mut bad = Vec::new();
+                    let parsed: Int64Chunked = cells
+                        .slice(offset as i64, length)
+                        .iter()
+                        .enumerate()
+                        .map(|(i, v)| match v {
+                            _ if empty(v) => {
+                                if column.required {
+                                    bad.push((
+                                        offset + i,
+                                        String::new(),
+                                        format!("`{source_name}` is required and empty"),
+                                    ));
+                                }
+                                None
+                            }
+                            Some(text) => {
+                                let value = parse(text);
+                                if value.is_none() {
+                                    bad.push((offset + i, text.to_string(), expected.clone()));
+                                }
+                                value
+                            }
+                            None => None,
+                        })
+                        .collect();
+                    (parsed, bad)
                 })
                 .collect();
+            let mut parsed = Int64Chunked::full_null(name.clone(), 0);
+            for (piece, bad) in pieces {
+                parsed.append_owned(piece)?;
+                for (row, value, reason) in bad {
+                    report(row, &value, reason);
+                }
+            }
             let parsed = parsed.with_name(name);
-            if timestamps {
+            Ok(if timestamps {
                 parsed
                     .into_datetime(TimeUnit::Microseconds, Some(TimeZone::UTC))
                     .into_series()
             } else {
                 parsed.into_series()
-            }
+            })
         }
         Kind::Status | Kind::DeploymentKind => {
             let (allowed, what): (&[&str], &str) = if column.kind == Kind::Status {
@@ -366,7 +581,7 @@ fn parse_column(
                     known
                 })
                 .collect();
-            parsed.with_name(name).into_series()
+            Ok(parsed.with_name(name).into_series())
         }
         Kind::Text => {
             let needs_rewrite =
@@ -390,42 +605,29 @@ fn parse_column(
                     }
                 }
             }
-            cleaned.with_name(name).into_series()
+            Ok(cleaned.with_name(name).into_series())
         }
     }
 }
 
-const ROW: &str = "__dora_row";
-
-/// Removes the rows that have problems; returns the frame and the original index of each kept row.
-fn drop_rows(
-    frame: DataFrame,
-    problems: &BTreeMap<usize, Vec<CellProblem>>,
-    path: &Path,
-) -> Result<(DataFrame, Vec<usize>)> {
-    let all = 0..frame.height();
+/// Removes the rows that have problems (`problems` is by row of `frame`).
+fn drop_rows(frame: DataFrame, problems: &BTreeMap<usize, Vec<CellProblem>>, path: &Path) -> Result<DataFrame> {
     if problems.is_empty() {
-        return Ok((frame, all.collect()));
+        return Ok(frame);
     }
-    let keep: BooleanChunked = all.clone().map(|r| !problems.contains_key(&r)).collect();
-    let kept = all.filter(|r| !problems.contains_key(r)).collect();
-    let frame = frame
+    let keep: BooleanChunked = (0..frame.height()).map(|r| !problems.contains_key(&r)).collect();
+    frame
         .filter(&keep)
-        .context(|| format!("failed to filter `{}`", path.display()))?;
-    Ok((frame, kept))
+        .context(|| format!("failed to filter `{}`", path.display()))
 }
 
 /// Collapses exact duplicate rows and reports keys that appear with different content.
 ///
 /// Exports often repeat a row (overlapping date ranges); that is harmless. The same key with
 /// different content is a real conflict: dora cannot know which row is right, so every row of
-/// such a key is reported (and, with `--skip-invalid`, left out).
-fn check_keys(
-    frame: DataFrame,
-    original: &[usize],
-    table: &Table,
-    path: &Path,
-) -> Result<(DataFrame, Vec<(usize, CellProblem)>)> {
+/// such a key is reported (and, with `--skip-invalid`, left out). `frame` has the [`ROW`] column
+/// of [`read_chunks`], in file order; it is kept.
+pub fn check_keys(frame: DataFrame, table: &Table, path: &Path) -> Result<(DataFrame, Problems)> {
     let ctx = || format!("failed to check the keys of `{}`", path.display());
     let keys: Vec<Expr> = table.key.iter().map(|k| col(*k)).collect();
     // Cheapest test first: when one key column (the sha, the id) never repeats, the whole key
@@ -438,7 +640,7 @@ fn check_keys(
             .collect()
             .context(ctx)?;
         if first_u64(&distinct, "distinct") == Some(frame.height() as u64) {
-            return Ok((frame, Vec::new()));
+            return Ok((frame, Problems::default()));
         }
     }
     let repeated_keys = frame
@@ -451,14 +653,17 @@ fn check_keys(
         .collect()
         .context(ctx)?;
     if first_u64(&repeated_keys, "keys").unwrap_or(0) == 0 {
-        return Ok((frame, Vec::new()));
+        return Ok((frame, Problems::default()));
     }
 
     // Exact copies of a row are dropped silently (the first is kept).
-    let content: Vec<PlSmallStr> = frame.get_column_names_owned();
+    let content: Vec<PlSmallStr> = frame
+        .get_column_names_owned()
+        .into_iter()
+        .filter(|c| c.as_str() != ROW)
+        .collect();
     let deduplicated = frame
         .lazy()
-        .with_row_index(ROW, None)
         .unique_stable(Some(cols(content)), UniqueKeepStrategy::First)
         .collect()
         .context(ctx)?;
@@ -470,7 +675,7 @@ fn check_keys(
         .sort([ROW], SortMultipleOptions::default())
         .collect()
         .context(ctx)?;
-    let rows = conflicts.column(ROW).and_then(|c| c.idx().cloned()).context(ctx)?;
+    let rows = conflicts.column(ROW).and_then(|c| c.u64().cloned()).context(ctx)?;
     // Few rows conflict, so the key text is built here rather than in the plan.
     let mut by_key: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (position, row) in rows.iter().enumerate() {
@@ -481,32 +686,29 @@ fn check_keys(
                 .push(row as usize);
         }
     }
-    let mut problems = Vec::new();
+    let mut problems = Problems::default();
     let mut conflicting = std::collections::HashSet::new();
     for (key, rows) in &by_key {
         for (i, &row) in rows.iter().enumerate() {
-            conflicting.insert(row as IdxSize);
+            conflicting.insert(row as u64);
             let other = if i == 0 { rows[1] } else { rows[0] };
-            problems.push((
-                original[row],
-                CellProblem {
-                    column: String::new(),
-                    value: String::new(),
-                    reason: format!("the key {key} appears more than once with different content"),
-                    other_row: Some(original[other]),
-                },
-            ));
+            problems.rows.entry(row).or_default().push(CellProblem {
+                column: String::new(),
+                value: String::new(),
+                reason: format!("the key {key} appears more than once with different content"),
+                other_row: Some(other),
+            });
         }
     }
     let keep: BooleanChunked = deduplicated
         .column(ROW)
-        .and_then(|c| c.idx().cloned())
+        .and_then(|c| c.u64().cloned())
         .context(ctx)?
         .iter()
         .map(|r| r.is_some_and(|r| !conflicting.contains(&r)))
         .collect();
     // Conflicting rows stay out of the frame either way: without `--skip-invalid` the read fails.
-    let frame = deduplicated.filter(&keep).context(ctx)?.drop(ROW).context(ctx)?;
+    let frame = deduplicated.filter(&keep).context(ctx)?;
     Ok((frame, problems))
 }
 

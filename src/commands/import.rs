@@ -7,20 +7,20 @@ use std::path::PathBuf;
 use anyhow::bail;
 
 use crate::cli::{GlobalArgs, ImportArgs};
-use crate::collect::csv::{ReadOptions, Reject};
+use crate::collect::csv::{ReadOptions, Reject, conclude, read_chunks};
+use crate::collect::folder_files;
 use crate::collect::mapping::Mapping;
-use crate::collect::{folder_files, read_files};
 use crate::commands::{ExitStatus, write_atomically};
 use crate::schema::{self, Table};
 use crate::settings;
-use crate::store::Store;
+use crate::store::{self, Store};
 
 pub fn run(global: &GlobalArgs, args: &ImportArgs) -> anyhow::Result<ExitStatus> {
     // Another store (a shard written by a CI matrix job, say): merge its tables by key.
     if let Some(dir) = &args.dir
         && let Ok(shard) = Store::open(dir)
     {
-        return merge_store(global, &shard);
+        return merge_store(global, args, &shard);
     }
     let zone = settings::time_zone(&args.tz)?;
     let mapping = args
@@ -57,8 +57,32 @@ pub fn run(global: &GlobalArgs, args: &ImportArgs) -> anyhow::Result<ExitStatus>
         skip_invalid: args.skip_invalid,
         only: None,
     };
-    let inputs = read_files(&files, &options)?;
-    let rejects: Vec<&Reject> = inputs.iter().flat_map(|i| &i.read.rejects).collect();
+    // Files are read a chunk at a time straight into the store's writer, which merges them
+    // partition by partition: memory stays bounded whatever the size of the exports.
+    let big_rows = files
+        .iter()
+        .filter(|(t, _)| t.name == schema::COMMITS.name || t.name == schema::DEPLOYMENT_COMMITS.name)
+        .map(|(_, p)| estimated_rows(p))
+        .sum();
+    let mut writer = store::Writer::open(&global.store, big_rows, args.partition_rows)?;
+    let mut reads = Vec::new();
+    for (table, path) in &files {
+        let read = read_chunks(path, table, &options, args.csv_chunk_bytes, &mut |chunk| {
+            writer.add(table, chunk)
+        })?;
+        reads.push((*table, path.clone(), read));
+    }
+    // Keys are checked while merging (a key can repeat across chunks); the import fails, with
+    // every kind of problem listed, before the new snapshot becomes current.
+    let mut prepared = writer.prepare(&[], true)?;
+    let mut inputs = Vec::new();
+    for (table, path, read) in reads {
+        let mut problems = read.problems;
+        problems.extend(prepared.take_problems(table));
+        let rejects = conclude(&path, table, args.skip_invalid, problems)?;
+        inputs.push((table, read.records, rejects));
+    }
+    let rejects: Vec<&Reject> = inputs.iter().flat_map(|(_, _, r)| r).collect();
     if !rejects.is_empty() {
         write_atomically(&args.rejects, |out| {
             let mut w = csv::Writer::from_writer(out);
@@ -80,26 +104,22 @@ pub fn run(global: &GlobalArgs, args: &ImportArgs) -> anyhow::Result<ExitStatus>
             w.flush()
         })?;
     }
-
-    let updates: Vec<(&'static Table, polars::prelude::DataFrame)> =
-        inputs.iter().map(|i| (i.table, i.read.frame.clone())).collect();
-    let (store, changes) = Store::upsert(&global.store, &updates)?;
+    let changes = prepared.changes.clone();
+    let store = prepared.commit()?;
 
     if !global.quiet {
         let mut lines = Vec::new();
-        for input in &inputs {
-            let change = changes.iter().find(|c| c.table == input.table.name);
+        for (table, records, table_rejects) in &inputs {
+            let change = changes.iter().find(|c| c.table == table.name);
             if let Some(c) = change {
-                let rejected = input
-                    .read
-                    .rejects
+                let rejected = table_rejects
                     .iter()
                     .map(|r| r.problem.line)
                     .collect::<std::collections::BTreeSet<_>>()
                     .len();
                 let mut line = format!(
                     "{:<19} {:>9} records: {} added, {} replaced, {} unchanged; {} rows in store",
-                    input.table.name, input.read.records, c.added, c.replaced, c.unchanged, c.total
+                    table.name, records, c.added, c.replaced, c.unchanged, c.total
                 );
                 if rejected > 0 {
                     let _ = write!(line, "; {rejected} rejected");
@@ -126,19 +146,20 @@ pub fn run(global: &GlobalArgs, args: &ImportArgs) -> anyhow::Result<ExitStatus>
 
 /// `dora import OTHER_STORE`: the other store's rows are merged by key, like a CSV import's
 /// (its data is valid already: it was validated when it entered that store).
-fn merge_store(global: &GlobalArgs, shard: &Store) -> anyhow::Result<ExitStatus> {
-    use polars::prelude::LazyFrame;
+fn merge_store(global: &GlobalArgs, args: &ImportArgs, shard: &Store) -> anyhow::Result<ExitStatus> {
     if shard.root().canonicalize().ok() == global.store.canonicalize().ok() {
         bail!("`{}` is the store itself", shard.root().display());
     }
     let tables = shard.tables()?;
-    let mut updates = Vec::new();
+    let mut writer = store::Writer::open(&global.store, shard.partitioned_rows()?, args.partition_rows)?;
     for (table, frame) in tables.iter() {
-        let frame = LazyFrame::collect(frame.clone())
-            .map_err(|e| anyhow::anyhow!("failed to read `{}` from `{}`: {e}", table.name, shard.root().display()))?;
-        updates.push((table, frame));
+        store::for_each_slice(frame.clone(), table, args.partition_rows, &mut |slice| {
+            writer.add(table, slice)
+        })?;
     }
-    let (store, changes) = Store::upsert(&global.store, &updates)?;
+    let prepared = writer.prepare(&[], false)?;
+    let changes = prepared.changes.clone();
+    let store = prepared.commit()?;
     if !global.quiet {
         let mut err = std::io::stderr().lock();
         for c in &changes {
@@ -156,4 +177,10 @@ fn merge_store(global: &GlobalArgs, shard: &Store) -> anyhow::Result<ExitStatus>
         )?;
     }
     Ok(ExitStatus::Success)
+}
+
+/// About how many records a CSV file holds (an overestimate: a commit row is about 110 bytes),
+/// to size the store's partitions before reading it.
+fn estimated_rows(path: &std::path::Path) -> usize {
+    std::fs::metadata(path).map_or(0, |m| (m.len() / 48) as usize)
 }

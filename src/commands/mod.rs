@@ -5,6 +5,7 @@ pub mod check;
 pub mod collect;
 pub mod collect_github;
 pub mod explain;
+pub mod generate;
 pub mod import;
 pub mod metrics;
 pub mod query;
@@ -46,6 +47,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Report(args) => report::run(&cli.global, &args),
         Command::Badge(args) => badge::run(&cli.global, &args),
         Command::Explain(args) => explain::run(&cli.global, &args),
+        Command::Generate(args) => generate::run(&cli.global, &args),
     }
 }
 

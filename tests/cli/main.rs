@@ -24,6 +24,7 @@ mod oracle;
 mod properties;
 mod query;
 mod report;
+mod scale;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
