@@ -173,7 +173,9 @@ pub fn run(global: &GlobalArgs, args: &MetricsArgs) -> anyhow::Result<ExitStatus
     if let Some(path) = &args.out {
         write_atomically(path, |out| output::render(&report, args.format, out))?;
     } else {
-        let mut stdout = std::io::stdout().lock();
+        // Buffered: standard output flushes at every line break, a system call per line of
+        // output (seconds for the 60 MB JSON of 2,000 repositories by week).
+        let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
         output::render(&report, args.format, &mut stdout)?;
         stdout.flush()?;
     }
