@@ -477,11 +477,7 @@ fn at_levels(facts: &LazyFrame, aggs: &[Expr], levels: &[(bool, bool)]) -> Resul
                 .map(|(_, key)| col(key))
                 .collect();
             let aggregated = if keys.is_empty() {
-                // All rows as one group rather than `select(aggs)`: a group's values are gathered
-                // into one array, whose quantiles Polars finds by selection; a whole column that
-                // comes out of a join in many chunks it sorts instead, once per quantile (most of
-                // the time of `dora metrics` at 20M commits before this).
-                facts.clone().group_by([lit(true).alias("__all")]).agg(aggs)
+                facts.clone().select(aggs)
             } else {
                 facts.clone().group_by(keys).agg(aggs)
             };
