@@ -19,10 +19,6 @@ use std::sync::OnceLock;
 use clap::Parser as _;
 use divan::Bencher;
 
-// The allocator of the binary (src/main.rs), so the numbers are the command line's.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() {
     divan::main();
 }

@@ -4,10 +4,6 @@ use clap::Parser;
 use dora::cli::Cli;
 use dora::commands::{self, ExitStatus};
 
-// See Cargo.toml: large buffers are reused instead of being returned to the kernel.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     match commands::run(Cli::parse()) {
         Ok(status) => status.into(),
