@@ -14,7 +14,6 @@
 #![allow(clippy::disallowed_methods)]
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
 use clap::Parser as _;
 use divan::Bencher;
@@ -23,18 +22,18 @@ fn main() {
     divan::main();
 }
 
-/// The sizes, in commits; `DORA_BENCH_SIZES` (comma-separated) narrows them.
+/// The sizes, in commits.
 const SIZES: [u64; 3] = [10_000, 1_000_000, 10_000_000];
 
-fn enabled(commits: u64) -> bool {
-    static ONLY: OnceLock<Option<Vec<u64>>> = OnceLock::new();
-    ONLY.get_or_init(|| {
-        std::env::var("DORA_BENCH_SIZES")
-            .ok()
-            .map(|v| v.split(',').filter_map(|s| s.trim().parse().ok()).collect())
-    })
-    .as_ref()
-    .is_none_or(|only| only.contains(&commits))
+/// [`SIZES`], or those of them `DORA_BENCH_SIZES` (comma-separated) names.
+fn sizes() -> Vec<u64> {
+    let only: Option<Vec<u64>> = std::env::var("DORA_BENCH_SIZES")
+        .ok()
+        .map(|v| v.split(',').filter_map(|s| s.trim().parse().ok()).collect());
+    SIZES
+        .into_iter()
+        .filter(|n| only.as_ref().is_none_or(|o| o.contains(n)))
+        .collect()
 }
 
 fn bench_dir() -> PathBuf {
@@ -98,11 +97,8 @@ const WINDOW: [&str; 7] = [
     "--quiet",
 ];
 
-#[divan::bench(args = SIZES, sample_count = 3, sample_size = 1)]
+#[divan::bench(args = sizes(), sample_count = 3, sample_size = 1)]
 fn import(bencher: Bencher, commits: u64) {
-    if !enabled(commits) {
-        return;
-    }
     let data = data(commits);
     bencher
         .with_inputs(|| tempfile::tempdir_in(bench_dir()).expect("temp store"))
@@ -114,11 +110,8 @@ fn import(bencher: Bencher, commits: u64) {
 }
 
 /// `dora metrics`: every metric, per repository and ISO week, as JSON.
-#[divan::bench(args = SIZES, sample_count = 5, sample_size = 1)]
+#[divan::bench(args = sizes(), sample_count = 5, sample_size = 1)]
 fn metrics(bencher: Bencher, commits: u64) {
-    if !enabled(commits) {
-        return;
-    }
     let store = store(commits);
     let out = out("metrics.json");
     bencher.bench_local(|| {
@@ -136,7 +129,7 @@ fn metric_cases() -> Vec<&'static str> {
         .iter()
         .filter_map(|m| m.to_possible_value().map(|v| v.get_name().to_string()));
     names
-        .flat_map(|m| SIZES.iter().map(move |n| &*format!("{m}@{n}").leak()))
+        .flat_map(|m| sizes().into_iter().map(move |n| &*format!("{m}@{n}").leak()))
         .collect()
 }
 
@@ -146,9 +139,6 @@ fn metric_cases() -> Vec<&'static str> {
 fn metric(bencher: Bencher, case: &str) {
     let (metric, commits) = case.split_once('@').expect("METRIC@COMMITS");
     let commits: u64 = commits.parse().expect("a size");
-    if !enabled(commits) {
-        return;
-    }
     let store = store(commits);
     let out = out(&format!("explain-{metric}.csv"));
     bencher.bench_local(|| {
@@ -160,11 +150,8 @@ fn metric(bencher: Bencher, case: &str) {
 }
 
 /// `dora report` of one month: Markdown, HTML and SVG charts with a 12-week trend.
-#[divan::bench(args = SIZES, sample_count = 3, sample_size = 1)]
+#[divan::bench(args = sizes(), sample_count = 3, sample_size = 1)]
 fn report(bencher: Bencher, commits: u64) {
-    if !enabled(commits) {
-        return;
-    }
     let store = store(commits);
     let out = out("report");
     bencher.bench_local(|| {
@@ -184,11 +171,8 @@ fn report(bencher: Bencher, commits: u64) {
 }
 
 /// A saved query over the `changes` view: lead time by the size of the deployment.
-#[divan::bench(args = SIZES, sample_count = 3, sample_size = 1)]
+#[divan::bench(args = sizes(), sample_count = 3, sample_size = 1)]
 fn saved_query(bencher: Bencher, commits: u64) {
-    if !enabled(commits) {
-        return;
-    }
     let store = store(commits);
     let out = out("query.csv");
     bencher.bench_local(|| {
