@@ -658,7 +658,7 @@ fn route(frame: DataFrame, table: &Table, buckets: &mut [Bucket]) -> Result<()> 
     let n = buckets.len() as u64;
     let mut rows: Vec<Vec<IdxSize>> = vec![Vec::new(); buckets.len()];
     for (i, sha) in shas.iter().enumerate() {
-        let part = sha.map_or(0, |s| (fold_hash(s.as_bytes()) % n) as usize);
+        let part = sha.map_or(0, |s| (crate::collect::csv::fold_hash(s.as_bytes()) % n) as usize);
         rows[part].push(i as IdxSize);
     }
     for (bucket, rows) in buckets.iter_mut().zip(rows) {
@@ -669,24 +669,6 @@ fn route(frame: DataFrame, table: &Table, buckets: &mut [Bucket]) -> Result<()> 
         bucket.push(part)?;
     }
     Ok(())
-}
-
-/// A fast hash of a short string: only has to spread shas evenly and agree with itself within
-/// one run (partitions are not stored).
-fn fold_hash(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ bytes.len() as u64;
-    let mut words = bytes.chunks_exact(8);
-    for w in &mut words {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(w);
-        h = (h ^ u64::from_le_bytes(word))
-            .wrapping_mul(0x0100_0000_01b3)
-            .rotate_left(23);
-    }
-    for &b in words.remainder() {
-        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-    }
-    h ^ (h >> 29)
 }
 
 /// Merges one partition of new rows into the old ones: key check (when asked), then [`merge`].
