@@ -90,6 +90,24 @@ pub fn inputs(global: &GlobalArgs, data: &DataArgs) -> anyhow::Result<Inputs> {
     }
 }
 
+/// Loads the tables and computes the report of `dora metrics`.
+fn compute(
+    global: &GlobalArgs,
+    args: &MetricsArgs,
+    zone: chrono_tz::Tz,
+) -> anyhow::Result<crate::report::MetricsReport> {
+    let tables = load_tables(global, &args.data, Some(METRIC_COLUMNS))?;
+    let window = window(&args.window, zone, &tables)?;
+    let context = Context {
+        window,
+        zone,
+        environment: args.environment.clone(),
+        group_by: args.by.map(group_by),
+        period: args.period.map(period_kind),
+    };
+    Ok(analysis::compute(&tables, &context)?)
+}
+
 /// The figures of `--repo` (the report grouped by repository), or the overall figures without
 /// it; an unknown repository is an error that lists those there are.
 pub fn figures_of(report: &crate::report::MetricsReport, repo: Option<&str>) -> anyhow::Result<crate::report::Figures> {
@@ -142,20 +160,11 @@ pub fn period_kind(period: Period) -> PeriodKind {
 
 pub fn run(global: &GlobalArgs, args: &MetricsArgs) -> anyhow::Result<ExitStatus> {
     let zone = settings::time_zone(&args.data.tz)?;
-    let tables = load_tables(global, &args.data, Some(METRIC_COLUMNS))?;
-    let window = window(&args.window, zone, &tables)?;
-    let context = Context {
-        window,
-        zone,
-        environment: args.environment.clone(),
-        group_by: args.by.map(group_by),
-        period: args.period.map(period_kind),
-    };
-    // The artifact's fingerprint hashes the input files: done on another thread while the
-    // metrics are computed, so it costs (almost) no time.
+    // The artifact's fingerprint hashes the input files: done on another thread while they are
+    // read and the metrics computed, so it costs (almost) no time.
     let (report, inputs) = std::thread::scope(|scope| {
         let fingerprint = (args.format == output::Format::Json).then(|| scope.spawn(|| inputs(global, &args.data)));
-        let report = analysis::compute(&tables, &context);
+        let report = compute(global, args, zone);
         let inputs = fingerprint.map(|handle| {
             handle
                 .join()
