@@ -242,9 +242,8 @@ pub fn facts(tables: &Tables, ctx: &Context) -> Result<Facts> {
     .cache();
 
     // Deployed commits of the window's deployments.
-    let changes = lead_time::facts(lead_time::pairs(tables, &production, mapped).filter(in_window(AT)))
-        .with_column(period_of(AT).alias(PERIOD))
-        .cache();
+    let with_period = production.clone().with_column(period_of(AT).alias(PERIOD));
+    let changes = lead_time::facts(lead_time::pairs(tables, &with_period, mapped, true).filter(in_window(AT))).cache();
 
     // Incidents of the window, grouped by the incident's repository, or by the service or team
     // of the deployment it is attributed to (for service: its own `service` first), falling back

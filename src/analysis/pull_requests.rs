@@ -22,7 +22,7 @@ pub fn breakdown(tables: &Tables, production: &LazyFrame, mapped: bool, window: 
         return Ok(None);
     }
     // The first production deployment of each (repo, commit), over all history.
-    let shipped = lead_time::pairs(tables, production, mapped)
+    let shipped = lead_time::pairs(tables, production, mapped, false)
         .group_by([col(d::REPO), col(c::SHA)])
         .agg([col(AT).min().alias(AT)])
         .select([col(d::REPO), col(c::SHA).alias("merge_sha_key"), col(AT)]);
