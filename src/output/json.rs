@@ -34,7 +34,7 @@ enum Entry<'a> {
     Text(Option<&'a str>),
     Date(chrono::NaiveDate),
     Level(Option<Level>),
-    Object(&'a [(&'a str, Entry<'a>)]),
+    Object(&'a Sorted<'a>),
     Frequency(&'a Frequency),
     LeadTime(&'a LeadTime),
     TimeToRestore(&'a TimeToRestore),
@@ -54,7 +54,7 @@ impl Serialize for Entry<'_> {
             Entry::Text(t) => t.serialize(s),
             Entry::Date(d) => s.collect_str(&format_args!("{}", d.format("%Y-%m-%d"))),
             Entry::Level(l) => l.map(Level::as_str).serialize(s),
-            Entry::Object(entries) => object(s, entries.to_vec()),
+            Entry::Object(entries) => entries.serialize(s),
             Entry::Frequency(f) => object(
                 s,
                 vec![
@@ -103,7 +103,7 @@ impl Serialize for Entry<'_> {
             Entry::Periods(periods) => s.collect_seq(periods.iter().map(|p| {
                 let mut entries = figures(&p.figures);
                 entries.extend([("start", Entry::Date(p.start)), ("end", Entry::Date(p.end))]);
-                Sorted(entries)
+                Sorted::new(entries)
             })),
             Entry::Groups(report) => s.collect_seq(report.groups.iter().map(|g| group(report, g))),
             Entry::Value(v) => v.serialize(s),
@@ -114,19 +114,25 @@ impl Serialize for Entry<'_> {
 /// An object whose keys are written in alphabetical order.
 struct Sorted<'a>(Vec<(&'a str, Entry<'a>)>);
 
-impl Serialize for Sorted<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        object(s, self.0.clone())
+impl<'a> Sorted<'a> {
+    fn new(mut entries: Vec<(&'a str, Entry<'a>)>) -> Self {
+        entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        Sorted(entries)
     }
 }
 
-fn object<S: Serializer>(s: S, mut entries: Vec<(&str, Entry<'_>)>) -> Result<S::Ok, S::Error> {
-    entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
-    let mut map = s.serialize_map(Some(entries.len()))?;
-    for (key, value) in &entries {
-        map.serialize_entry(key, value)?;
+impl Serialize for Sorted<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (key, value) in &self.0 {
+            map.serialize_entry(key, value)?;
+        }
+        map.end()
     }
-    map.end()
+}
+
+fn object<S: Serializer>(s: S, entries: Vec<(&str, Entry<'_>)>) -> Result<S::Ok, S::Error> {
+    Sorted::new(entries).serialize(s)
 }
 
 /// The figures of one scope as object entries (unsorted).
@@ -158,7 +164,7 @@ fn group<'a>(report: &'a MetricsReport, g: &'a Group) -> Sorted<'a> {
     if report.period.is_some() {
         entries.push(("periods", Entry::Periods(&g.periods)));
     }
-    Sorted(entries)
+    Sorted::new(entries)
 }
 
 /// The whole artifact.
@@ -175,7 +181,7 @@ impl Serialize for Artifact<'_> {
         });
         let inputs = json!(report.inputs);
         let pull_requests = json!(report.pull_requests);
-        let overall = figures(&report.overall);
+        let overall = Sorted::new(figures(&report.overall));
         object(
             s,
             vec![
