@@ -86,10 +86,17 @@ pub fn print_or_write(
     format: crate::output::frame::FrameFormat,
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> anyhow::Result<ExitStatus> {
+    if out.is_none() && format == crate::output::frame::FrameFormat::Parquet {
+        anyhow::bail!("`--format parquet` writes a file: add `--out FILE`");
+    }
+    write_out(out, write)?;
+    Ok(ExitStatus::Success)
+}
+
+/// Writes to `out` (atomically) or to standard output.
+pub fn write_out(out: Option<&Path>, write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> anyhow::Result<()> {
     if let Some(path) = out {
         write_atomically(path, write)?;
-    } else if format == crate::output::frame::FrameFormat::Parquet {
-        anyhow::bail!("`--format parquet` writes a file: add `--out FILE`");
     } else {
         // Buffered: standard output flushes at every line break, a system call per line of
         // output (seconds for the 60 MB JSON of 2,000 repositories by week).
@@ -97,7 +104,7 @@ pub fn print_or_write(
         write(&mut stdout)?;
         stdout.flush()?;
     }
-    Ok(ExitStatus::Success)
+    Ok(())
 }
 
 /// `--github-step-summary`: appends `markdown` to the file GitHub Actions names in
