@@ -461,7 +461,7 @@ impl Writer {
                     commits = Some(frame.clone());
                 } else {
                     let commits = commits.take().unwrap_or_else(|| empty_frame(&schema::COMMITS));
-                    frame = with_commit_times(frame, &deployments, commits)?;
+                    frame = with_derived_columns(frame, &deployments, commits)?;
                 }
                 outputs[table_index].1.write(&frame)?;
             }
@@ -782,16 +782,27 @@ fn keyed(left: LazyFrame, right: LazyFrame, on: &[Expr], how: JoinType) -> LazyF
 /// deployed commit, looked up once when the snapshot is written (docs/store.md).
 pub const DERIVED_COMMITTED_AT: &str = "committed_at";
 
-/// `deployment_commits` with `committed_at`: the time of the commit `sha` in the deployment's
-/// repository (null when the store has no such commit). Lead time then needs no join on the
-/// 40-character sha at analysis time, which was most of its cost. `commits` holds (at least)
-/// the commits of the same shas: one partition of each table.
-fn with_commit_times(pairs: DataFrame, deployments: &DataFrame, commits: DataFrame) -> Result<DataFrame> {
+/// The name of the second derived column of `deployment_commits`: the 0-based position of the
+/// deployment's row in the snapshot's `deployments.parquet` (null when there is no such
+/// deployment). Lead time then finds each deployed commit's deployment by position instead of
+/// joining 20M rows on the text id (docs/store.md).
+pub const DERIVED_DEPLOYMENT_ROW: &str = "deployment_row";
+
+/// `deployment_commits` with the derived columns: `committed_at`, the time of the commit `sha`
+/// in the deployment's repository (null when the store has no such commit), and
+/// `deployment_row`. Lead time then needs no join on the 40-character sha, nor on the text id,
+/// at analysis time, which was most of its cost. `commits` holds (at least) the commits of the
+/// same shas: one partition of each table; `deployments` is the table as the snapshot writes it.
+fn with_derived_columns(pairs: DataFrame, deployments: &DataFrame, commits: DataFrame) -> Result<DataFrame> {
     use crate::schema::{commits as c, deployment_commits as dc, deployments as d};
     pairs
         .lazy()
         .join(
-            deployments.clone().lazy().select([col(d::ID), col(d::REPO)]),
+            deployments
+                .clone()
+                .lazy()
+                .with_row_index(DERIVED_DEPLOYMENT_ROW, None)
+                .select([col(d::ID), col(d::REPO), col(DERIVED_DEPLOYMENT_ROW)]),
             [col(dc::DEPLOYMENT_ID)],
             [col(d::ID)],
             JoinArgs::new(JoinType::Left),
@@ -806,9 +817,14 @@ fn with_commit_times(pairs: DataFrame, deployments: &DataFrame, commits: DataFra
             [col(c::REPO), col(c::SHA)],
             JoinArgs::new(JoinType::Left),
         )
-        .select([col(dc::DEPLOYMENT_ID), col(dc::SHA), col(DERIVED_COMMITTED_AT)])
+        .select([
+            col(dc::DEPLOYMENT_ID),
+            col(dc::SHA),
+            col(DERIVED_COMMITTED_AT),
+            col(DERIVED_DEPLOYMENT_ROW),
+        ])
         .collect()
-        .context(|| "failed to look up the commit times of deployment_commits".into())
+        .context(|| "failed to derive the columns of deployment_commits".into())
 }
 
 /// Writes the manifest of the tables in `staging`, then points `data` at it.

@@ -6,9 +6,12 @@
 
 use polars::prelude::*;
 
-use super::{AT, COMMITTED, GROUP, PERIOD, asof, hours, micros};
+use super::quantiles::{self, Buckets, Summaries};
+use super::{AT, COMMITTED, GROUP, PERIOD, asof, hours, micros, production};
 use crate::collect::Tables;
+use crate::error::{PolarsContext, Result};
 use crate::schema::{commits as c, deployment_commits as dc, deployments as d};
+use crate::timestamp::MICROS_PER_HOUR;
 
 pub const HOURS: &str = "lead_time_hours";
 
@@ -78,39 +81,178 @@ pub fn pairs(tables: &Tables, production: &LazyFrame, mapped: bool, with_period:
     }
 }
 
+/// The quantiles of the lead-time figures: median, p75, p90.
+pub const QUANTILES: [f64; 3] = [0.5, 0.75, 0.9];
+
+/// The group key of a fact as an integer: the code of its categorical group.
+pub(super) const GROUP_CODE: &str = "group_code";
+
+pub(super) fn group_code() -> Expr {
+    col(GROUP).to_physical().cast(DataType::UInt32).alias(GROUP_CODE)
+}
+
+/// What the lead-time figures are computed from: plans collected with the other figures.
+#[derive(Clone)]
+pub enum FigureInput<T> {
+    /// A store's `deployment_commits` with `deployment_row` and `committed_at`: the window's
+    /// production deployments (row, time, group, period), and every deployed commit's (row, commit
+    /// time). No join: each commit finds its deployment by position.
+    ByRow { deployments: T, commits: T },
+    /// The pairs as joined by [`pairs`], reduced to (group, period, hours).
+    Pairs(T),
+}
+
+/// The plans behind the lead-time figures of the window (`in_window` on `AT`). `production`
+/// has the period column.
+pub fn figure_input(tables: &Tables, production: &LazyFrame, mapped: bool, in_window: Expr) -> FigureInput<LazyFrame> {
+    let by_row = mapped
+        && tables.deployment_commits.clone().collect_schema().is_ok_and(|s| {
+            s.contains(crate::store::DERIVED_COMMITTED_AT) && s.contains(crate::store::DERIVED_DEPLOYMENT_ROW)
+        });
+    if by_row {
+        return FigureInput::ByRow {
+            deployments: production.clone().filter(in_window).select([
+                col(production::ROW),
+                col(AT),
+                group_code(),
+                col(PERIOD),
+            ]),
+            commits: tables.deployment_commits.clone().select([
+                col(crate::store::DERIVED_DEPLOYMENT_ROW).cast(DataType::UInt32),
+                micros(crate::store::DERIVED_COMMITTED_AT).alias(COMMITTED),
+            ]),
+        };
+    }
+    FigureInput::Pairs(pairs(tables, production, mapped, true).filter(in_window).select([
+        group_code(),
+        col(PERIOD),
+        hours(col(AT), col(COMMITTED)).alias(HOURS),
+    ]))
+}
+
+/// Dense indexes for the group codes of the facts.
+pub struct GroupIndex {
+    /// Index of each code (`u32::MAX`: unknown).
+    by_code: Vec<u32>,
+    /// Index of the null group.
+    null: u32,
+    pub len: usize,
+}
+
+impl GroupIndex {
+    /// From the codes of the groups, in the order of their indexes (`None`: the null group).
+    pub fn new(codes: &[Option<u32>]) -> GroupIndex {
+        let mut by_code = Vec::new();
+        let mut null = u32::MAX;
+        for (index, code) in codes.iter().enumerate() {
+            let index = u32::try_from(index).unwrap_or(u32::MAX);
+            match code {
+                None => null = index,
+                Some(code) => {
+                    let code = *code as usize;
+                    if by_code.len() <= code {
+                        by_code.resize(code + 1, u32::MAX);
+                    }
+                    by_code[code] = index;
+                }
+            }
+        }
+        GroupIndex {
+            by_code,
+            null,
+            len: codes.len(),
+        }
+    }
+
+    fn get(&self, code: Option<u32>) -> Option<usize> {
+        let index = match code {
+            None => self.null,
+            Some(code) => *self.by_code.get(code as usize)?,
+        };
+        (index != u32::MAX).then_some(index as usize)
+    }
+}
+
+/// The (group, period) bucket of a fact; `None` outside the groups and periods.
+fn bucket_of(groups: &GroupIndex, periods: usize, code: Option<u32>, period: Option<i64>) -> Option<usize> {
+    let group = groups.get(code)?;
+    let period = match period {
+        None if periods == 1 => 0,
+        None => return None,
+        Some(p) => usize::try_from(p).ok().filter(|p| *p < periods)?,
+    };
+    Some(group * periods + period)
+}
+
+/// Counts and quantiles of the window's lead times at the wanted levels, from the collected
+/// [`figure_input`]. `periods`: the number of periods (1 without periods, whose period is null).
+pub fn summarize(
+    input: &FigureInput<DataFrame>,
+    groups: &GroupIndex,
+    periods: usize,
+    levels: quantiles::Levels,
+) -> Result<Summaries> {
+    let ctx = || "failed to compute lead time".to_string();
+    let buckets = match input {
+        FigureInput::ByRow { deployments, commits } => {
+            // Each production deployment of the window, by row: its bucket and time.
+            let rows = deployments
+                .column(production::ROW)
+                .and_then(|c| c.idx().cloned())
+                .context(ctx)?;
+            let at = deployments.column(AT).and_then(|c| c.i64().cloned()).context(ctx)?;
+            let codes = deployments
+                .column(GROUP_CODE)
+                .and_then(|c| c.u32().cloned())
+                .context(ctx)?;
+            let period = deployments.column(PERIOD).and_then(|c| c.i64().cloned()).context(ctx)?;
+            let size = rows.max().map_or(0, |m| m as usize + 1);
+            let mut deployment = vec![(u32::MAX, 0i64); size];
+            for (((row, at), code), period) in rows.iter().zip(at.iter()).zip(codes.iter()).zip(period.iter()) {
+                if let (Some(row), Some(at), Some(bucket)) = (row, at, bucket_of(groups, periods, code, period)) {
+                    deployment[row as usize] = (u32::try_from(bucket).unwrap_or(u32::MAX), at);
+                }
+            }
+            let rows = commits
+                .column(crate::store::DERIVED_DEPLOYMENT_ROW)
+                .and_then(|c| c.u32().cloned())
+                .context(ctx)?;
+            let committed = commits.column(COMMITTED).and_then(|c| c.i64().cloned()).context(ctx)?;
+            Buckets::build(groups.len, periods, |place| {
+                for (row, committed) in rows.iter().zip(committed.iter()) {
+                    let (Some(row), Some(committed)) = (row, committed) else {
+                        continue;
+                    };
+                    if let Some(&(bucket, at)) = deployment.get(row as usize)
+                        && bucket != u32::MAX
+                    {
+                        // As `hours` computes it in Polars, which divides by a scalar by
+                        // multiplying with its reciprocal: the same figures to the last bit.
+                        place(
+                            bucket as usize,
+                            at.wrapping_sub(committed) as f64 * (1.0 / MICROS_PER_HOUR as f64),
+                        );
+                    }
+                }
+            })
+        }
+        FigureInput::Pairs(pairs) => {
+            let codes = pairs.column(GROUP_CODE).and_then(|c| c.u32().cloned()).context(ctx)?;
+            let period = pairs.column(PERIOD).and_then(|c| c.i64().cloned()).context(ctx)?;
+            let hours = pairs.column(HOURS).and_then(|c| c.f64().cloned()).context(ctx)?;
+            Buckets::build(groups.len, periods, |place| {
+                for ((code, period), hours) in codes.iter().zip(period.iter()).zip(hours.iter()) {
+                    if let (Some(hours), Some(bucket)) = (hours, bucket_of(groups, periods, code, period)) {
+                        place(bucket, hours);
+                    }
+                }
+            })
+        }
+    };
+    Ok(buckets.summarize(&QUANTILES, levels))
+}
+
 /// The window's pairs with their lead time in hours (negative ones kept, to be counted).
 pub fn facts(pairs: LazyFrame) -> LazyFrame {
     pairs.with_column(hours(col(AT), col(COMMITTED)).alias(HOURS))
-}
-
-/// The facts whose lead time counts: non-negative ones (a commit dated after its deployment is
-/// a clock or data error, counted apart by [`negative_aggregations`]). Filtering rows, rather than
-/// filtering inside each aggregation, leaves a column without nulls, whose quantiles Polars
-/// finds by selection instead of sorting.
-pub fn valid(facts: LazyFrame) -> LazyFrame {
-    // One chunk, too: over a column in many chunks (as a filter or join leaves it) Polars sorts
-    // for each quantile of the whole window, most of `dora metrics` at 20M commits (perf).
-    facts
-        .filter(col(HOURS).gt_eq(lit(0.0)))
-        .with_column(col(HOURS).rechunk())
-}
-
-/// Count, median, p75, p90 of the [`valid`] lead times.
-pub fn aggregations() -> Vec<Expr> {
-    vec![
-        len().cast(DataType::Int64).alias("lt_count"),
-        col(HOURS).quantile(lit(0.5), QuantileMethod::Linear).alias("lt_median"),
-        col(HOURS).quantile(lit(0.75), QuantileMethod::Linear).alias("lt_p75"),
-        col(HOURS).quantile(lit(0.9), QuantileMethod::Linear).alias("lt_p90"),
-    ]
-}
-
-/// The facts with a negative lead time.
-pub fn negative(facts: LazyFrame) -> LazyFrame {
-    facts.filter(col(HOURS).lt(lit(0.0)))
-}
-
-/// How many [`negative`] lead times.
-pub fn negative_aggregations() -> Vec<Expr> {
-    vec![len().cast(DataType::Int64).alias("lt_negative")]
 }

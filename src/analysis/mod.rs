@@ -14,6 +14,7 @@ pub mod lead_time;
 pub mod levels;
 pub mod production;
 pub mod pull_requests;
+pub mod quantiles;
 pub mod rework;
 pub mod time_to_restore;
 pub mod views;
@@ -191,6 +192,8 @@ pub struct Facts {
     pub deployments: LazyFrame,
     /// The window's deployed commits with their lead time and period.
     pub changes: LazyFrame,
+    /// What the lead-time figures are computed from (the same pairs as `changes`, reduced).
+    pub lead_time_input: lead_time::FigureInput<LazyFrame>,
     /// The window's incidents with attribution, restore time, group and period.
     pub incidents: LazyFrame,
     /// Whether lead time comes from `deployment_commits` (else from commit times).
@@ -244,6 +247,7 @@ pub fn facts(tables: &Tables, ctx: &Context) -> Result<Facts> {
     // Deployed commits of the window's deployments.
     let with_period = production.clone().with_column(period_of(AT).alias(PERIOD));
     let changes = lead_time::facts(lead_time::pairs(tables, &with_period, mapped, true).filter(in_window(AT))).cache();
+    let lead_time_input = lead_time::figure_input(tables, &with_period, mapped, in_window(AT));
 
     // Incidents of the window, grouped by the incident's repository, or by the service or team
     // of the deployment it is attributed to (for service: its own `service` first), falling back
@@ -299,6 +303,7 @@ pub fn facts(tables: &Tables, ctx: &Context) -> Result<Facts> {
         attribution,
         deployments,
         changes,
+        lead_time_input,
         incidents,
         mapped,
         periods,
@@ -310,7 +315,7 @@ pub fn compute(tables: &Tables, ctx: &Context) -> Result<MetricsReport> {
     let Facts {
         production,
         deployments,
-        changes,
+        lead_time_input,
         incidents,
         mapped,
         periods,
@@ -340,25 +345,34 @@ pub fn compute(tables: &Tables, ctx: &Context) -> Result<MetricsReport> {
             .alias("rec_open"),
     ];
     let levels = scope_levels(ctx);
-    let plans = vec![
+    let mut plans = vec![
         at_levels(&deployments, &deployment_aggs, &levels)?,
-        at_levels(&lead_time::valid(changes.clone()), &lead_time::aggregations(), &levels)?,
-        at_levels(
-            &lead_time::negative(changes),
-            &lead_time::negative_aggregations(),
-            &levels,
-        )?,
         at_levels(&incidents, &time_to_restore::aggregations(), &levels)?,
-        production.select([col(GROUP)]).unique(None, UniqueKeepStrategy::Any),
+        production
+            .select([col(GROUP).cast(DataType::String), lead_time::group_code()])
+            .unique(None, UniqueKeepStrategy::Any),
     ];
+    // Lead time, the biggest facts, is summarized outside Polars (`quantiles`).
+    match &lead_time_input {
+        lead_time::FigureInput::ByRow { deployments, commits } => {
+            plans.extend([deployments.clone(), commits.clone()]);
+        }
+        lead_time::FigureInput::Pairs(pairs) => plans.push(pairs.clone()),
+    }
     let mut frames = collect_all(plans)?.into_iter();
     let mut scopes: HashMap<ScopeKey, Figures> = HashMap::new();
     let mut next = || frames.next().unwrap_or_default();
     read_deployments(&next(), &mut scopes)?;
-    read_lead_time(&next(), &mut scopes)?;
-    read_negative_lead_time(&next(), &mut scopes)?;
     read_restore(&next(), &mut scopes)?;
     let production_groups = next();
+    let lead_time_input = match lead_time_input {
+        lead_time::FigureInput::ByRow { .. } => lead_time::FigureInput::ByRow {
+            deployments: next(),
+            commits: next(),
+        },
+        lead_time::FigureInput::Pairs(_) => lead_time::FigureInput::Pairs(next()),
+    };
+    read_lead_time(&lead_time_input, &production_groups, ctx, periods.len(), &mut scopes)?;
 
     // Figures that derive from others, and levels.
     let window_days = window::local_days(window.since, window.until, ctx.zone);
@@ -560,22 +574,58 @@ fn read_deployments(frame: &DataFrame, scopes: &mut HashMap<ScopeKey, Figures>) 
     })
 }
 
-fn read_lead_time(frame: &DataFrame, scopes: &mut HashMap<ScopeKey, Figures>) -> Result<()> {
-    for_each_scope(frame, |key, v| {
-        scopes.entry(key).or_default().lead_time_hours = LeadTime {
-            count: count(v("lt_count")),
-            median: v("lt_median"),
-            p75: v("lt_p75"),
-            p90: v("lt_p90"),
-            negative_dropped: 0,
-        };
-    })
-}
-
-fn read_negative_lead_time(frame: &DataFrame, scopes: &mut HashMap<ScopeKey, Figures>) -> Result<()> {
-    for_each_scope(frame, |key, v| {
-        scopes.entry(key).or_default().lead_time_hours.negative_dropped = count(v("lt_negative"));
-    })
+/// Lead-time figures of every scope, from the collected input (see [`lead_time::summarize`]).
+/// Like a Polars group-by, a scope gets figures only when it has facts; the whole window always.
+fn read_lead_time(
+    input: &lead_time::FigureInput<DataFrame>,
+    production_groups: &DataFrame,
+    ctx: &Context,
+    periods: usize,
+    scopes: &mut HashMap<ScopeKey, Figures>,
+) -> Result<()> {
+    let context = || "failed to read the groups".to_string();
+    let names = production_groups
+        .column(GROUP)
+        .and_then(|c| c.str().cloned())
+        .context(context)?;
+    let codes = production_groups
+        .column(lead_time::GROUP_CODE)
+        .and_then(|c| c.u32().cloned())
+        .context(context)?;
+    let codes: Vec<Option<u32>> = codes.iter().collect();
+    let groups = lead_time::GroupIndex::new(&codes);
+    let periods = if ctx.period.is_some() { periods } else { 1 };
+    let levels = quantiles::Levels {
+        group: ctx.group_by.is_some(),
+        period: ctx.period.is_some(),
+        group_period: ctx.group_by.is_some() && ctx.period.is_some(),
+    };
+    let summaries = lead_time::summarize(input, &groups, periods, levels)?;
+    let lead_time = |s: &quantiles::Summary| LeadTime {
+        count: s.count as u64,
+        median: s.quantiles.first().copied().flatten(),
+        p75: s.quantiles.get(1).copied().flatten(),
+        p90: s.quantiles.get(2).copied().flatten(),
+        negative_dropped: s.below_zero as u64,
+    };
+    let mut set = |key: ScopeKey, s: &quantiles::Summary| {
+        if s.count > 0 || s.below_zero > 0 {
+            scopes.entry(key).or_default().lead_time_hours = lead_time(s);
+        }
+    };
+    let overall = lead_time(&summaries.overall);
+    let group_name = |g: usize| Scope::Group(names.get(g).map(str::to_string));
+    for (g, s) in summaries.group.iter().enumerate() {
+        set((group_name(g), None), s);
+    }
+    for (p, s) in summaries.period.iter().enumerate() {
+        set((Scope::All, Some(p as i64)), s);
+    }
+    for (b, s) in summaries.group_period.iter().enumerate() {
+        set((group_name(b / periods), Some((b % periods) as i64)), s);
+    }
+    scopes.entry((Scope::All, None)).or_default().lead_time_hours = overall;
+    Ok(())
 }
 
 fn read_restore(frame: &DataFrame, scopes: &mut HashMap<ScopeKey, Figures>) -> Result<()> {

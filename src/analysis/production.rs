@@ -4,11 +4,16 @@
 //! `success` or `rolled_back`. "Previous" and "next" are within the same repository, ordered by
 //! `deployed_at`, then `id`, over all of history (not only the window), because attribution of an
 //! incident and the commits of the window's first deployment depend on deployments before it.
+//! Each keeps its position in the `deployments` table ([`ROW`]), which the store's
+//! `deployment_commits` refers to.
 
 use polars::prelude::*;
 
 use super::{AT, NEXT_AT, PREV_AT, micros, null_of};
 use crate::schema::{deployments as d, status};
+
+/// The position of a deployment's row in the `deployments` table (0-based).
+pub const ROW: &str = crate::store::DERIVED_DEPLOYMENT_ROW;
 
 pub fn production(deployments: LazyFrame, environment: &str) -> LazyFrame {
     let same_repo = |n: i64| col(d::REPO).shift(lit(n)).eq(col(d::REPO)).fill_null(lit(false));
@@ -18,6 +23,7 @@ pub fn production(deployments: LazyFrame, environment: &str) -> LazyFrame {
             .otherwise(null_of(DataType::Int64))
     };
     deployments
+        .with_row_index(ROW, None)
         .filter(
             col(d::ENVIRONMENT)
                 .str()
@@ -34,6 +40,7 @@ pub fn production(deployments: LazyFrame, environment: &str) -> LazyFrame {
             col(d::SERVICE),
             col(d::TEAM),
             col(d::URL),
+            col(ROW),
         ])
         .sort(
             [d::REPO, AT, d::ID],

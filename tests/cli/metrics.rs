@@ -7,6 +7,11 @@ use crate::{Sandbox, assert_close, fixture};
 const WINDOW: [&str; 6] = ["--since", "2026-03-01", "--until", "2026-03-16", "--tz", "UTC"];
 
 fn basic_json(extra: &[&str]) -> Value {
+    basic_json_in(&WINDOW, extra)
+}
+
+/// `dora metrics` on the basic fixture in another window.
+fn basic_json_in(window: &[&str], extra: &[&str]) -> Value {
     let sandbox = Sandbox::new();
     let input = fixture("basic");
     let mut args = vec![
@@ -16,7 +21,7 @@ fn basic_json(extra: &[&str]) -> Value {
         "--format",
         "json",
     ];
-    args.extend(WINDOW);
+    args.extend(window);
     args.extend(extra);
     sandbox.run(&args).success().json()
 }
@@ -80,6 +85,19 @@ fn basic_by_repo() {
     assert_eq!(web["lead_time_hours"]["negative_dropped"], 1);
     assert_eq!(web["time_to_restore_hours"]["count"], 1);
     assert_eq!(web["unattributed_incidents"], 1);
+}
+
+#[test]
+fn a_group_without_deployments_in_the_window_is_listed_with_zero() {
+    // acme/api last deployed on 2026-03-06: a week later it still appears, with nothing.
+    let j = basic_json_in(&["--since", "2026-03-08", "--until", "2026-03-31"], &["--by", "repo"]);
+    let groups = j["groups"].as_array().expect("groups");
+    let repos: Vec<&str> = groups.iter().filter_map(|g| g["repo"].as_str()).collect();
+    assert_eq!(repos, ["acme/api", "acme/web"]);
+    assert_eq!(groups[0]["deployments"], 0);
+    assert_eq!(groups[0]["lead_time_hours"]["count"], 0);
+    assert_eq!(groups[0]["lead_time_hours"]["median"], Value::Null);
+    assert_eq!(groups[1]["deployments"], 1);
 }
 
 #[test]
@@ -589,6 +607,32 @@ fn the_store_resolves_commit_times_once_and_agrees_with_the_csv_folder() {
         a["inputs"] = Value::Null;
         b["inputs"] = Value::Null;
         assert_eq!(a, b, "{extra:?}");
+    }
+    // Stores written before `deployment_row`, or before both derived columns, are still read,
+    // with the same figures (lead time joins on the id, or on the sha too).
+    let reference = |sandbox: &Sandbox| {
+        let mut j = sandbox
+            .run(&[
+                "metrics", "--all", "--format", "json", "--by", "repo", "--period", "week",
+            ])
+            .success()
+            .json();
+        j["inputs"] = Value::Null;
+        j
+    };
+    let expected = reference(&sandbox);
+    let file = sandbox.store().join("data/deployment_commits.parquet");
+    for keep in [&["deployment_id", "sha", "committed_at"][..], &["deployment_id", "sha"]] {
+        use polars::prelude::*;
+        let read = std::fs::File::open(&file).expect("open");
+        let mut frame = ParquetReader::new(read)
+            .finish()
+            .expect("read")
+            .select(keep.iter().copied())
+            .expect("columns");
+        let write = std::fs::File::create(&file).expect("create");
+        ParquetWriter::new(write).finish(&mut frame).expect("write");
+        assert_eq!(reference(&sandbox), expected, "{keep:?}");
     }
     // Commits imported after the deployments they belong to are picked up too.
     let sandbox = Sandbox::new();
