@@ -4,8 +4,10 @@
 //! deployed commit, per incident) with pure `LazyFrame -> LazyFrame` functions. This module
 //! tags every fact with its group and period, aggregates at four levels (overall, per group,
 //! per period, per group and period), and collects everything in a single `collect_all`, so
-//! Polars shares the common sub-plans. No row is looped over in Rust: only the aggregated
-//! figures (a few per group and period) are read out.
+//! Polars shares the common sub-plans. Only the aggregated figures (a few per group and period)
+//! are read out, with one exception: lead time, the one fact with a row per deployed commit
+//! (tens of millions), is reduced by Polars to (group, period, hours) and summarized by
+//! [`quantiles`], in one buffer instead of a gather per group, quantile and level.
 
 pub mod change_failure;
 pub mod digest;
