@@ -56,14 +56,20 @@ pub struct Buckets {
 impl Buckets {
     /// Places the samples that `visit` reports as `(bucket, value)`. `visit` runs twice (once to
     /// count each bucket's samples, once to place them) and must report the same samples both
-    /// times; buckets out of range are ignored. Values below zero (or NaN) are counted per
+    /// times; buckets out of range and NaN values are ignored. Values below zero are counted per
     /// bucket and left out of the summaries: for lead time they are data errors, reported apart.
     pub fn build(groups: usize, periods: usize, visit: impl Fn(&mut dyn FnMut(usize, f64))) -> Buckets {
         let n_buckets = groups * periods;
         let mut counts = vec![0usize; n_buckets];
         let mut below_zero = vec![0usize; n_buckets];
         visit(&mut |bucket, value| {
-            let counter = if value >= 0.0 { &mut counts } else { &mut below_zero };
+            let counter = if value >= 0.0 {
+                &mut counts
+            } else if value < 0.0 {
+                &mut below_zero
+            } else {
+                return;
+            };
             if let Some(c) = counter.get_mut(bucket) {
                 *c += 1;
             }
