@@ -34,6 +34,7 @@ pub mod query;
 pub mod report;
 pub mod schema;
 pub mod settings;
+pub mod slices;
 pub mod store;
 pub mod timestamp;
 

@@ -155,14 +155,10 @@ impl Buckets {
 
 /// The summary of each slice `values[bounds[i]..bounds[i + 1]]`, on all cores.
 fn summarize_slices(values: &mut [f64], bounds: &[usize], qs: &[f64]) -> Vec<Summary> {
-    let mut slices = Vec::with_capacity(bounds.len().saturating_sub(1));
-    let mut rest = values;
-    for pair in bounds.windows(2) {
-        let (slice, tail) = std::mem::take(&mut rest).split_at_mut(pair[1] - pair[0]);
-        slices.push(slice);
-        rest = tail;
-    }
-    slices.into_par_iter().map(|s| summarize(s, qs)).collect()
+    crate::slices::split_at_bounds(values, bounds)
+        .into_par_iter()
+        .map(|s| summarize(s, qs))
+        .collect()
 }
 
 /// Count and linear quantiles of `values` (reordered in place).

@@ -780,17 +780,12 @@ fn all_distinct(hashes: &[u64]) -> bool {
         spread[*slot] = h;
         *slot += 1;
     }
-    let mut parts = Vec::with_capacity(1 << BITS);
-    let mut rest = spread.as_mut_slice();
-    for pair in starts.windows(2) {
-        let (part, tail) = std::mem::take(&mut rest).split_at_mut(pair[1] - pair[0]);
-        parts.push(part);
-        rest = tail;
-    }
-    parts.into_par_iter().all(|part| {
-        part.sort_unstable();
-        part.windows(2).all(|w| w[0] != w[1])
-    })
+    crate::slices::split_at_bounds(&mut spread, &starts)
+        .into_par_iter()
+        .all(|part| {
+            part.sort_unstable();
+            part.windows(2).all(|w| w[0] != w[1])
+        })
 }
 
 /// A fast hash of a short string (a sha, an id): spreads them evenly; not stored anywhere, so
