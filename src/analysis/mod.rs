@@ -374,7 +374,13 @@ pub fn compute(tables: &Tables, ctx: &Context) -> Result<MetricsReport> {
         },
         lead_time::FigureInput::Pairs(_) => lead_time::FigureInput::Pairs(next()),
     };
-    read_lead_time(&lead_time_input, &production_groups, ctx, periods.len(), &mut scopes)?;
+    read_lead_time(
+        &lead_time_input,
+        &production_groups,
+        &levels,
+        periods.len(),
+        &mut scopes,
+    )?;
 
     // Figures that derive from others, and levels.
     let window_days = window::local_days(window.since, window.until, ctx.zone);
@@ -581,7 +587,7 @@ fn read_deployments(frame: &DataFrame, scopes: &mut HashMap<ScopeKey, Figures>) 
 fn read_lead_time(
     input: &lead_time::FigureInput<DataFrame>,
     production_groups: &DataFrame,
-    ctx: &Context,
+    levels: &[(bool, bool)],
     periods: usize,
     scopes: &mut HashMap<ScopeKey, Figures>,
 ) -> Result<()> {
@@ -596,12 +602,13 @@ fn read_lead_time(
         .context(context)?;
     let codes: Vec<Option<u32>> = codes.iter().collect();
     let groups = lead_time::GroupIndex::new(&codes);
-    let periods = if ctx.period.is_some() { periods } else { 1 };
+    // The same levels as the Polars aggregations ([`scope_levels`]).
     let levels = quantiles::Levels {
-        group: ctx.group_by.is_some(),
-        period: ctx.period.is_some(),
-        group_period: ctx.group_by.is_some() && ctx.period.is_some(),
+        group: levels.contains(&(true, false)),
+        period: levels.contains(&(false, true)),
+        group_period: levels.contains(&(true, true)),
     };
+    let periods = if levels.period { periods } else { 1 };
     let summaries = lead_time::summarize(input, &groups, periods, levels)?;
     let lead_time = |s: &quantiles::Summary| LeadTime {
         count: s.count as u64,
