@@ -25,6 +25,14 @@ use crate::collect::{Tables, empty_frame};
 use crate::error::{Error, PolarsContext, Result};
 use crate::schema::{self, Table};
 
+mod derived;
+mod parquet_file;
+
+pub use derived::{DERIVED_COMMITTED_AT, DERIVED_DEPLOYMENT_ROW};
+use derived::{DeploymentIndex, with_derived_columns};
+
+use parquet_file::{Layout, ParquetFile, Written};
+
 /// Version of the on-disk layout, written to every manifest.
 pub const FORMAT_VERSION: u32 = 1;
 
@@ -240,32 +248,27 @@ pub struct Writer {
 /// Rows of one partition: in memory, or spilled to a Parquet file.
 enum Bucket {
     Memory(Vec<DataFrame>),
-    Spilled {
-        path: PathBuf,
-        writer: Option<Box<polars::io::parquet::write::BatchedWriter<fs::File>>>,
-    },
+    Spilled { path: PathBuf, file: Option<ParquetFile> },
 }
+
+/// Spill files are read once, soon: fast compression, to save disk at 100M rows; each frame
+/// one row group; no sync.
+const SPILL: Layout = Layout {
+    compression: ParquetCompression::Lz4Raw,
+    row_group: usize::MAX,
+    sync: false,
+};
 
 impl Bucket {
     fn push(&mut self, frame: DataFrame) -> Result<()> {
         match self {
             Bucket::Memory(frames) => frames.push(frame),
-            Bucket::Spilled { path, writer } => {
-                if writer.is_none() {
-                    let file = fs::File::create(&*path).map_err(|e| Error::io("create", &*path, e))?;
-                    *writer = Some(Box::new(
-                        ParquetWriter::new(file)
-                            // Spill files are read once, soon: fast compression, to save disk at 100M rows.
-                            .with_compression(ParquetCompression::Lz4Raw)
-                            .batched(frame.schema())
-                            .context(|| format!("failed to write `{}`", path.display()))?,
-                    ));
+            Bucket::Spilled { path, file } => {
+                if file.is_none() {
+                    *file = Some(ParquetFile::create(path.clone(), frame.schema(), SPILL)?);
                 }
-                if let Some(w) = writer {
-                    let mut frame = frame;
-                    frame.rechunk_mut();
-                    w.write_batch(&frame)
-                        .context(|| format!("failed to write `{}`", path.display()))?;
+                if let Some(file) = file {
+                    file.write(frame)?;
                 }
             }
         }
@@ -285,13 +288,13 @@ impl Bucket {
                 }
                 Ok(Some(all))
             }
-            Bucket::Spilled { path, writer } => {
-                let Some(w) = writer.take() else {
+            Bucket::Spilled { path, file } => {
+                let Some(file) = file.take() else {
                     return Ok(None);
                 };
-                w.finish().context(|| format!("failed to write `{}`", path.display()))?;
-                let file = fs::File::open(&*path).map_err(|e| Error::io("read", &*path, e))?;
-                let frame = ParquetReader::new(file)
+                file.finish()?;
+                let opened = fs::File::open(&*path).map_err(|e| Error::io("read", &*path, e))?;
+                let frame = ParquetReader::new(opened)
                     .finish()
                     .context(|| format!("failed to read `{}`", path.display()))?;
                 let _ = fs::remove_file(&*path);
@@ -336,7 +339,7 @@ impl Writer {
                         } else {
                             Bucket::Spilled {
                                 path: staging.join(format!("new-{}-{i:04}.parquet", table.name)),
-                                writer: None,
+                                file: None,
                             }
                         }
                     })
@@ -372,7 +375,7 @@ impl Writer {
     pub fn prepare(mut self, owned: &[(&'static Table, Expr)], check_keys: bool) -> Result<Prepared> {
         let mut changes = Vec::new();
         let mut problems = Vec::new();
-        let mut small: Vec<(&'static Table, DataFrame)> = Vec::new();
+        let mut deployments = None;
         let mut outputs: Vec<(&'static Table, TableOutput)> = Vec::new();
         let incoming = std::mem::take(&mut self.incoming);
         let mut incoming: Vec<(&'static Table, Vec<Bucket>, bool)> =
@@ -388,7 +391,7 @@ impl Writer {
                     } else {
                         Bucket::Spilled {
                             path: self.staging.join(format!("old-{}-{i:04}.parquet", table.name)),
-                            writer: None,
+                            file: None,
                         }
                     }
                 })
@@ -417,16 +420,21 @@ impl Writer {
             let (frame, change, found) = merge_part(table, old, new, owned, check_keys)?;
             changes.push(change);
             problems.push((table.name, found));
-            small.push((table, frame));
+            // Written now, on its own thread, while the partitions below are merged.
+            let mut output = TableOutput::new(self.staging.join(parquet_name(table)));
+            if table.name == schema::DEPLOYMENTS.name {
+                deployments = Some(frame.clone());
+            }
+            output.write(frame)?;
+            outputs.push((table, output));
         }
-        let deployments = small
-            .iter()
-            .find(|(t, _)| t.name == schema::DEPLOYMENTS.name)
-            .map_or_else(|| empty_frame(&schema::DEPLOYMENTS), |(_, f)| f.clone());
+        let deployments = deployments.unwrap_or_else(|| empty_frame(&schema::DEPLOYMENTS));
+        let deployment_index = DeploymentIndex::new(&deployments)?;
 
         // The partitioned tables, one partition at a time: commits first, then the
         // deployment_commits of the same shas, whose commit times it looks up.
         let mut totals: Vec<TableChange> = Vec::new();
+        let first_partitioned = outputs.len();
         for table in schema::TABLES.iter().filter(|t| is_partitioned(t)) {
             totals.push(TableChange {
                 table: table.name,
@@ -461,9 +469,9 @@ impl Writer {
                     commits = Some(frame.clone());
                 } else {
                     let commits = commits.take().unwrap_or_else(|| empty_frame(&schema::COMMITS));
-                    frame = with_derived_columns(frame, &deployments, commits)?;
+                    frame = with_derived_columns(&frame, &deployment_index, &commits)?;
                 }
-                outputs[table_index].1.write(&frame)?;
+                outputs[first_partitioned + table_index].1.write(frame)?;
             }
         }
         changes.extend(totals);
@@ -473,20 +481,8 @@ impl Writer {
                 .iter()
                 .all(|c| c.added == 0 && c.replaced == 0 && c.removed == 0);
         let mut manifest = Vec::new();
-        if !nothing_changed {
-            for (table, frame) in &mut small {
-                let path = self.staging.join(parquet_name(table));
-                let file = fs::File::create(&path).map_err(|e| Error::io("create", &path, e))?;
-                store_writer(&file)
-                    .finish(frame)
-                    .context(|| format!("failed to write `{}`", path.display()))?;
-                file.sync_all().map_err(|e| Error::io("write", &path, e))?;
-                manifest.push((*table, frame.height()));
-            }
-            for (table, output) in outputs {
-                let rows = output.finish(table)?;
-                manifest.push((table, rows));
-            }
+        for (table, output) in outputs {
+            manifest.push((table, output.finish(table)?));
         }
         // Tables in schema order in the manifest.
         manifest.sort_by_key(|(t, _)| schema::TABLES.iter().position(|x| x.name == t.name));
@@ -514,8 +510,8 @@ pub struct Prepared {
     pub changes: Vec<TableChange>,
     /// Key conflicts per table (with `check_keys`).
     problems: Vec<(&'static str, crate::collect::csv::Problems)>,
-    /// Tables and row counts, or `None` when nothing changed.
-    manifest: Option<Vec<(&'static Table, usize)>>,
+    /// The tables' files, or `None` when nothing changed.
+    manifest: Option<Vec<(&'static Table, Written)>>,
 }
 
 impl Prepared {
@@ -539,67 +535,55 @@ impl Prepared {
     }
 }
 
-/// A partitioned table's Parquet file, written a partition at a time.
+/// A table's Parquet file in the snapshot, written a frame (a partition) at a time.
 struct TableOutput {
     path: PathBuf,
-    writer: Option<polars::io::parquet::write::BatchedWriter<fs::File>>,
-    rows: usize,
+    file: Option<ParquetFile>,
 }
 
 impl TableOutput {
     fn new(path: PathBuf) -> Self {
-        TableOutput {
-            path,
-            writer: None,
-            rows: 0,
+        TableOutput { path, file: None }
+    }
+
+    fn write(&mut self, frame: DataFrame) -> Result<()> {
+        if self.file.is_none() {
+            self.file = Some(ParquetFile::create(self.path.clone(), frame.schema(), snapshot_layout())?);
+        }
+        match &mut self.file {
+            Some(file) => file.write(frame),
+            None => Ok(()),
         }
     }
 
-    fn write(&mut self, frame: &DataFrame) -> Result<()> {
-        let ctx = || format!("failed to write `{}`", self.path.display());
-        if self.writer.is_none() {
-            let file = fs::File::create(&self.path).map_err(|e| Error::io("create", &self.path, e))?;
-            self.writer = Some(store_writer(file).batched(frame.schema()).context(ctx)?);
-        }
-        if let Some(w) = &mut self.writer {
-            // Row groups of the size ParquetWriter::finish writes.
-            let mut offset = 0;
-            while offset < frame.height() {
-                let mut group = frame.slice(offset as i64, ROW_GROUP);
-                group.rechunk_mut();
-                w.write_batch(&group).context(ctx)?;
-                offset += ROW_GROUP;
-            }
-        }
-        self.rows += frame.height();
-        Ok(())
-    }
-
-    fn finish(self, table: &Table) -> Result<usize> {
-        let ctx = || format!("failed to write `{}`", self.path.display());
-        if let Some(w) = self.writer {
-            w.finish().context(ctx)?;
-        } else {
+    fn finish(mut self, table: &Table) -> Result<Written> {
+        if self.file.is_none() {
             // Every partition writes its frame, empty or not; this is for zero partitions.
-            let mut frame = empty_frame(table);
-            let file = fs::File::create(&self.path).map_err(|e| Error::io("create", &self.path, e))?;
-            store_writer(&file).finish(&mut frame).context(ctx)?;
+            self.write(empty_frame(table))?;
         }
-        let file = fs::File::open(&self.path).map_err(|e| Error::io("write", &self.path, e))?;
-        file.sync_all().map_err(|e| Error::io("write", &self.path, e))?;
-        Ok(self.rows)
+        match self.file {
+            Some(file) => file.finish(),
+            None => Err(Error::io(
+                "write",
+                &self.path,
+                std::io::Error::other("no writer was started"),
+            )),
+        }
     }
 }
 
 const ROW_GROUP: usize = 512 * 512;
 
-/// The writer of the store's tables: zstd at level 1. Polars' default level spent a seventh of
-/// an import's time compressing (perf, 10M commits); level 1 is about twice as fast, and the
-/// files (mostly random hex shas) barely grow.
-fn store_writer<W: std::io::Write>(out: W) -> ParquetWriter<W> {
-    ParquetWriter::new(out).with_compression(ParquetCompression::Zstd(
-        polars::polars_utils::compression::ZstdLevel::try_new(1).ok(),
-    ))
+/// The snapshot's tables: zstd at level 1 (Polars' default level spent a seventh of an
+/// import's time compressing, perf at 10M commits; level 1 is about twice as fast, and the files,
+/// mostly random hex shas, barely grow), row groups of the size `ParquetWriter::finish` writes,
+/// synced to disk before the snapshot becomes current.
+fn snapshot_layout() -> Layout {
+    Layout {
+        compression: ParquetCompression::Zstd(polars::polars_utils::compression::ZstdLevel::try_new(1).ok()),
+        row_group: ROW_GROUP,
+        sync: true,
+    }
 }
 
 /// Rows in a lazy frame (from the Parquet metadata, for a scan).
@@ -778,70 +762,20 @@ fn keyed(left: LazyFrame, right: LazyFrame, on: &[Expr], how: JoinType) -> LazyF
         .finish()
 }
 
-/// The name of the column the store adds to `deployment_commits`: the commit time of each
-/// deployed commit, looked up once when the snapshot is written (docs/store.md).
-pub const DERIVED_COMMITTED_AT: &str = "committed_at";
-
-/// The name of the second derived column of `deployment_commits`: the 0-based position of the
-/// deployment's row in the snapshot's `deployments.parquet` (null when there is no such
-/// deployment). Lead time then finds each deployed commit's deployment by position instead of
-/// joining 20M rows on the text id (docs/store.md).
-pub const DERIVED_DEPLOYMENT_ROW: &str = "deployment_row";
-
-/// `deployment_commits` with the derived columns: `committed_at`, the time of the commit `sha`
-/// in the deployment's repository (null when the store has no such commit), and
-/// `deployment_row`. Lead time then needs no join on the 40-character sha, nor on the text id,
-/// at analysis time, which was most of its cost. `commits` holds (at least) the commits of the
-/// same shas: one partition of each table; `deployments` is the table as the snapshot writes it.
-fn with_derived_columns(pairs: DataFrame, deployments: &DataFrame, commits: DataFrame) -> Result<DataFrame> {
-    use crate::schema::{commits as c, deployment_commits as dc, deployments as d};
-    pairs
-        .lazy()
-        .join(
-            deployments
-                .clone()
-                .lazy()
-                .with_row_index(DERIVED_DEPLOYMENT_ROW, None)
-                .select([col(d::ID), col(d::REPO), col(DERIVED_DEPLOYMENT_ROW)]),
-            [col(dc::DEPLOYMENT_ID)],
-            [col(d::ID)],
-            JoinArgs::new(JoinType::Left),
-        )
-        .join(
-            commits.lazy().select([
-                col(c::REPO),
-                col(c::SHA),
-                col(c::COMMITTED_AT).alias(DERIVED_COMMITTED_AT),
-            ]),
-            [col(d::REPO), col(dc::SHA)],
-            [col(c::REPO), col(c::SHA)],
-            JoinArgs::new(JoinType::Left),
-        )
-        .select([
-            col(dc::DEPLOYMENT_ID),
-            col(dc::SHA),
-            col(DERIVED_COMMITTED_AT),
-            col(DERIVED_DEPLOYMENT_ROW),
-        ])
-        .collect()
-        .context(|| "failed to derive the columns of deployment_commits".into())
-}
-
 /// Writes the manifest of the tables in `staging`, then points `data` at it.
-fn finish_snapshot(root: &Path, staging: &Path, tables: &[(&'static Table, usize)]) -> Result<()> {
+fn finish_snapshot(root: &Path, staging: &Path, tables: &[(&'static Table, Written)]) -> Result<()> {
     let mut manifest = Manifest {
         format: "dora-store",
         format_version: FORMAT_VERSION,
         dora_version: env!("CARGO_PKG_VERSION"),
         tables: Vec::new(),
     };
-    for (table, rows) in tables {
-        let path = staging.join(parquet_name(table));
+    for (table, written) in tables {
         manifest.tables.push(ManifestTable {
             name: table.name,
             file: parquet_name(table),
-            rows: *rows,
-            sha256: crate::collect::fingerprint::file_sha256(&path)?,
+            rows: written.rows,
+            sha256: written.sha256.clone(),
         });
     }
     let manifest_path = staging.join("manifest.json");
