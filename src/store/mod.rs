@@ -548,7 +548,11 @@ impl TableOutput {
 
     fn write(&mut self, frame: DataFrame) -> Result<()> {
         if self.file.is_none() {
-            self.file = Some(ParquetFile::create(self.path.clone(), frame.schema(), snapshot_layout())?);
+            self.file = Some(ParquetFile::create(
+                self.path.clone(),
+                frame.schema(),
+                snapshot_layout(),
+            )?);
         }
         match &mut self.file {
             Some(file) => file.write(frame),

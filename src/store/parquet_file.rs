@@ -158,10 +158,7 @@ fn write_all(
         handle.sync_all().map_err(|e| Error::io("write", path, e))?;
     }
     let sha256 = crate::collect::fingerprint::hex(&digest.borrow_mut().finalize_reset());
-    Ok(Written {
-        rows,
-        sha256,
-    })
+    Ok(Written { rows, sha256 })
 }
 
 /// Passes bytes to the file and to the digest.
@@ -201,10 +198,7 @@ mod tests {
         file.write(frame.slice(1, 2)).unwrap();
         let written = file.finish().unwrap();
         assert_eq!(written.rows, 5);
-        assert_eq!(
-            written.sha256,
-            crate::collect::fingerprint::file_sha256(&path).unwrap()
-        );
+        assert_eq!(written.sha256, crate::collect::fingerprint::file_sha256(&path).unwrap());
         let back = ParquetReader::new(fs::File::open(&path).unwrap()).finish().unwrap();
         assert!(back.equals(&frame.vstack(&frame.slice(1, 2)).unwrap()));
     }
