@@ -255,11 +255,13 @@ struct Chunks {
     /// The file fits in one chunk: Polars reads it from the path (memory-mapped), which spares
     /// copying it into a buffer of fresh pages (a tenth of `--input` at 2M commits, perf).
     whole: bool,
-    /// A bigger file, memory-mapped: its chunks are ranges of the mapping, not copies in fresh
+    /// A bigger file is memory-mapped: its chunks are ranges of a mapping, not copies in fresh
     /// buffers (`read` into a new 256 MB buffer per chunk cost page faults and a copy of every
-    /// byte: a tenth of an import's first phase, perf at 10M commits). `None`: read in copies.
-    mapped: Option<Arc<MMapSemaphore>>,
-    /// Where the next chunk of `mapped` starts.
+    /// byte: a tenth of an import's first phase, perf at 10M commits). Each chunk maps the file
+    /// anew and unmaps it when parsed, so the pages read count in the process's memory for one
+    /// chunk, not for the whole file. `false`: the file cannot be mapped (a pipe): read in copies.
+    mapped: bool,
+    /// Where the next mapped chunk starts.
     offset: usize,
 }
 
@@ -290,11 +292,7 @@ impl Chunks {
         let file = std::fs::File::open(path).map_err(|e| Error::io("read", path, e))?;
         let length = file.metadata().map_err(|e| Error::io("read", path, e))?.len();
         let whole = length > 0 && length <= size as u64;
-        let mapped = if whole || length == 0 {
-            None
-        } else {
-            MMapSemaphore::new_from_file(&file).ok().map(Arc::new)
-        };
+        let mapped = !whole && length > 0 && MMapSemaphore::new_from_file(&file).is_ok();
         Ok(Chunks {
             file,
             path: path.into(),
@@ -322,7 +320,11 @@ impl Chunks {
             self.served = 1;
             return Ok(Some(Chunk::File));
         }
-        if let Some(map) = &self.mapped {
+        if self.mapped {
+            let map = Arc::new(MMapSemaphore::new_from_file(&self.file).map_err(|e| Error::NotCsv {
+                file: self.path.clone(),
+                message: format!("cannot be memory-mapped: {e}"),
+            })?);
             let bytes: &[u8] = map.as_ref().as_ref();
             let start = self.offset;
             if start >= bytes.len() {
@@ -346,11 +348,7 @@ impl Chunks {
             }
             self.offset = end;
             self.served += 1;
-            return Ok(Some(Chunk::Mapped(MappedRange {
-                map: Arc::clone(map),
-                start,
-                end,
-            })));
+            return Ok(Some(Chunk::Mapped(MappedRange { map, start, end })));
         }
         let mut buf = std::mem::take(&mut self.carry);
         loop {

@@ -29,7 +29,7 @@ const QUEUE: usize = 2;
 #[derive(Debug, Clone)]
 pub struct Written {
     pub rows: usize,
-    /// Hex SHA-256 of the file's bytes.
+    /// Hex SHA-256 of the file's bytes (empty for a file that is not `lasting`).
     pub sha256: String,
 }
 
@@ -47,9 +47,10 @@ pub struct Layout {
     pub compression: ParquetCompression,
     /// Rows per row group (frames are cut to this size).
     pub row_group: usize,
-    /// Whether the file is flushed to disk when finished (a snapshot's files are; spill files
-    /// are read once, soon, by the same process, and need not be).
-    pub sync: bool,
+    /// Whether the file is flushed to disk when finished, hashed, and has min/max statistics
+    /// (a snapshot's files do; spill files are read once, soon, by the same process, and need
+    /// none of it: hashing them alone was a core-second of an import at 10M commits).
+    pub lasting: bool,
 }
 
 impl ParquetFile {
@@ -132,15 +133,34 @@ fn write_all(
         1 << 20,
         Hashing {
             file,
-            digest: Rc::clone(&digest),
+            digest: layout.lasting.then(|| Rc::clone(&digest)),
         },
     );
-    let mut writer = ParquetWriter::new(out)
-        .with_compression(layout.compression)
-        .batched(schema)
-        .context(ctx)?;
+    let mut writer = ParquetWriter::new(out).with_compression(layout.compression);
+    if !layout.lasting {
+        writer = writer.with_statistics(StatisticsOptions {
+            min_value: false,
+            max_value: false,
+            distinct_count: false,
+            null_count: false,
+            binary_statistics_truncate_length: None,
+        });
+    }
+    let mut writer = writer.batched(schema).context(ctx)?;
     let mut rows = 0;
     for frame in frames {
+        // Polars writes a frame of other columns without complaint (and an unreadable file).
+        if frame.schema().as_ref() != schema {
+            return Err(Error::io(
+                "write",
+                path,
+                std::io::Error::other(format!(
+                    "rows with the columns {:?} do not belong in a file of {:?}",
+                    frame.schema(),
+                    schema
+                )),
+            ));
+        }
         let step = layout.row_group.max(1);
         let mut offset = 0;
         while offset < frame.height() {
@@ -154,23 +174,29 @@ fn write_all(
     // Writes the footer and flushes the buffer into the hasher and the file.
     writer.finish().context(ctx)?;
     drop(writer);
-    if layout.sync {
+    if layout.lasting {
         handle.sync_all().map_err(|e| Error::io("write", path, e))?;
     }
-    let sha256 = crate::collect::fingerprint::hex(&digest.borrow_mut().finalize_reset());
+    let sha256 = if layout.lasting {
+        crate::collect::fingerprint::hex(&digest.borrow_mut().finalize_reset())
+    } else {
+        String::new()
+    };
     Ok(Written { rows, sha256 })
 }
 
-/// Passes bytes to the file and to the digest.
+/// Passes bytes to the file and, if any, to the digest.
 struct Hashing {
     file: fs::File,
-    digest: Rc<RefCell<Sha256>>,
+    digest: Option<Rc<RefCell<Sha256>>>,
 }
 
 impl Write for Hashing {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let n = self.file.write(buf)?;
-        self.digest.borrow_mut().update(&buf[..n]);
+        if let Some(digest) = &self.digest {
+            digest.borrow_mut().update(&buf[..n]);
+        }
         Ok(n)
     }
 
@@ -191,7 +217,7 @@ mod tests {
         let layout = Layout {
             compression: ParquetCompression::Zstd(None),
             row_group: 2,
-            sync: true,
+            lasting: true,
         };
         let mut file = ParquetFile::create(path.clone(), frame.schema(), layout).unwrap();
         file.write(frame.clone()).unwrap();
@@ -211,7 +237,7 @@ mod tests {
         let layout = Layout {
             compression: ParquetCompression::Uncompressed,
             row_group: 10,
-            sync: false,
+            lasting: false,
         };
         let mut file = ParquetFile::create(path.clone(), frame.schema(), layout).unwrap();
         // A frame of another schema: the writer refuses it.
