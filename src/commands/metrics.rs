@@ -10,7 +10,7 @@ use crate::output;
 use crate::report::Inputs;
 use crate::schema::{deployments as d, incidents as i, pull_requests as pr};
 use crate::settings;
-use crate::store::Store;
+use crate::store::{self, Store};
 
 /// The optional columns the metrics read; `--input` parses only these (and the required ones).
 pub const METRIC_COLUMNS: &[(&str, &str)] = &[
@@ -51,7 +51,7 @@ pub fn load_tables(
                 only,
             };
             let inputs = read_files(&files, &options)?;
-            Ok(tables_from_inputs(&inputs).lazy())
+            Ok(store::with_derived_columns_of(tables_from_inputs(&inputs))?.lazy())
         }
         None => Ok(Store::open(&global.store)?.tables()?),
     }

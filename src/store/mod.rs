@@ -768,6 +768,19 @@ fn keyed(left: LazyFrame, right: LazyFrame, on: &[Expr], how: JoinType) -> LazyF
         .finish()
 }
 
+/// The tables with the derived columns of `deployment_commits` a snapshot stores (docs/store.md),
+/// for tables read from CSV (`--input`): every analysis then reads the same columns whether its
+/// tables come from a store or not, and lead time finds deployments and commit times by row
+/// instead of two hash joins of every deployed commit.
+pub fn with_derived_columns_of(mut tables: Tables<DataFrame>) -> Result<Tables<DataFrame>> {
+    let derived = {
+        let index = DeploymentIndex::new(&tables.deployments)?;
+        with_derived_columns(&tables.deployment_commits, &index, &tables.commits)?
+    };
+    tables.deployment_commits = derived;
+    Ok(tables)
+}
+
 /// Writes the manifest of the tables in `staging`, then points `data` at it.
 fn finish_snapshot(root: &Path, staging: &Path, tables: &[(&'static Table, Written)]) -> Result<()> {
     let mut manifest = Manifest {
