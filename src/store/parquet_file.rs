@@ -149,7 +149,7 @@ fn write_all(
     let mut writer = writer.batched(schema).context(ctx)?;
     let mut rows = 0;
     for frame in frames {
-        // Polars writes a frame of other columns without complaint (and an unreadable file).
+        // Polars accepts a frame of other columns without complaint when no statistics are written.
         if frame.schema().as_ref() != schema {
             return Err(Error::io(
                 "write",
