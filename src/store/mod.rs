@@ -31,7 +31,7 @@ mod parquet_file;
 pub use derived::{DERIVED_COMMITTED_AT, DERIVED_DEPLOYMENT_ROW};
 use derived::{DeploymentIndex, with_derived_columns};
 
-use parquet_file::{Layout, ParquetFile, Written};
+use parquet_file::{Layout, PendingFile, Written};
 
 /// Version of the on-disk layout, written to every manifest.
 pub const FORMAT_VERSION: u32 = 1;
@@ -248,7 +248,7 @@ pub struct Writer {
 /// Rows of one partition: in memory, or spilled to a Parquet file.
 enum Bucket {
     Memory(Vec<DataFrame>),
-    Spilled { path: PathBuf, file: Option<ParquetFile> },
+    Spilled(PendingFile),
 }
 
 /// Spill files are read once, soon, by this process: no compression (LZ4 cost two
@@ -262,17 +262,21 @@ const SPILL: Layout = Layout {
 };
 
 impl Bucket {
+    /// The `i`th of `parts` partitions of `table`: in memory when there is only one, else in a
+    /// spill file of the staging folder named after `kind` (new or old rows).
+    fn new(staging: &Path, kind: &str, table: &Table, i: usize, parts: usize) -> Bucket {
+        if parts == 1 {
+            Bucket::Memory(Vec::new())
+        } else {
+            let path = staging.join(format!("{kind}-{}-{i:04}.parquet", table.name));
+            Bucket::Spilled(PendingFile::new(path, SPILL))
+        }
+    }
+
     fn push(&mut self, frame: DataFrame) -> Result<()> {
         match self {
             Bucket::Memory(frames) => frames.push(frame),
-            Bucket::Spilled { path, file } => {
-                if file.is_none() {
-                    *file = Some(ParquetFile::create(path.clone(), frame.schema(), SPILL)?);
-                }
-                if let Some(file) = file {
-                    file.write(frame)?;
-                }
-            }
+            Bucket::Spilled(file) => file.write(frame)?,
         }
         Ok(())
     }
@@ -290,16 +294,16 @@ impl Bucket {
                 }
                 Ok(Some(all))
             }
-            Bucket::Spilled { path, file } => {
-                let Some(file) = file.take() else {
+            Bucket::Spilled(file) => {
+                if file.finish()?.is_none() {
                     return Ok(None);
-                };
-                file.finish()?;
-                let opened = fs::File::open(&*path).map_err(|e| Error::io("read", &*path, e))?;
+                }
+                let path = file.path();
+                let opened = fs::File::open(path).map_err(|e| Error::io("read", path, e))?;
                 let frame = ParquetReader::new(opened)
                     .finish()
                     .context(|| format!("failed to read `{}`", path.display()))?;
-                let _ = fs::remove_file(&*path);
+                let _ = fs::remove_file(path);
                 Ok(Some(frame))
             }
         }
@@ -334,18 +338,7 @@ impl Writer {
             .iter()
             .map(|table| {
                 let n = if is_partitioned(table) { parts } else { 1 };
-                let buckets = (0..n)
-                    .map(|i| {
-                        if n == 1 {
-                            Bucket::Memory(Vec::new())
-                        } else {
-                            Bucket::Spilled {
-                                path: staging.join(format!("new-{}-{i:04}.parquet", table.name)),
-                                file: None,
-                            }
-                        }
-                    })
-                    .collect();
+                let buckets = (0..n).map(|i| Bucket::new(&staging, "new", table, i, n)).collect();
                 (*table, buckets)
             })
             .collect();
@@ -378,7 +371,7 @@ impl Writer {
         let mut changes = Vec::new();
         let mut problems = Vec::new();
         let mut deployments = None;
-        let mut outputs: Vec<(&'static Table, TableOutput)> = Vec::new();
+        let mut outputs: Vec<(&'static Table, PendingFile)> = Vec::new();
         let incoming = std::mem::take(&mut self.incoming);
         let mut incoming: Vec<(&'static Table, Vec<Bucket>, bool)> =
             incoming.into_iter().map(|(t, b)| (t, b, false)).collect();
@@ -387,16 +380,7 @@ impl Writer {
         let mut old_buckets: Vec<(&'static Table, Vec<Bucket>)> = Vec::new();
         for table in schema::TABLES.iter().filter(|t| is_partitioned(t)) {
             let mut buckets: Vec<Bucket> = (0..self.parts)
-                .map(|i| {
-                    if self.parts == 1 {
-                        Bucket::Memory(Vec::new())
-                    } else {
-                        Bucket::Spilled {
-                            path: self.staging.join(format!("old-{}-{i:04}.parquet", table.name)),
-                            file: None,
-                        }
-                    }
-                })
+                .map(|i| Bucket::new(&self.staging, "old", table, i, self.parts))
                 .collect();
             if let Some(tables) = &self.existing {
                 for_each_slice(tables.get(table).clone(), table, self.partition_rows, &mut |slice| {
@@ -423,7 +407,7 @@ impl Writer {
             changes.push(change);
             problems.push((table.name, found));
             // Written now, on its own thread, while the partitions below are merged.
-            let mut output = TableOutput::new(self.staging.join(parquet_name(table)));
+            let mut output = PendingFile::new(self.staging.join(parquet_name(table)), snapshot_layout());
             if table.name == schema::DEPLOYMENTS.name {
                 deployments = Some(frame.clone());
             }
@@ -443,7 +427,10 @@ impl Writer {
                 ..TableChange::default()
             });
             problems.push((table.name, crate::collect::csv::Problems::default()));
-            outputs.push((table, TableOutput::new(self.staging.join(parquet_name(table)))));
+            outputs.push((
+                table,
+                PendingFile::new(self.staging.join(parquet_name(table)), snapshot_layout()),
+            ));
         }
         for i in 0..self.parts {
             let mut commits = None;
@@ -484,7 +471,7 @@ impl Writer {
                 .all(|c| c.added == 0 && c.replaced == 0 && c.removed == 0);
         let mut manifest = Vec::new();
         for (table, output) in outputs {
-            manifest.push((table, output.finish(table)?));
+            manifest.push((table, finish_table(output, table)?));
         }
         // Tables in schema order in the manifest.
         manifest.sort_by_key(|(t, _)| schema::TABLES.iter().position(|x| x.name == t.name));
@@ -537,45 +524,20 @@ impl Prepared {
     }
 }
 
-/// A table's Parquet file in the snapshot, written a frame (a partition) at a time.
-struct TableOutput {
-    path: PathBuf,
-    file: Option<ParquetFile>,
-}
-
-impl TableOutput {
-    fn new(path: PathBuf) -> Self {
-        TableOutput { path, file: None }
+/// Finishes a table's file in the snapshot; a table that got no frame (zero partitions) still
+/// gets one, empty.
+fn finish_table(mut output: PendingFile, table: &Table) -> Result<Written> {
+    if let Some(written) = output.finish()? {
+        return Ok(written);
     }
-
-    fn write(&mut self, frame: DataFrame) -> Result<()> {
-        if self.file.is_none() {
-            self.file = Some(ParquetFile::create(
-                self.path.clone(),
-                frame.schema(),
-                snapshot_layout(),
-            )?);
-        }
-        match &mut self.file {
-            Some(file) => file.write(frame),
-            None => Ok(()),
-        }
-    }
-
-    fn finish(mut self, table: &Table) -> Result<Written> {
-        if self.file.is_none() {
-            // Every partition writes its frame, empty or not; this is for zero partitions.
-            self.write(empty_frame(table))?;
-        }
-        match self.file {
-            Some(file) => file.finish(),
-            None => Err(Error::io(
-                "write",
-                &self.path,
-                std::io::Error::other("no writer was started"),
-            )),
-        }
-    }
+    output.write(empty_frame(table))?;
+    output.finish()?.ok_or_else(|| {
+        Error::io(
+            "write",
+            output.path(),
+            std::io::Error::other("no frame reached the writer"),
+        )
+    })
 }
 
 const ROW_GROUP: usize = 512 * 512;

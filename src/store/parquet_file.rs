@@ -107,6 +107,43 @@ impl ParquetFile {
     }
 }
 
+/// A [`ParquetFile`] started by the first frame written to it (its columns are that frame's):
+/// a partition or a table may get no rows at all.
+pub struct PendingFile {
+    path: PathBuf,
+    layout: Layout,
+    file: Option<ParquetFile>,
+}
+
+impl PendingFile {
+    pub fn new(path: PathBuf, layout: Layout) -> Self {
+        PendingFile {
+            path,
+            layout,
+            file: None,
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn write(&mut self, frame: DataFrame) -> Result<()> {
+        let file = match &mut self.file {
+            Some(file) => file,
+            None => self
+                .file
+                .insert(ParquetFile::create(self.path.clone(), frame.schema(), self.layout)?),
+        };
+        file.write(frame)
+    }
+
+    /// Waits for the file to be written; `None` when no frame was written (there is no file).
+    pub fn finish(&mut self) -> Result<Option<Written>> {
+        self.file.take().map(ParquetFile::finish).transpose()
+    }
+}
+
 impl Drop for ParquetFile {
     /// An unfinished file (an import that failed elsewhere): the thread is stopped and waited
     /// for, so nothing writes into a staging folder that is being removed.
