@@ -7,6 +7,8 @@
 //! (repository, sha) pair into a row key for each of millions of rows; at 10M commits those
 //! joins were a quarter of the merge phase of an import (perf).
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use polars::prelude::*;
 use rayon::prelude::*;
 
@@ -49,6 +51,12 @@ impl<'a> DeploymentIndex<'a> {
 
 /// Ranges of hashes walked in parallel.
 const RANGES: usize = 64;
+
+/// Pairs compared exactly per task.
+const COMPARED_PER_TASK: usize = 1 << 16;
+
+/// A pair without a commit of the same hash.
+const NO_CANDIDATE: u64 = u64::MAX;
 
 /// A deployment as a pair finds it: its row and repository.
 type Found<'a> = Option<(u32, Option<&'a str>)>;
@@ -120,49 +128,74 @@ pub fn with_derived_columns(
     };
     let (commit_keys, pair_keys) = rayon::join(|| sorted_hashes(&commit_shas), || sorted_hashes(&shas));
 
-    // The walk, by ranges of hashes: (pair row, commit time) for every pair whose commit is there.
-    let matches: Vec<(u32, i64)> = (0..RANGES)
-        .into_par_iter()
-        .flat_map_iter(|range| {
-            let bound = |r: usize| -> u64 { ((r as u128 * (1u128 << 64)) / RANGES as u128) as u64 };
-            let in_range = |keys: &[(u64, u32)]| {
-                let start = keys.partition_point(|(h, _)| *h < bound(range));
-                let end = if range + 1 == RANGES {
-                    keys.len()
-                } else {
-                    keys.partition_point(|(h, _)| *h < bound(range + 1))
-                };
-                start..end
+    // The walk, by ranges of hashes: each pair's first candidate, a commit of the same hash
+    // (its row, and where the run of that hash starts among the commit keys). Nothing is
+    // compared yet: the walk reads only the sorted keys, whose order is random against the
+    // rows, so looking at the text here missed the cache four times per pair (the shas and
+    // repositories of both sides; a fifth of `--input` at 2M commits, perf).
+    let first: Vec<AtomicU64> = (0..pairs.height()).map(|_| AtomicU64::new(NO_CANDIDATE)).collect();
+    (0..RANGES).into_par_iter().for_each(|range| {
+        let bound = |r: usize| -> u64 { ((r as u128 * (1u128 << 64)) / RANGES as u128) as u64 };
+        let in_range = |keys: &[(u64, u32)]| {
+            let start = keys.partition_point(|(h, _)| *h < bound(range));
+            let end = if range + 1 == RANGES {
+                keys.len()
+            } else {
+                keys.partition_point(|(h, _)| *h < bound(range + 1))
             };
-            let pair_range = &pair_keys[in_range(&pair_keys)];
-            let commit_range = &commit_keys[in_range(&commit_keys)];
-            let mut out = Vec::new();
-            let mut j = 0;
-            for &(hash, row) in pair_range {
-                while j < commit_range.len() && commit_range[j].0 < hash {
-                    j += 1;
+            start..end
+        };
+        let pair_range = &pair_keys[in_range(&pair_keys)];
+        let commit_span = in_range(&commit_keys);
+        let (offset, commit_range) = (commit_span.start, &commit_keys[commit_span]);
+        let mut j = 0;
+        for &(hash, row) in pair_range {
+            while j < commit_range.len() && commit_range[j].0 < hash {
+                j += 1;
+            }
+            if let Some(&(h, commit)) = commit_range.get(j)
+                && h == hash
+            {
+                first[row as usize].store(u64::from(commit) << 32 | (offset + j) as u64, Ordering::Relaxed);
+            }
+        }
+    });
+
+    // The exact comparisons, in the pairs' order: exports list deployed commits in about the
+    // order of the commits, so both sides' text is read mostly in sequence.
+    let mut committed: Vec<Option<i64>> = vec![None; pairs.height()];
+    committed
+        .par_chunks_mut(COMPARED_PER_TASK)
+        .enumerate()
+        .for_each(|(slice, out)| {
+            for (i, cell) in out.iter_mut().enumerate() {
+                let row = slice * COMPARED_PER_TASK + i;
+                let candidate = first[row].load(Ordering::Relaxed);
+                if candidate == NO_CANDIDATE {
+                    continue;
                 }
-                let Some((_, Some(repo))) = found[row as usize] else {
+                let Some((_, Some(repo))) = found[row] else {
                     continue;
                 };
-                let sha = shas[row as usize];
-                let commit = commit_range[j..]
-                    .iter()
-                    .take_while(|(h, _)| *h == hash)
-                    .map(|(_, c)| *c as usize)
-                    .find(|&c| commit_shas[c] == sha && commit_repos[c] == Some(repo));
-                if let Some(time) = commit.and_then(|c| commit_times[c]) {
-                    out.push((row, time));
-                }
+                let sha = shas[row];
+                let same = |c: usize| commit_shas[c] == sha && commit_repos[c] == Some(repo);
+                let likely = (candidate >> 32) as usize;
+                let commit = if same(likely) {
+                    Some(likely)
+                } else {
+                    // Another commit of the same hash: the same sha in another repository
+                    // (a fork), or a collision of hashes.
+                    let start = (candidate & u64::from(u32::MAX)) as usize;
+                    let hash = commit_keys[start].0;
+                    commit_keys[start + 1..]
+                        .iter()
+                        .take_while(|(h, _)| *h == hash)
+                        .map(|(_, c)| *c as usize)
+                        .find(|&c| same(c))
+                };
+                *cell = commit.and_then(|c| commit_times[c]);
             }
-            out.into_iter()
-        })
-        .collect();
-
-    let mut committed: Vec<Option<i64>> = vec![None; pairs.height()];
-    for (row, time) in matches {
-        committed[row as usize] = Some(time);
-    }
+        });
     let committed =
         Int64Chunked::from_iter_options(PlSmallStr::from_static(DERIVED_COMMITTED_AT), committed.into_iter())
             .into_series()
