@@ -1,7 +1,8 @@
 //! CSV exports -> canonical tables, validated cell by cell.
 //!
-//! The fast path reads the file with Polars' multi-threaded CSV reader (every column as text),
-//! then parses and checks each canonical column. Only when something is wrong does the slow path
+//! The fast path tokenizes the file on every core (`src/collect/plain_csv.rs` for plain text,
+//! Polars' CSV reader for anything else; every column as text), then parses and checks each
+//! canonical column. Only when something is wrong does the slow path
 //! run: the `csv` crate walks the file to find the exact line of each bad record, so messages
 //! point at the right line even when quoted cells span several lines.
 
@@ -15,6 +16,7 @@ use polars::prelude::*;
 use rayon::prelude::*;
 
 use super::mapping::{Mapping, TableMapping};
+use super::plain_csv::read_plain;
 use crate::error::{Error, PolarsContext, Problem, Result};
 use crate::schema::{self, Kind, Table};
 use crate::timestamp;
@@ -467,6 +469,18 @@ fn csv_error(path: &Path, e: &csv::Error) -> Error {
 /// Reads the projected columns of one chunk as text with Polars; on failure, finds the
 /// offending line in the file.
 fn read_text_columns(path: &Path, chunk: Chunk, first: bool, width: usize, projection: &[usize]) -> Result<DataFrame> {
+    // Plain text (most exports) is tokenized without Polars' reader (src/collect/plain_csv.rs).
+    let plain = match &chunk {
+        Chunk::File => std::fs::File::open(path)
+            .ok()
+            .and_then(|file| MMapSemaphore::new_from_file(&file).ok())
+            .and_then(|map| read_plain(map.as_ref(), first, width, projection, raw_name)),
+        Chunk::Mapped(range) => read_plain(range.as_ref(), first, width, projection, raw_name),
+        Chunk::Bytes(bytes) => read_plain(bytes, first, width, projection, raw_name),
+    };
+    if let Some(frame) = plain {
+        return Ok(frame);
+    }
     let schema: Schema = (0..width)
         .map(|i| Field::new(raw_name(i).into(), DataType::String))
         .collect();

@@ -7,6 +7,7 @@ pub mod fingerprint;
 pub mod git;
 pub mod github;
 pub mod mapping;
+mod plain_csv;
 
 use std::path::{Path, PathBuf};
 
