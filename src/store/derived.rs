@@ -118,13 +118,12 @@ pub fn with_derived_columns(
     }
 
     let sorted_hashes = |shas: &[Option<&str>]| -> Vec<(u64, u32)> {
-        let mut keyed: Vec<(u64, u32)> = shas
+        let keyed: Vec<(u64, u32)> = shas
             .par_iter()
             .enumerate()
             .filter_map(|(row, sha)| sha.map(|s| (fold_hash(s.as_bytes()), row as u32)))
             .collect();
-        keyed.par_sort_unstable();
-        keyed
+        crate::slices::sort_by_top_bits(&keyed, |k| k.0)
     };
     let (commit_keys, pair_keys) = rayon::join(|| sorted_hashes(&commit_shas), || sorted_hashes(&shas));
 
