@@ -8,7 +8,7 @@ use crate::analysis::{self, Context, GroupBy, explain, window};
 use crate::cli::{ExplainArgs, GlobalArgs};
 use crate::commands::metrics::{self, METRIC_COLUMNS, load_tables};
 use crate::commands::{ExitStatus, print_or_write};
-use crate::error::{Error, PolarsContext};
+use crate::error::Error;
 use crate::output::frame::{self, FrameFormat};
 use crate::output::summary_rows;
 use crate::report::Figures;
@@ -41,19 +41,13 @@ pub fn run(global: &GlobalArgs, args: &ExplainArgs) -> anyhow::Result<ExitStatus
     let report = analysis::compute(&tables, &context)?;
     let figures = metrics::figures_of(&report, args.repo.as_deref())?;
     let facts = analysis::facts(&tables, &context)?;
-    let mut rows = explain::rows(args.metric, &facts, zone, args.repo.as_deref())?
-        .collect()
-        .context(|| format!("failed to list the rows behind {}", args.metric.as_str()))?;
-    let total = rows.height();
     let limit = match (args.limit, args.format) {
         (Some(0), _) => None,
         (Some(n), _) => Some(n),
         (None, FrameFormat::Table | FrameFormat::Markdown) => Some(20),
         (None, _) => None,
     };
-    if let Some(n) = limit {
-        rows = rows.head(Some(n));
-    }
+    let (mut rows, total) = explain::rows(args.metric, &facts, zone, args.repo.as_deref(), limit)?;
 
     let heading = Heading {
         args,

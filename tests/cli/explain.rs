@@ -209,3 +209,34 @@ fn bad_selections_say_what_exists() {
     ]);
     assert_eq!(r.code(), 2, "--period and --all conflict");
 }
+
+/// `--limit N` shows the first N rows of the whole list, from a CSV folder and from a store
+/// (whose deployed commits find their deployment by row): the first rows are chosen by
+/// selection, not by sorting them all. `basic` has a negative lead time, `sample` many rows.
+#[test]
+fn the_first_rows_are_the_first_of_all_rows() {
+    let mut negative = 0;
+    for scenario in ["basic", "sample"] {
+        let sandbox = Sandbox::new();
+        let input = fixture(scenario);
+        let input = input.to_str().expect("utf-8");
+        sandbox.run(&["import", input]).success();
+        for source in [&["--input", input][..], &[][..]] {
+            let explain = |limit: &str| {
+                let mut args = vec!["explain", "lead-time", "--format", "json", "--all", "--limit", limit];
+                args.extend(source);
+                sandbox.run(&args).success().json()
+            };
+            let all = explain("0");
+            let rows = all["rows"].as_array().expect("rows");
+            negative += rows.iter().filter(|r| r["counted"] == Value::Bool(false)).count();
+            for n in [1, 2, 7, 50, rows.len() - 1, rows.len(), rows.len() + 3] {
+                let first = explain(&n.to_string());
+                assert_eq!(first["row_count"], all["row_count"], "{scenario} {source:?} {n}");
+                let shown = first["rows"].as_array().expect("rows");
+                assert_eq!(shown[..], rows[..n.min(rows.len())], "{scenario} {source:?} {n}");
+            }
+        }
+    }
+    assert!(negative > 0, "negative lead times listed last");
+}
