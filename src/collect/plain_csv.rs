@@ -1,14 +1,14 @@
 //! Plain CSV, tokenized on every core without Polars' reader.
 //!
-//! Most exports are plain: no quotes, no carriage returns, and the header's number of cells on
-//! every line. In such a chunk every line break ends a record and every comma ends a cell, so
+//! Most exports are plain: no quotes, and the header's number of cells on every line, each
+//! ending in `\n` or `\r\n` (Python's `csv` module and spreadsheets write the latter). In such a chunk every line break ends a record and every comma ends a cell, so
 //! the chunk can be cut anywhere at a line break and each piece tokenized on its own core in
 //! one pass. Polars' reader first counts the chunk's lines on one thread to split the work (a
 //! byte at a time without its nightly-only `simd` feature): an eighth of `dora metrics
 //! --input` at 2M commits, with its tokenizer as much again (perf).
 //!
-//! Anything else (a quote, a `\r`, an empty line, a line of another width, bytes that are not
-//! UTF-8) gives `None`, and the caller reads the chunk with Polars as before. Either way the
+//! Anything else (a quote, a `\r` not before a `\n`, an empty line, a line of another width,
+//! bytes that are not UTF-8) gives `None`, and the caller reads the chunk with Polars as before. Either way the
 //! frame is the same: text columns named by position, an empty cell null (tested against
 //! Polars' reader below).
 
@@ -29,7 +29,7 @@ pub(super) fn read_plain(
     name: impl Fn(usize) -> String,
 ) -> Option<DataFrame> {
     // One cell per line is no test of a line's shape (a stray space line would pass): Polars.
-    if width < 2 || projection.iter().any(|&i| i >= width) || memchr::memchr2(b'"', b'\r', bytes).is_some() {
+    if width < 2 || projection.iter().any(|&i| i >= width) || memchr::memchr(b'"', bytes).is_some() {
         return None;
     }
     let body = if skip_header {
@@ -37,24 +37,30 @@ pub(super) fn read_plain(
     } else {
         bytes
     };
+    // Every `\r` must end a line (checked against the line ends the pieces find).
+    let returns = memchr::memchr_iter(b'\r', body).count();
     // Where each cell of a line goes: its position in `projection`, if read.
     let slots: Vec<Option<usize>> = (0..width).map(|i| projection.iter().position(|&p| p == i)).collect();
-    let pieces: Vec<Option<(usize, Vec<StringChunked>)>> = pieces(body)
+    let pieces: Vec<Option<Tokens>> = pieces(body)
         .into_par_iter()
         .map(|piece| tokenize(piece, width, &slots, projection.len()))
         .collect();
 
-    let mut height = 0;
+    let (mut height, mut line_returns) = (0, 0);
     let mut columns: Vec<Option<StringChunked>> = vec![None; projection.len()];
     for piece in pieces {
-        let (rows, piece_columns) = piece?;
-        height += rows;
-        for (column, part) in columns.iter_mut().zip(piece_columns) {
+        let piece = piece?;
+        height += piece.rows;
+        line_returns += piece.line_returns;
+        for (column, part) in columns.iter_mut().zip(piece.columns) {
             match column {
                 Some(column) => column.append_owned(part).ok()?,
                 None => *column = Some(part),
             }
         }
+    }
+    if line_returns != returns {
+        return None;
     }
     let columns = columns
         .into_iter()
@@ -88,8 +94,17 @@ fn pieces(body: &[u8]) -> Vec<&[u8]> {
     out
 }
 
+/// What a piece holds.
+struct Tokens {
+    rows: usize,
+    /// Lines ending in `\r\n`.
+    line_returns: usize,
+    /// The projected columns.
+    columns: Vec<StringChunked>,
+}
+
 /// One piece's rows and projected columns, or `None` if it is not plain.
-fn tokenize(piece: &[u8], width: usize, slots: &[Option<usize>], read: usize) -> Option<(usize, Vec<StringChunked>)> {
+fn tokenize(piece: &[u8], width: usize, slots: &[Option<usize>], read: usize) -> Option<Tokens> {
     let text = std::str::from_utf8(piece).ok()?;
     // Cells of 40 hex digits and timestamps: a line is rarely under 40 bytes.
     let capacity = piece.len() / 40 + 1;
@@ -105,14 +120,20 @@ fn tokenize(piece: &[u8], width: usize, slots: &[Option<usize>], read: usize) ->
             }
         }
     };
-    let (mut rows, mut field, mut start) = (0, 0, 0);
+    let (mut rows, mut line_returns, mut field, mut start) = (0, 0, 0, 0);
     for end in memchr::memchr2_iter(b',', b'\n', piece) {
         if field == width {
             return None;
         }
-        push(field, &text[start..end]);
+        let line_end = piece[end] == b'\n';
+        if line_end && end > start && piece[end - 1] == b'\r' {
+            line_returns += 1;
+            push(field, &text[start..end - 1]);
+        } else {
+            push(field, &text[start..end]);
+        }
         start = end + 1;
-        if piece[end] == b'\n' {
+        if line_end {
             // An empty line (field 0) or a short one.
             if field + 1 != width {
                 return None;
@@ -131,7 +152,11 @@ fn tokenize(piece: &[u8], width: usize, slots: &[Option<usize>], read: usize) ->
         push(field, &text[start..]);
         rows += 1;
     }
-    Some((rows, builders.into_iter().map(StringChunkedBuilder::finish).collect()))
+    Some(Tokens {
+        rows,
+        line_returns,
+        columns: builders.into_iter().map(StringChunkedBuilder::finish).collect(),
+    })
 }
 
 #[cfg(test)]
@@ -177,6 +202,8 @@ mod tests {
             ("1,2,", false, 3, &[2]),
             ("x, y ,é\n", false, 3, &[0, 1, 2]),
             ("a,b\n", true, 2, &[0, 1]),
+            ("a,b\r\n1,2\r\n3,\r\n,4\r\n", true, 2, &[0, 1]),
+            ("1,2\r\n3,4", false, 2, &[1, 0]),
             ("", false, 2, &[0, 1]),
         ];
         for &(text, skip, width, projection) in cases {
@@ -190,7 +217,9 @@ mod tests {
     fn anything_else_is_left_to_polars() {
         for text in [
             "a,\"b\"\n",
-            "a,b\r\n",
+            "a,b\r",
+            "a\r,b\n",
+            "a,b\r\r\n",
             "a,b\n\nc,d\n",
             "a,b\nc\n",
             "a,b\nc,d,e\n",
