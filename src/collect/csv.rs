@@ -16,7 +16,7 @@ use polars::prelude::*;
 use rayon::prelude::*;
 
 use super::mapping::{Mapping, TableMapping};
-use super::plain_csv::read_plain;
+use super::plain_csv::{Cells, Column as PlainColumn, Number, Plain, read_plain};
 use crate::error::{Error, PolarsContext, Problem, Result};
 use crate::schema::{self, Kind, Table};
 use crate::timestamp;
@@ -167,12 +167,26 @@ pub fn read_chunks(
         sources.push(index.filter(|_| wanted));
     }
     let projection: Vec<usize> = sources.iter().flatten().copied().collect();
+    // How the plain reader keeps each projected column: numbers are parsed as tokenized.
+    let timestamps = |text: &str| number(Kind::Timestamp, text, opts.zone);
+    let integers = |text: &str| number(Kind::Integer, text, opts.zone);
+    let cells: Vec<Cells> = table
+        .columns
+        .iter()
+        .zip(&sources)
+        .filter(|(_, source)| source.is_some())
+        .map(|(column, _)| match column.kind {
+            Kind::Timestamp => Cells::Numbers(&timestamps),
+            Kind::Integer => Cells::Numbers(&integers),
+            Kind::Text | Kind::Status | Kind::DeploymentKind => Cells::Text,
+        })
+        .collect();
 
     let mut problems = Problems::default();
     let mut records = 0usize;
     let mut chunks = Chunks::open(path, chunk_bytes)?;
     while let Some(chunk) = chunks.next_chunk()? {
-        let raw = read_text_columns(path, chunk, chunks.first(), header.len(), &projection)?;
+        let raw = read_raw(path, chunk, chunks.first(), header.len(), &projection, &cells)?;
         let height = raw.height();
         let mut chunk_problems = BTreeMap::new();
         let mut columns = Vec::with_capacity(table.columns.len());
@@ -180,13 +194,17 @@ pub fn read_chunks(
             let parsed = match source {
                 None => absent_column(column, height),
                 Some(index) => {
-                    let cells = raw
-                        .column(&raw_name(*index))
-                        .and_then(|c| c.str().cloned())
-                        .context(|| format!("failed to read `{}`", path.display()))?;
                     let source_name = &header[*index];
-                    parse_column(column, source_name, &cells, &mapping, opts.zone, &mut chunk_problems)
-                        .context(|| format!("failed to read `{}`", path.display()))?
+                    match raw.column(*index, &projection) {
+                        Ok(RawColumn::Text(cells)) => {
+                            parse_column(column, source_name, &cells, &mapping, opts.zone, &mut chunk_problems)
+                        }
+                        Ok(RawColumn::Numbers { values, bad }) => {
+                            Ok(parsed_numbers(column, source_name, values, bad, &mut chunk_problems))
+                        }
+                        Err(e) => Err(e),
+                    }
+                    .context(|| format!("failed to read `{}`", path.display()))?
                 }
             };
             columns.push(parsed.with_name(PlSmallStr::from_static(column.name)).into_column());
@@ -466,21 +484,79 @@ fn csv_error(path: &Path, e: &csv::Error) -> Error {
     }
 }
 
-/// Reads the projected columns of one chunk as text with Polars; on failure, finds the
+/// A chunk's projected columns, as read.
+enum Raw {
+    /// By Polars' reader: text columns named by [`raw_name`].
+    Polars(DataFrame),
+    /// By the plain reader: in the projection's order, numbers already parsed.
+    Plain(Plain),
+}
+
+/// One projected column of a [`Raw`] chunk.
+enum RawColumn {
+    Text(StringChunked),
+    /// Parsed (null where blank or bad), with the bad cells: (row in the chunk, text).
+    Numbers {
+        values: Int64Chunked,
+        bad: Vec<(usize, String)>,
+    },
+}
+
+impl Raw {
+    fn height(&self) -> usize {
+        match self {
+            Raw::Polars(frame) => frame.height(),
+            Raw::Plain(plain) => plain.height,
+        }
+    }
+
+    /// The column of the file's `index`-th cell (one of `projection`).
+    fn column(&self, index: usize, projection: &[usize]) -> PolarsResult<RawColumn> {
+        match self {
+            Raw::Polars(frame) => Ok(RawColumn::Text(frame.column(&raw_name(index))?.str()?.clone())),
+            Raw::Plain(plain) => {
+                let position = projection.iter().position(|&p| p == index);
+                match position.and_then(|p| plain.columns.get(p)) {
+                    Some(PlainColumn::Text(cells)) => Ok(RawColumn::Text(cells.clone())),
+                    Some(PlainColumn::Numbers { values, bad }) => Ok(RawColumn::Numbers {
+                        values: values.clone(),
+                        bad: bad.clone(),
+                    }),
+                    None => Err(polars_err!(ColumnNotFound: "{}", raw_name(index))),
+                }
+            }
+        }
+    }
+}
+
+/// Reads the projected columns of one chunk: plain text (most exports) by the plain reader
+/// (`src/collect/plain_csv.rs`), anything else by Polars' reader as text; on failure, finds the
 /// offending line in the file.
-fn read_text_columns(path: &Path, chunk: Chunk, first: bool, width: usize, projection: &[usize]) -> Result<DataFrame> {
-    // Plain text (most exports) is tokenized without Polars' reader (src/collect/plain_csv.rs).
+fn read_raw(
+    path: &Path,
+    chunk: Chunk,
+    first: bool,
+    width: usize,
+    projection: &[usize],
+    cells: &[Cells],
+) -> Result<Raw> {
     let plain = match &chunk {
         Chunk::File => std::fs::File::open(path)
             .ok()
             .and_then(|file| MMapSemaphore::new_from_file(&file).ok())
-            .and_then(|map| read_plain(map.as_ref(), first, width, projection, raw_name)),
-        Chunk::Mapped(range) => read_plain(range.as_ref(), first, width, projection, raw_name),
-        Chunk::Bytes(bytes) => read_plain(bytes, first, width, projection, raw_name),
+            .and_then(|map| read_plain(map.as_ref(), first, width, projection, cells)),
+        Chunk::Mapped(range) => read_plain(range.as_ref(), first, width, projection, cells),
+        Chunk::Bytes(bytes) => read_plain(bytes, first, width, projection, cells),
     };
-    if let Some(frame) = plain {
-        return Ok(frame);
+    if let Some(plain) = plain {
+        return Ok(Raw::Plain(plain));
     }
+    read_text_columns(path, chunk, first, width, projection).map(Raw::Polars)
+}
+
+/// Reads the projected columns of one chunk as text with Polars; on failure, finds the
+/// offending line in the file.
+fn read_text_columns(path: &Path, chunk: Chunk, first: bool, width: usize, projection: &[usize]) -> Result<DataFrame> {
     let schema: Schema = (0..width)
         .map(|i| Field::new(raw_name(i).into(), DataType::String))
         .collect();
@@ -548,9 +624,6 @@ fn absent_column(column: &schema::Column, height: usize) -> Series {
     }
 }
 
-/// A cell that did not parse: row, value, reason.
-type BadCell = (usize, String, String);
-
 /// Rows per slice when a column is parsed in parallel.
 const PARSE_SLICE: usize = 1 << 16;
 
@@ -571,14 +644,7 @@ fn parse_column(
     zone: Tz,
     problems: &mut BTreeMap<usize, Vec<CellProblem>>,
 ) -> PolarsResult<Series> {
-    let mut report = |row: usize, value: &str, reason: String| {
-        problems.entry(row).or_default().push(CellProblem {
-            column: source_name.to_string(),
-            value: value.to_string(),
-            reason,
-            other_row: None,
-        });
-    };
+    let mut report = |row: usize, value: &str, reason: String| report(problems, row, source_name, value, reason);
     let empty = |v: Option<&str>| v.is_none_or(blank);
     let name = PlSmallStr::from_static(column.name);
     let translates = mapping.values.contains_key(column.name);
@@ -587,67 +653,8 @@ fn parse_column(
         // Timestamps and whole numbers: each non-empty cell is parsed, or reported with what
         // was expected.
         Kind::Timestamp | Kind::Integer => {
-            let timestamps = column.kind == Kind::Timestamp;
-            let parse = |text: &str| {
-                if timestamps {
-                    timestamp::parse(text, zone)
-                } else {
-                    text.trim().parse::<i64>().ok()
-                }
-            };
-            let expected = if timestamps {
-                format!("not a timestamp; expected {}", timestamp::EXPECTED)
-            } else {
-                "not a whole number".to_string()
-            };
-            // The costliest step of reading a file: done on every core, a slice each.
-            let pieces: Vec<(Int64Chunked, Vec<BadCell>)> = slices(cells.len())
-                .into_par_iter()
-                .map(|(offset, length)| {
-                    let mut bad = Vec::new();
-                    let parsed: Int64Chunked = cells
-                        .slice(offset as i64, length)
-                        .iter()
-                        .enumerate()
-                        .map(|(i, v)| match v {
-                            _ if empty(v) => {
-                                if column.required {
-                                    bad.push((
-                                        offset + i,
-                                        String::new(),
-                                        format!("`{source_name}` is required and empty"),
-                                    ));
-                                }
-                                None
-                            }
-                            Some(text) => {
-                                let value = parse(text);
-                                if value.is_none() {
-                                    bad.push((offset + i, text.to_string(), expected.clone()));
-                                }
-                                value
-                            }
-                            None => None,
-                        })
-                        .collect();
-                    (parsed, bad)
-                })
-                .collect();
-            let mut parsed = Int64Chunked::full_null(name.clone(), 0);
-            for (piece, bad) in pieces {
-                parsed.append_owned(piece)?;
-                for (row, value, reason) in bad {
-                    report(row, &value, reason);
-                }
-            }
-            let parsed = parsed.with_name(name);
-            Ok(if timestamps {
-                parsed
-                    .into_datetime(TimeUnit::Microseconds, Some(TimeZone::UTC))
-                    .into_series()
-            } else {
-                parsed.into_series()
-            })
+            let (values, bad) = parse_numbers(cells, column.kind, zone)?;
+            Ok(parsed_numbers(column, source_name, values, bad, problems))
         }
         Kind::Status | Kind::DeploymentKind => {
             let (allowed, what): (&[&str], &str) = if column.kind == Kind::Status {
@@ -700,6 +707,116 @@ fn parse_column(
             }
             Ok(cleaned.with_name(name).into_series())
         }
+    }
+}
+
+/// Records a problem with a cell.
+fn report(
+    problems: &mut BTreeMap<usize, Vec<CellProblem>>,
+    row: usize,
+    source_name: &str,
+    value: &str,
+    reason: String,
+) {
+    problems.entry(row).or_default().push(CellProblem {
+        column: source_name.to_string(),
+        value: value.to_string(),
+        reason,
+        other_row: None,
+    });
+}
+
+/// What a number cell (a timestamp, or a whole number) holds; a timestamp without an offset is
+/// read in `zone`.
+fn number(kind: Kind, text: &str, zone: Tz) -> Number {
+    if blank(text) {
+        return Number::Blank;
+    }
+    let value = if kind == Kind::Timestamp {
+        timestamp::parse(text, zone)
+    } else {
+        text.trim().parse::<i64>().ok()
+    };
+    value.map_or(Number::Bad, Number::Value)
+}
+
+/// Parses a text column of numbers on every core, a slice each (the costliest step of reading
+/// a file that the plain reader did not take): the values (null where blank or bad), and the
+/// bad cells as (row, text).
+fn parse_numbers(cells: &StringChunked, kind: Kind, zone: Tz) -> PolarsResult<(Int64Chunked, Vec<(usize, String)>)> {
+    let pieces: Vec<(Int64Chunked, Vec<(usize, String)>)> = slices(cells.len())
+        .into_par_iter()
+        .map(|(offset, length)| {
+            let mut bad = Vec::new();
+            let parsed: Int64Chunked = cells
+                .slice(offset as i64, length)
+                .iter()
+                .enumerate()
+                .map(|(i, v)| match v.map(|text| (text, number(kind, text, zone))) {
+                    None | Some((_, Number::Blank)) => None,
+                    Some((_, Number::Value(value))) => Some(value),
+                    Some((text, Number::Bad)) => {
+                        bad.push((offset + i, text.to_string()));
+                        None
+                    }
+                })
+                .collect();
+            (parsed, bad)
+        })
+        .collect();
+    let mut values = Int64Chunked::full_null(PlSmallStr::EMPTY, 0);
+    let mut all_bad = Vec::new();
+    for (piece, bad) in pieces {
+        values.append_owned(piece)?;
+        all_bad.extend(bad);
+    }
+    Ok((values, all_bad))
+}
+
+/// A parsed number column (`values` null where a cell is blank or bad; `bad`: (row, text) in
+/// row order) with its problems recorded: each bad cell, and each blank one if the column is
+/// required. Timestamps become UTC microseconds.
+fn parsed_numbers(
+    column: &schema::Column,
+    source_name: &str,
+    values: Int64Chunked,
+    bad: Vec<(usize, String)>,
+    problems: &mut BTreeMap<usize, Vec<CellProblem>>,
+) -> Series {
+    if column.required && values.null_count() > bad.len() {
+        let mut bad_rows = bad.iter().map(|(row, _)| *row).peekable();
+        for (row, value) in values.iter().enumerate() {
+            if value.is_some() {
+                continue;
+            }
+            if bad_rows.peek() == Some(&row) {
+                bad_rows.next();
+            } else {
+                report(
+                    problems,
+                    row,
+                    source_name,
+                    "",
+                    format!("`{source_name}` is required and empty"),
+                );
+            }
+        }
+    }
+    let expected = if column.kind == Kind::Timestamp {
+        format!("not a timestamp; expected {}", timestamp::EXPECTED)
+    } else {
+        "not a whole number".to_string()
+    };
+    for (row, text) in bad {
+        report(problems, row, source_name, &text, expected.clone());
+    }
+    let values = values.with_name(PlSmallStr::from_static(column.name));
+    if column.kind == Kind::Timestamp {
+        values
+            .into_datetime(TimeUnit::Microseconds, Some(TimeZone::UTC))
+            .into_series()
+    } else {
+        values.into_series()
     }
 }
 
@@ -979,6 +1096,69 @@ mod tests {
         for cell in ["a", " a", "\u{a0}x", "é", "0", "-"] {
             assert!(!blank(cell), "{cell:?}");
         }
+    }
+
+    /// The same file read by the plain reader and (its header's first cell quoted, which only
+    /// Polars' reader takes) by Polars: the same rows, and the same problems on the same lines.
+    #[test]
+    fn the_plain_reader_reads_as_polars_does() {
+        use proptest::prelude::*;
+        let timestamp = prop_oneof![
+            Just("2026-03-01T14:05:00Z".to_string()),
+            Just("2026-03-01T14:05:00.5+01:00".to_string()),
+            Just("2026-03-01 09:00:00".to_string()),
+            Just(String::new()),
+            Just("  ".to_string()),
+            Just("yesterday".to_string()),
+            Just("2026-02-30".to_string()),
+        ];
+        let row = (0u8..4, 0u16..40, timestamp.clone(), timestamp);
+        let strategy = (proptest::collection::vec(row, 0..60), 1usize..400, any::<bool>());
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mapping = Mapping::default();
+        proptest!(|((rows, chunk_bytes, crlf) in strategy)| {
+            let end = if crlf { "\r\n" } else { "\n" };
+            let mut body = String::new();
+            for (repo, sha, committed, authored) in &rows {
+                let repo = if *repo == 0 { String::new() } else { format!("acme/r{repo}") };
+                let line = format!("{repo},{sha:040x},{committed},{authored}{end}");
+                body.push_str(&line);
+            }
+            let plain = dir.path().join("plain.csv");
+            let quoted = dir.path().join("quoted.csv");
+            std::fs::write(&plain, format!("repo,sha,committed_at,authored_at{end}{body}")).expect("write");
+            std::fs::write(&quoted, format!("\"repo\",sha,committed_at,authored_at{end}{body}")).expect("write");
+            let options = ReadOptions { zone: chrono_tz::Europe::Paris, mapping: &mapping, skip_invalid: true, only: None };
+            let read = |path: &Path| {
+                let mut chunks = Vec::new();
+                let scan = read_chunks(path, &schema::COMMITS, &options, chunk_bytes, &mut |chunk| {
+                    chunks.push(chunk);
+                    Ok(())
+                })
+                .expect("read");
+                let rejects = conclude(path, &schema::COMMITS, true, scan.problems).expect("rejects");
+                let rejects: Vec<(u64, String, String, String)> = rejects
+                    .into_iter()
+                    .map(|r| (r.problem.line, r.problem.column, r.problem.value, r.problem.reason))
+                    .collect();
+                (chunks, rejects, scan.records)
+            };
+            let (plain_chunks, plain_rejects, plain_records) = read(&plain);
+            let (polars_chunks, polars_rejects, polars_records) = read(&quoted);
+            prop_assert_eq!(plain_records, polars_records);
+            prop_assert_eq!(plain_rejects, polars_rejects);
+            // The quoted header moves the chunks' bounds: the rows are compared all together.
+            let all = |chunks: Vec<DataFrame>| {
+                chunks.into_iter().reduce(|mut all, chunk| {
+                    all.vstack_mut(&chunk).expect("same columns");
+                    all
+                })
+            };
+            match (all(plain_chunks), all(polars_chunks)) {
+                (Some(a), Some(b)) => prop_assert!(a.equals_missing(&b), "{}\n{}", a, b),
+                (a, b) => prop_assert!(a.is_none() && b.is_none()),
+            }
+        });
     }
 
     #[test]
