@@ -167,15 +167,18 @@ pub fn read_chunks(
         sources.push(index.filter(|_| wanted));
     }
     let projection: Vec<usize> = sources.iter().flatten().copied().collect();
-    // How the plain reader keeps each projected column: numbers are parsed as tokenized.
+    // How the plain reader keeps each projected column: numbers are parsed as tokenized. A file
+    // column that a mapping gives to two canonical columns is kept as text (for both).
     let timestamps = |text: &str| number(Kind::Timestamp, text, opts.zone);
     let integers = |text: &str| number(Kind::Integer, text, opts.zone);
+    let shared = |index: usize| projection.iter().filter(|&&p| p == index).count() > 1;
     let cells: Vec<Cells> = table
         .columns
         .iter()
         .zip(&sources)
-        .filter(|(_, source)| source.is_some())
-        .map(|(column, _)| match column.kind {
+        .filter_map(|(column, source)| source.map(|index| (column, index)))
+        .map(|(column, index)| match column.kind {
+            _ if shared(index) => Cells::Text,
             Kind::Timestamp => Cells::Numbers(&timestamps),
             Kind::Integer => Cells::Numbers(&integers),
             Kind::Text | Kind::Status | Kind::DeploymentKind => Cells::Text,
@@ -1159,6 +1162,36 @@ mod tests {
                 (a, b) => prop_assert!(a.is_none() && b.is_none()),
             }
         });
+    }
+
+    /// A file column mapped to two canonical columns, one text and one timestamp: each gets
+    /// the cells as its kind reads them.
+    #[test]
+    fn a_column_mapped_twice_is_read_as_each_kind() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("deployments.csv");
+        let text = "id,when,repo\nd1,2026-03-01T14:05:00Z,acme/api\nd2,2026-03-02T00:00:00Z,acme/api\n";
+        std::fs::write(&path, text).expect("write");
+        // `deployed_at` comes before `service` in the table: the shared column's first reader
+        // is the timestamp.
+        let mapping = Mapping::parse(
+            "[deployments]\ncolumns = { deployed_at = \"when\", service = \"when\" }\n",
+            Path::new("mapping.toml"),
+        )
+        .expect("mapping");
+        let options = ReadOptions {
+            zone: chrono_tz::UTC,
+            mapping: &mapping,
+            skip_invalid: false,
+            only: None,
+        };
+        let read = read_table(&path, &schema::DEPLOYMENTS, &options).expect("read");
+        let services = read.frame.column("service").expect("service").str().expect("text");
+        let services: Vec<Option<&str>> = services.iter().collect();
+        assert_eq!(services, [Some("2026-03-01T14:05:00Z"), Some("2026-03-02T00:00:00Z")]);
+        let deployed = read.frame.column("deployed_at").expect("deployed_at");
+        let deployed = deployed.as_materialized_series().to_physical_repr();
+        assert_eq!(deployed.i64().expect("micros").get(0), Some(1_772_373_900_000_000));
     }
 
     #[test]

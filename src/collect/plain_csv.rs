@@ -1,16 +1,17 @@
 //! Plain CSV, tokenized on every core without Polars' reader.
 //!
 //! Most exports are plain: no quotes, and the header's number of cells on every line, each
-//! ending in `\n` or `\r\n` (Python's `csv` module and spreadsheets write the latter). In such a chunk every line break ends a record and every comma ends a cell, so
-//! the chunk can be cut anywhere at a line break and each piece tokenized on its own core in
-//! one pass. Polars' reader first counts the chunk's lines on one thread to split the work (a
-//! byte at a time without its nightly-only `simd` feature): an eighth of `dora metrics
-//! --input` at 2M commits, with its tokenizer as much again (perf).
+//! ending in `\n` or `\r\n` (Python's `csv` module and spreadsheets write the latter). In
+//! such a chunk every line break ends a record and every comma ends a cell, so the chunk can be
+//! cut anywhere at a line break and each piece tokenized on its own core in one pass, numbers
+//! parsed as they are found. Polars' reader first counts the chunk's lines on one thread to
+//! split the work (a byte at a time without its nightly-only `simd` feature): an eighth of
+//! `dora metrics --input` at 2M commits, with its tokenizer as much again (perf).
 //!
 //! Anything else (a quote, a `\r` not before a `\n`, an empty line, a line of another width,
-//! bytes that are not UTF-8) gives `None`, and the caller reads the chunk with Polars as before. Either way the
-//! frame is the same: text columns named by position, an empty cell null (tested against
-//! Polars' reader below).
+//! bytes that are not UTF-8) gives `None`, and the caller reads the chunk with Polars' reader
+//! as before. Either way the rows and their problems are the same: text cells as Polars reads
+//! them (tested below), numbers as the caller parses Polars' text (tested in `csv.rs`).
 
 use polars::prelude::*;
 use rayon::prelude::*;
