@@ -31,7 +31,7 @@ mod parquet_file;
 pub use derived::{DERIVED_COMMITTED_AT, DERIVED_DEPLOYMENT_ROW};
 use derived::{DeploymentIndex, with_derived_columns};
 
-use parquet_file::{Layout, PendingFile, Written};
+use parquet_file::{Dictionary, Layout, PendingFile, Written};
 
 /// Version of the on-disk layout, written to every manifest.
 pub const FORMAT_VERSION: u32 = 1;
@@ -253,12 +253,14 @@ enum Bucket {
 
 /// Spill files are read once, soon, by this process: no compression (LZ4 cost two
 /// core-seconds of an import at 10M commits and saved nothing on the hex shas that are most of
-/// the bytes: 70 MB against 73 for a million rows of `deployment_commits`), each frame one row
-/// group, no statistics, hash or sync.
+/// the bytes: 70 MB against 73 for a million rows of `deployment_commits`), no dictionaries
+/// (plain pages are written and read back faster), each frame one row group, no statistics,
+/// hash or sync.
 const SPILL: Layout = Layout {
     compression: ParquetCompression::Uncompressed,
     row_group: usize::MAX,
     lasting: false,
+    dictionary: Dictionary::Never,
 };
 
 impl Bucket {
@@ -551,6 +553,8 @@ fn snapshot_layout() -> Layout {
         compression: ParquetCompression::Zstd(polars::polars_utils::compression::ZstdLevel::try_new(1).ok()),
         row_group: ROW_GROUP,
         lasting: true,
+        // The shas are unique per row (`commits`) or nearly so; every other text column repeats.
+        dictionary: Dictionary::Except(&[schema::commits::SHA]),
     }
 }
 

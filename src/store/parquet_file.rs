@@ -1,12 +1,16 @@
 //! One Parquet file of a snapshot (or a spill file), written on a thread of its own.
 //!
-//! Polars encodes a batch's columns in parallel, but compresses the pages on the thread that
-//! calls `write_batch`. During an import that was the main thread, which meanwhile neither
-//! parsed the next CSV chunk nor merged the next partition: at 10M commits, LZ4 of the spill
-//! files and zstd of the snapshot were ~5 core-seconds on one core while the other idled (perf).
-//! Here each file is written by its own thread from a short queue of frames, so compression
-//! overlaps the work that produces the next frames. The file's SHA-256 (for the manifest) is
-//! computed from the bytes on their way out, not by reading the file again.
+//! Each file is written by its own thread from a short queue of frames, so its encoding and
+//! compression overlap the work that produces the next frames (the CSV reading, the next
+//! partition's merge). The thread encodes and compresses a frame's row groups in parallel and
+//! writes them in order: Polars' `BatchedWriter` compressed every page on the thread that
+//! wrote, and at the end of an import that one thread compressing the last partition was all
+//! that ran (about 2 s of a 10M-commit import, perf). The pages are those Polars' writer makes,
+//! with one choice it does not offer: which columns may be dictionary-encoded. It tries a
+//! dictionary on every text column and gives up on the shas only after estimating their
+//! distinct count, hashing every value (8% of an import at 20M commits); spill files, read back
+//! once, need no dictionary at all (building them was another 6%). The file's SHA-256 (for the
+//! manifest) is computed from the bytes on their way out, not by reading the file again.
 
 use std::cell::RefCell;
 use std::fs;
@@ -17,6 +21,11 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 
 use polars::prelude::*;
+use polars_parquet::write::{
+    CompressedPage, DynIter, DynStreamingIterator, Encoding, FileWriter, ParquetType, Version, WriteOptions,
+    array_to_columns, compress, fallible_streaming_iterator, get_dtype_encoding,
+};
+use rayon::prelude::*;
 use sha2::{Digest as _, Sha256};
 
 use crate::error::{Error, PolarsContext, Result};
@@ -51,6 +60,37 @@ pub struct Layout {
     /// (a snapshot's files do; spill files are read once, soon, by the same process, and need
     /// none of it: hashing them alone was a core-second of an import at 10M commits).
     pub lasting: bool,
+    pub dictionary: Dictionary,
+}
+
+/// Which columns may be dictionary-encoded.
+#[derive(Debug, Clone, Copy)]
+pub enum Dictionary {
+    /// None: every page is plain.
+    Never,
+    /// Every column Polars' writer would try, except these: for them, the values are (almost)
+    /// all distinct, and the attempt always ends in plain pages after costing a hash of each.
+    /// A column Polars tries gets a dictionary when its estimated distinct values are at most
+    /// three quarters of a row group's rows (or when the group has at most 128 rows).
+    Except(&'static [&'static str]),
+}
+
+impl Dictionary {
+    fn encodings(self, field: &polars::prelude::ArrowField) -> Vec<Encoding> {
+        let mut encodings = get_dtype_encoding(field.dtype());
+        let plain = match self {
+            Dictionary::Never => true,
+            Dictionary::Except(names) => names.contains(&field.name.as_str()),
+        };
+        if plain {
+            for e in &mut encodings {
+                if *e == Encoding::RleDictionary {
+                    *e = Encoding::Plain;
+                }
+            }
+        }
+        encodings
+    }
 }
 
 impl ParquetFile {
@@ -173,17 +213,33 @@ fn write_all(
             digest: layout.lasting.then(|| Rc::clone(&digest)),
         },
     );
-    let mut writer = ParquetWriter::new(out).with_compression(layout.compression);
-    if !layout.lasting {
-        writer = writer.with_statistics(StatisticsOptions {
-            min_value: false,
-            max_value: false,
-            distinct_count: false,
-            null_count: false,
-            binary_statistics_truncate_length: None,
-        });
-    }
-    let mut writer = writer.batched(schema).context(ctx)?;
+    // What `ParquetWriter::new(..).with_compression(..)` sets, statistics off for spill files.
+    let options = WriteOptions {
+        statistics: if layout.lasting {
+            StatisticsOptions::default()
+        } else {
+            StatisticsOptions {
+                min_value: false,
+                max_value: false,
+                distinct_count: false,
+                null_count: false,
+                binary_statistics_truncate_length: None,
+            }
+        },
+        compression: layout.compression.into(),
+        version: Version::V1,
+        data_page_size: None,
+    };
+    let arrow_schema = schema.to_arrow(CompatLevel::newest());
+    let encodings: Vec<Vec<Encoding>> = arrow_schema
+        .iter_values()
+        .map(|field| layout.dictionary.encodings(field))
+        .collect();
+    let mut writer = FileWriter::try_new(out, arrow_schema, options).context(ctx)?;
+    let types = writer.parquet_schema().fields().to_vec();
+    // Row groups encoded at once: enough to keep every core busy, and a bounded amount of
+    // compressed pages waiting to be written.
+    let wave = 2 * rayon::current_num_threads().max(1);
     let mut rows = 0;
     for frame in frames {
         // Polars accepts a frame of other columns without complaint when no statistics are written.
@@ -199,18 +255,35 @@ fn write_all(
             ));
         }
         let step = layout.row_group.max(1);
-        let mut offset = 0;
-        while offset < frame.height() {
-            let mut group = frame.slice(offset as i64, step);
-            group.rechunk_mut();
-            writer.write_batch(&group).context(ctx)?;
-            offset += step;
+        let starts: Vec<usize> = (0..frame.height()).step_by(step).collect();
+        for wave in starts.chunks(wave) {
+            let groups: Vec<(usize, Vec<Vec<CompressedPage>>)> = wave
+                .par_iter()
+                .map(|&offset| {
+                    let mut group = frame.slice(offset as i64, step);
+                    group.rechunk_mut();
+                    let pages = encode_group(&group, &types, &encodings, options)?;
+                    Ok((group.height(), pages))
+                })
+                .collect::<PolarsResult<_>>()
+                .context(ctx)?;
+            for (height, columns) in &groups {
+                let row_group = DynIter::new(columns.iter().map(|pages| {
+                    Ok(DynStreamingIterator::new(fallible_streaming_iterator::convert(
+                        pages.iter().map(PolarsResult::Ok),
+                    )))
+                }));
+                writer.write(*height as u64, row_group).context(ctx)?;
+            }
         }
         rows += frame.height();
     }
-    // Writes the footer and flushes the buffer into the hasher and the file.
-    writer.finish().context(ctx)?;
-    drop(writer);
+    // Writes the footer (with the Arrow schema, as Polars' writer does) and flushes the buffer
+    // into the hasher and the file.
+    writer.end(None).context(ctx)?;
+    let mut out = writer.into_inner();
+    out.flush().map_err(|e| Error::io("write", path, e))?;
+    drop(out);
     if layout.lasting {
         handle.sync_all().map_err(|e| Error::io("write", path, e))?;
     }
@@ -220,6 +293,34 @@ fn write_all(
         String::new()
     };
     Ok(Written { rows, sha256 })
+}
+
+/// One row group (a frame of one chunk per column): each column's pages, encoded and compressed,
+/// the columns in parallel.
+fn encode_group(
+    group: &DataFrame,
+    types: &[ParquetType],
+    encodings: &[Vec<Encoding>],
+    options: WriteOptions,
+) -> PolarsResult<Vec<Vec<CompressedPage>>> {
+    let Some(batch) = group.iter_chunks(CompatLevel::newest(), false).next() else {
+        return Ok(Vec::new());
+    };
+    batch
+        .columns()
+        .par_iter()
+        .zip(types)
+        .zip(encodings)
+        .map(|((array, type_), encoding)| {
+            let mut pages = Vec::new();
+            for column in array_to_columns(array, type_.clone(), options, encoding)? {
+                for page in column {
+                    pages.push(compress(page?, Vec::new(), options.compression).map_err(PolarsError::from)?);
+                }
+            }
+            Ok(pages)
+        })
+        .collect()
 }
 
 /// Passes bytes to the file and, if any, to the digest.
@@ -255,6 +356,7 @@ mod tests {
             compression: ParquetCompression::Zstd(None),
             row_group: 2,
             lasting: true,
+            dictionary: Dictionary::Except(&["b"]),
         };
         let mut file = ParquetFile::create(path.clone(), frame.schema(), layout).unwrap();
         file.write(frame.clone()).unwrap();
@@ -266,6 +368,50 @@ mod tests {
         assert!(back.equals(&frame.vstack(&frame.slice(1, 2)).unwrap()));
     }
 
+    /// Row groups are encoded in parallel, in waves, and still written in order; the columns
+    /// named in `Dictionary::Except` get plain pages, the others a dictionary where Polars'
+    /// writer would make one.
+    #[test]
+    fn row_groups_stay_in_order_and_excepted_columns_have_no_dictionary() {
+        let dir = tempfile::tempdir().unwrap();
+        let n = 1000;
+        let frame = df!(
+            "sha" => (0..n).map(|i| format!("{i:040x}")).collect::<Vec<_>>(),
+            "repo" => (0..n).map(|i| format!("acme/r{}", i % 3)).collect::<Vec<_>>(),
+            "at" => (0..n).map(i64::from).collect::<Vec<_>>(),
+        )
+        .unwrap();
+        // Groups of at most 128 rows: where Polars' writer would give every column a dictionary.
+        for dictionary in [Dictionary::Except(&["sha"]), Dictionary::Never] {
+            let path = dir.path().join("t.parquet");
+            let layout = Layout {
+                compression: ParquetCompression::Zstd(None),
+                row_group: 100,
+                lasting: true,
+                dictionary,
+            };
+            let mut file = ParquetFile::create(path.clone(), frame.schema(), layout).unwrap();
+            file.write(frame.clone()).unwrap();
+            file.write(frame.slice(10, 300)).unwrap();
+            assert_eq!(file.finish().unwrap().rows, 1300);
+            let back = ParquetReader::new(fs::File::open(&path).unwrap()).finish().unwrap();
+            assert!(back.equals(&frame.vstack(&frame.slice(10, 300)).unwrap()));
+
+            let metadata = polars_parquet::read::read_metadata(&mut fs::File::open(&path).unwrap()).unwrap();
+            assert_eq!(metadata.row_groups.len(), 10 + 3);
+            let has_dictionary = |name: &str| {
+                metadata.row_groups.iter().all(|group| {
+                    group
+                        .columns_under_root_iter(name)
+                        .unwrap()
+                        .all(|c| c.dictionary_page_offset().is_some())
+                })
+            };
+            assert!(!has_dictionary("sha"));
+            assert_eq!(has_dictionary("repo"), matches!(dictionary, Dictionary::Except(_)));
+        }
+    }
+
     #[test]
     fn a_failed_write_is_reported_with_the_file() {
         let dir = tempfile::tempdir().unwrap();
@@ -275,6 +421,7 @@ mod tests {
             compression: ParquetCompression::Uncompressed,
             row_group: 10,
             lasting: false,
+            dictionary: Dictionary::Never,
         };
         let mut file = ParquetFile::create(path.clone(), frame.schema(), layout).unwrap();
         // A frame of another schema: the writer refuses it.
