@@ -68,7 +68,25 @@ struct Manifest<'a> {
     format_version: u32,
     dora_version: &'static str,
     tables: Vec<ManifestTable<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    partitions: Option<Partitions>,
 }
+
+/// Where each partition's rows are in the files of `commits` and `deployment_commits` (how a
+/// snapshot was written, not part of the format: readers ignore it). The next import that
+/// splits the rows the same way reads the old rows of partition `i` as one range of its file,
+/// instead of reading, splitting and spilling them all first.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+struct Partitions {
+    /// How a row's partition was chosen: [`PARTITION_SCHEME`].
+    scheme: String,
+    count: usize,
+    /// Per table, the rows of each partition, in file order.
+    rows: std::collections::BTreeMap<String, Vec<usize>>,
+}
+
+/// `fold_hash` of the sha (`crate::collect::csv::fold_hash`) modulo the number of partitions.
+const PARTITION_SCHEME: &str = "fold_hash(sha) % count";
 
 #[derive(Serialize)]
 struct ManifestTable<'a> {
@@ -83,6 +101,8 @@ struct ManifestTable<'a> {
 #[derive(serde::Deserialize)]
 struct ManifestRead {
     tables: Vec<ManifestTableRead>,
+    #[serde(default)]
+    partitions: Option<Partitions>,
 }
 
 #[derive(serde::Deserialize)]
@@ -115,12 +135,7 @@ impl Store {
     /// written before manifests had them.
     pub fn fingerprint(&self) -> Result<String> {
         let data = self.root.join(DATA);
-        let manifest_path = data.join("manifest.json");
-        let text = fs::read_to_string(&manifest_path).map_err(|e| Error::io("read", &manifest_path, e))?;
-        let manifest: ManifestRead = serde_json::from_str(&text).map_err(|e| Error::DamagedStore {
-            path: self.root.clone(),
-            message: format!("`{}` is not a valid manifest: {e}", manifest_path.display()),
-        })?;
+        let manifest = self.manifest()?;
         let mut parts = Vec::new();
         for t in manifest.tables {
             let hash = match t.sha256 {
@@ -132,6 +147,36 @@ impl Store {
         Ok(crate::collect::fingerprint::combine(
             parts.iter().map(|(n, h)| (n.as_str(), h.as_str())),
         ))
+    }
+
+    fn manifest(&self) -> Result<ManifestRead> {
+        let manifest_path = self.root.join(DATA).join("manifest.json");
+        let text = fs::read_to_string(&manifest_path).map_err(|e| Error::io("read", &manifest_path, e))?;
+        serde_json::from_str(&text).map_err(|e| Error::DamagedStore {
+            path: self.root.clone(),
+            message: format!("`{}` is not a valid manifest: {e}", manifest_path.display()),
+        })
+    }
+
+    /// Where the partitions of the current snapshot are, if its manifest says and the row
+    /// counts agree with the files.
+    fn partitions(&self) -> Result<Option<Partitions>> {
+        let Some(partitions) = self.manifest()?.partitions else {
+            return Ok(None);
+        };
+        if partitions.scheme != PARTITION_SCHEME {
+            return Ok(None);
+        }
+        let tables = self.tables()?;
+        for (table, frame) in tables.iter().filter(|(t, _)| is_partitioned(t)) {
+            let Some(rows) = partitions.rows.get(table.name) else {
+                return Ok(None);
+            };
+            if rows.len() != partitions.count || rows.iter().sum::<usize>() != count(frame.clone(), table)? {
+                return Ok(None);
+            }
+        }
+        Ok(Some(partitions))
     }
 
     /// Rows of the tables that grow with commits (`commits`, `deployment_commits`).
@@ -218,9 +263,11 @@ impl Store {
 }
 
 /// Rows of `commits` and `deployment_commits` merged in memory at a time when a snapshot is
-/// written, by default. Larger tables are split by a hash of the sha into partitions of about
-/// this size, spilled to the staging folder and merged one partition at a time, so writing a
-/// snapshot needs memory for one partition, not for the whole store (100M commits on 24 GB).
+/// written, by default. Larger tables are split by a hash of the sha into partitions of at most
+/// this size (old and new rows), spilled to the staging folder and merged one partition at a
+/// time, so writing a snapshot needs memory for one partition, not for the whole store (100M
+/// commits on 24 GB). The store's own rows are read by partition when its manifest says where
+/// they are ([`Partitions`]).
 /// `dora import --partition-rows` (hidden) changes it: tests make it tiny.
 pub const PARTITION_ROWS: usize = 4_000_000;
 
@@ -239,6 +286,8 @@ pub struct Writer {
     staging: PathBuf,
     parts: usize,
     partition_rows: usize,
+    /// Where the store's partitions are, when its rows are split the same way as the new ones.
+    stored: Option<Partitions>,
     /// New rows per table, in partitions (one for the small tables).
     incoming: Vec<(&'static Table, Vec<Bucket>)>,
     /// Whether the staging folder is still to be removed on drop.
@@ -249,6 +298,29 @@ pub struct Writer {
 enum Bucket {
     Memory(Vec<DataFrame>),
     Spilled(PendingFile),
+}
+
+/// The store's rows of a partitioned table, by partition.
+enum OldRows {
+    /// Read, split and spilled (or kept in memory) like the new rows.
+    Routed(Vec<Bucket>),
+    /// Ranges of the store's file, one per partition ([`Partitions`]).
+    Stored(Vec<LazyFrame>),
+}
+
+impl OldRows {
+    /// The rows of partition `i`, or `None` when there are none.
+    fn take(&mut self, i: usize, table: &Table) -> Result<Option<DataFrame>> {
+        match self {
+            OldRows::Routed(buckets) => buckets[i].take(),
+            OldRows::Stored(ranges) => {
+                let frame = std::mem::replace(&mut ranges[i], DataFrame::empty().lazy())
+                    .collect()
+                    .context(|| format!("failed to read table `{}` from the store", table.name))?;
+                Ok((frame.height() > 0).then_some(frame))
+            }
+        }
+    }
 }
 
 /// Spill files are read once, soon, by this process: no compression (LZ4 cost two
@@ -325,12 +397,25 @@ impl Writer {
         } else {
             None
         };
-        let old_rows = match &existing {
-            Some(_) => Store { root: root.into() }.partitioned_rows()?,
-            None => 0,
+        let (old_rows, stored) = match &existing {
+            Some(_) => {
+                let store = Store { root: root.into() };
+                (store.partitioned_rows()?, store.partitions()?)
+            }
+            None => (0, None),
         };
-        // The bigger of the two tables sets the count: they share the partitioning.
-        let parts = (old_rows + big_rows).div_ceil(2 * partition_rows).max(1);
+        // The bigger of the two tables sets the count: they share the partitioning. At most
+        // `partition_rows` of each (old and new) per partition.
+        let rows = old_rows + big_rows;
+        let needed = rows.div_ceil(2 * partition_rows).max(1);
+        // The store's partitions are kept while they hold no more than that, and are not far
+        // smaller: its old rows are then read by range, not read, split and spilled first (most
+        // of an import of a few rows into a big store). Split anew, partitions get a quarter of
+        // room to grow into, so the imports that follow keep them.
+        let stored = stored.filter(|p| p.count >= needed && p.count <= 2 * needed);
+        let parts = stored
+            .as_ref()
+            .map_or_else(|| (rows + rows / 4).div_ceil(2 * partition_rows).max(1), |p| p.count);
         let number = current_snapshot_number(root).map_or(1, |n| n + 1);
         let staging = root
             .join(SNAPSHOTS)
@@ -351,6 +436,7 @@ impl Writer {
             staging,
             parts,
             partition_rows,
+            stored,
             incoming,
             armed: true,
         })
@@ -378,18 +464,36 @@ impl Writer {
         let mut incoming: Vec<(&'static Table, Vec<Bucket>, bool)> =
             incoming.into_iter().map(|(t, b)| (t, b, false)).collect();
 
-        // Old rows of the partitioned tables go through the same partitions as the new ones.
-        let mut old_buckets: Vec<(&'static Table, Vec<Bucket>)> = Vec::new();
+        // Old rows of the partitioned tables go through the same partitions as the new ones:
+        // read as ranges of the store's files when it is split the same way, else split here.
+        let mut old_buckets: Vec<(&'static Table, OldRows)> = Vec::new();
         for table in schema::TABLES.iter().filter(|t| is_partitioned(t)) {
-            let mut buckets: Vec<Bucket> = (0..self.parts)
-                .map(|i| Bucket::new(&self.staging, "old", table, i, self.parts))
-                .collect();
-            if let Some(tables) = &self.existing {
-                for_each_slice(tables.get(table).clone(), table, self.partition_rows, &mut |slice| {
-                    route(slice, table, &mut buckets)
-                })?;
-            }
-            old_buckets.push((table, buckets));
+            let ranges = self
+                .stored
+                .as_ref()
+                .and_then(|p| p.rows.get(table.name))
+                .zip(self.existing.as_ref());
+            let old = if let Some((rows, tables)) = ranges {
+                let frame = canonical(tables.get(table).clone(), table);
+                let mut offset = 0;
+                let mut ranges = Vec::new();
+                for &n in rows {
+                    ranges.push(frame.clone().slice(offset as i64, n as IdxSize));
+                    offset += n;
+                }
+                OldRows::Stored(ranges)
+            } else {
+                let mut buckets: Vec<Bucket> = (0..self.parts)
+                    .map(|i| Bucket::new(&self.staging, "old", table, i, self.parts))
+                    .collect();
+                if let Some(tables) = &self.existing {
+                    for_each_slice(tables.get(table).clone(), table, self.partition_rows, &mut |slice| {
+                        route(slice, table, &mut buckets)
+                    })?;
+                }
+                OldRows::Routed(buckets)
+            };
+            old_buckets.push((table, old));
         }
 
         // The small tables, whole (deployments is needed by every partition below).
@@ -422,6 +526,11 @@ impl Writer {
         // The partitioned tables, one partition at a time: commits first, then the
         // deployment_commits of the same shas, whose commit times it looks up.
         let mut totals: Vec<TableChange> = Vec::new();
+        let mut partitions = Partitions {
+            scheme: PARTITION_SCHEME.into(),
+            count: self.parts,
+            rows: std::collections::BTreeMap::new(),
+        };
         let first_partitioned = outputs.len();
         for table in schema::TABLES.iter().filter(|t| is_partitioned(t)) {
             totals.push(TableChange {
@@ -440,7 +549,7 @@ impl Writer {
                 let old = old_buckets
                     .iter_mut()
                     .find(|(t, _)| t.name == table.name)
-                    .map_or(Ok(None), |(_, b)| b[i].take())?
+                    .map_or(Ok(None), |(_, b)| b.take(i, table))?
                     .unwrap_or_else(|| empty_frame(table));
                 let new = incoming
                     .iter_mut()
@@ -462,6 +571,11 @@ impl Writer {
                     let commits = commits.take().unwrap_or_else(|| empty_frame(&schema::COMMITS));
                     frame = with_derived_columns(&frame, &deployment_index, &commits)?;
                 }
+                partitions
+                    .rows
+                    .entry(table.name.into())
+                    .or_default()
+                    .push(frame.height());
                 outputs[first_partitioned + table_index].1.write(frame)?;
             }
         }
@@ -483,6 +597,7 @@ impl Writer {
             changes,
             problems,
             manifest: if nothing_changed { None } else { Some(manifest) },
+            partitions: Some(partitions),
         })
     }
 }
@@ -503,6 +618,7 @@ pub struct Prepared {
     problems: Vec<(&'static str, crate::collect::csv::Problems)>,
     /// The tables' files, or `None` when nothing changed.
     manifest: Option<Vec<(&'static Table, Written)>>,
+    partitions: Option<Partitions>,
 }
 
 impl Prepared {
@@ -519,7 +635,7 @@ impl Prepared {
     pub fn commit(mut self) -> Result<Store> {
         let root = self.writer.root.clone();
         if let Some(tables) = self.manifest.take() {
-            finish_snapshot(&root, &self.writer.staging, &tables)?;
+            finish_snapshot(&root, &self.writer.staging, &tables, self.partitions.take())?;
             self.writer.armed = false;
         }
         Ok(Store { root })
@@ -798,12 +914,18 @@ pub fn with_derived_columns_of(mut tables: Tables<DataFrame>) -> Result<Tables<D
 }
 
 /// Writes the manifest of the tables in `staging`, then points `data` at it.
-fn finish_snapshot(root: &Path, staging: &Path, tables: &[(&'static Table, Written)]) -> Result<()> {
+fn finish_snapshot(
+    root: &Path,
+    staging: &Path,
+    tables: &[(&'static Table, Written)],
+    partitions: Option<Partitions>,
+) -> Result<()> {
     let mut manifest = Manifest {
         format: "dora-store",
         format_version: FORMAT_VERSION,
         dora_version: env!("CARGO_PKG_VERSION"),
         tables: Vec::new(),
+        partitions,
     };
     for (table, written) in tables {
         manifest.tables.push(ManifestTable {
@@ -979,6 +1101,71 @@ mod tests {
                 .count(),
             2
         );
+    }
+
+    /// Imports `rows` into the store at `root` with partitions of `partition_rows`; returns whether
+    /// the store's rows were read by partition (its split kept).
+    fn import_commits(root: &Path, rows: &[(&str, &str, i64)], partition_rows: usize) -> bool {
+        let mut writer = Writer::open(root, rows.len(), partition_rows).unwrap();
+        let kept = writer.stored.is_some();
+        writer.add(&schema::COMMITS, commits(rows)).unwrap();
+        writer.prepare(&[], false).unwrap().commit().unwrap();
+        kept
+    }
+
+    fn sorted_commits(root: &Path) -> DataFrame {
+        let store = Store::open(root).unwrap();
+        store
+            .tables()
+            .unwrap()
+            .commits
+            .sort([schema::commits::SHA], SortMultipleOptions::default())
+            .collect()
+            .unwrap()
+    }
+
+    /// A small import into a partitioned store reads the old rows by partition, as ranges of
+    /// the file the manifest points out, and gives what splitting them anew gives.
+    #[test]
+    fn a_small_import_keeps_the_stores_partitions() {
+        let dir = tempfile::tempdir().unwrap();
+        let names: Vec<(String, String, i64)> = (0..40)
+            .map(|i| (format!("r{}", i % 3), format!("s{i:02}"), i))
+            .collect();
+        let rows: Vec<(&str, &str, i64)> = names.iter().map(|(r, s, t)| (r.as_str(), s.as_str(), *t)).collect();
+        let more = [("r1", "s01", 100), ("r0", "s99", 99)];
+
+        let kept = dir.path().join("kept");
+        assert!(!import_commits(&kept, &rows, 4));
+        let manifest = Store::open(&kept).unwrap().manifest().unwrap();
+        let partitions = manifest.partitions.unwrap();
+        // 40 rows, 4 of each partitioned table per partition, a quarter more room: 50 / 8.
+        assert_eq!(partitions.count, 7);
+        assert_eq!(partitions.rows["commits"].iter().sum::<usize>(), 40);
+        assert!(import_commits(&kept, &more, 4));
+
+        // The same rows, the store split anew (its manifest's rows do not add up).
+        let anew = dir.path().join("anew");
+        import_commits(&anew, &rows, 4);
+        let path = anew.join(DATA).join("manifest.json");
+        let text = fs::read_to_string(&path).unwrap();
+        fs::write(
+            &path,
+            text.replacen("\"commits\": [\n", "\"commits\": [\n      1,\n", 1),
+        )
+        .unwrap();
+        assert!(Store::open(&anew).unwrap().partitions().unwrap().is_none());
+        assert!(!import_commits(&anew, &more, 4));
+
+        let (a, b) = (sorted_commits(&kept), sorted_commits(&anew));
+        assert_eq!(a.height(), 41);
+        assert!(a.equals_missing(&b), "{a}\n{b}");
+        let times = a
+            .column(schema::commits::COMMITTED_AT)
+            .unwrap()
+            .cast(&DataType::Int64)
+            .unwrap();
+        assert_eq!(times.i64().unwrap().get(1), Some(100), "s01 replaced");
     }
 
     /// A store written before a column existed still reads, with that column empty.
