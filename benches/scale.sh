@@ -29,6 +29,10 @@ for n in "${@:-1000000 10000000}"; do
   du -sh "$store/data/" | sed 's/^/store size: /'
   /usr/bin/time -f "reference load (oracle's columns): %e s, peak %M KB" python3 benches/reference_load.py "$data"
   /usr/bin/time -f "reference load (all columns): %e s, peak %M KB" python3 benches/reference_load.py "$data" --all-columns
+  rm -rf "$ROOT/reference-parquet"
+  /usr/bin/time -f "reference CSV -> zstd Parquet: %e s, peak %M KB" \
+    python3 benches/reference_load.py "$data" --to-parquet "$ROOT/reference-parquet"
+  rm -rf "$ROOT/reference-parquet"
   for _ in $(seq "$RUNS"); do
     /usr/bin/time -f "store -> metrics: %e s, peak %M KB" "$D" --store "$store" metrics "${W[@]}" --format json > /dev/null
   done
