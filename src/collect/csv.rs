@@ -963,8 +963,9 @@ fn all_distinct(hashes: &[u64]) -> bool {
         .all(|w| w[0] != w[1])
 }
 
-/// A fast hash of a short string (a sha, an id): spreads them evenly; not stored anywhere, so
-/// it only has to agree with itself within one run.
+/// A fast hash of a short string (a sha, an id): spreads them evenly. It picks the partition
+/// of a store's row, which its manifest records (`store::PARTITION_SCHEME`): a change to it
+/// must come with a new scheme name, or imports would read old rows in the wrong partition.
 pub(crate) fn fold_hash(bytes: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ bytes.len() as u64;
     let mut words = bytes.chunks_exact(8);

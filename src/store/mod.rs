@@ -19,6 +19,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
+use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::collect::{Tables, empty_frame};
@@ -309,14 +310,40 @@ enum OldRows {
 }
 
 impl OldRows {
-    /// The rows of partition `i`, or `None` when there are none.
-    fn take(&mut self, i: usize, table: &Table) -> Result<Option<DataFrame>> {
+    /// The rows of partition `i`, or `None` when there are none. Rows read by range are
+    /// checked to belong there: a manifest that says otherwise would make the merge keep two
+    /// rows of one key.
+    fn take(&mut self, i: usize, table: &Table, root: &Path) -> Result<Option<DataFrame>> {
         match self {
             OldRows::Routed(buckets) => buckets[i].take(),
             OldRows::Stored(ranges) => {
+                let count = ranges.len();
+                let ctx = || format!("failed to read table `{}` from the store", table.name);
                 let frame = std::mem::replace(&mut ranges[i], DataFrame::empty().lazy())
                     .collect()
-                    .context(|| format!("failed to read table `{}` from the store", table.name))?;
+                    .context(ctx)?;
+                let shas = frame
+                    .column(schema::commits::SHA)
+                    .and_then(|c| c.str().cloned())
+                    .context(ctx)?
+                    .rechunk()
+                    .into_owned();
+                let stray = shas.downcast_iter().find_map(|shas| {
+                    (0..shas.len())
+                        .into_par_iter()
+                        .find_first(|&row| partition_of(shas.get(row), count) != i)
+                        .map(|row| shas.get(row).unwrap_or_default().to_string())
+                });
+                if let Some(sha) = stray {
+                    return Err(Error::DamagedStore {
+                        path: root.into(),
+                        message: format!(
+                            "the manifest's partition {i} of `{}` holds sha {sha}, which belongs in another \
+                             (remove `partitions` from data/manifest.json and import again)",
+                            table.name
+                        ),
+                    });
+                }
                 Ok((frame.height() > 0).then_some(frame))
             }
         }
@@ -549,7 +576,7 @@ impl Writer {
                 let old = old_buckets
                     .iter_mut()
                     .find(|(t, _)| t.name == table.name)
-                    .map_or(Ok(None), |(_, b)| b.take(i, table))?
+                    .map_or(Ok(None), |(_, b)| b.take(i, table, &self.root))?
                     .unwrap_or_else(|| empty_frame(table));
                 let new = incoming
                     .iter_mut()
@@ -717,6 +744,13 @@ fn canonical(frame: LazyFrame, table: &Table) -> LazyFrame {
     frame.select(table.column_names().map(col).collect::<Vec<_>>())
 }
 
+/// The partition of a row with this sha, of `count` ([`PARTITION_SCHEME`]).
+fn partition_of(sha: Option<&str>, count: usize) -> usize {
+    sha.map_or(0, |s| {
+        (crate::collect::csv::fold_hash(s.as_bytes()) % count as u64) as usize
+    })
+}
+
 /// Splits `frame` over `buckets` by a hash of the sha (one bucket: all of it).
 fn route(frame: DataFrame, table: &Table, buckets: &mut [Bucket]) -> Result<()> {
     if buckets.len() == 1 {
@@ -727,10 +761,9 @@ fn route(frame: DataFrame, table: &Table, buckets: &mut [Bucket]) -> Result<()> 
         .column(schema::commits::SHA)
         .and_then(|c| c.str().cloned())
         .context(ctx)?;
-    let n = buckets.len() as u64;
     let mut rows: Vec<Vec<IdxSize>> = vec![Vec::new(); buckets.len()];
     for (i, sha) in shas.iter().enumerate() {
-        let part = sha.map_or(0, |s| (crate::collect::csv::fold_hash(s.as_bytes()) % n) as usize);
+        let part = partition_of(sha, buckets.len());
         rows[part].push(i as IdxSize);
     }
     for (bucket, rows) in buckets.iter_mut().zip(rows) {
@@ -1203,6 +1236,34 @@ mod tests {
             .cast(&DataType::Int64)
             .unwrap();
         assert_eq!(times.i64().unwrap().get(1), Some(100), "s01 replaced");
+    }
+
+    /// A manifest whose partitions add up but are not where the rows are: the import fails,
+    /// naming the store, rather than keeping two rows of one key.
+    #[test]
+    fn partitions_that_do_not_hold_their_rows_are_a_damaged_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let names: Vec<(String, String, i64)> = (0..40).map(|i| ("r".to_string(), format!("s{i:02}"), i)).collect();
+        let rows: Vec<(&str, &str, i64)> = names.iter().map(|(r, s, t)| (r.as_str(), s.as_str(), *t)).collect();
+        let root = dir.path().join("store");
+        import_commits(&root, &rows, 4);
+        let path = root.join(DATA).join("manifest.json");
+        let mut manifest: serde_json::Value = serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+        let counts = manifest["partitions"]["rows"]["commits"].as_array_mut().unwrap();
+        let j = counts.iter().position(|c| c.as_u64().unwrap() > 0).unwrap();
+        let k = (j + 1) % counts.len();
+        counts[j] = (counts[j].as_u64().unwrap() - 1).into();
+        counts[k] = (counts[k].as_u64().unwrap() + 1).into();
+        fs::write(&path, serde_json::to_string(&manifest).unwrap()).unwrap();
+
+        let mut writer = Writer::open(&root, 1, 4).unwrap();
+        assert!(writer.stored.is_some());
+        writer.add(&schema::COMMITS, commits(&[("r", "s00", 0)])).unwrap();
+        let error = writer.prepare(&[], false).map(|_| ()).unwrap_err().to_string();
+        assert!(
+            error.contains("manifest's partition") && error.contains("store"),
+            "{error}"
+        );
     }
 
     /// A store written before a column existed still reads, with that column empty.
