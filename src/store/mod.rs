@@ -77,7 +77,7 @@ struct Manifest<'a> {
 /// snapshot was written, not part of the format: readers ignore it). The next import that
 /// splits the rows the same way reads the old rows of partition `i` as one range of its file,
 /// instead of reading, splitting and spilling them all first.
-#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+#[derive(Serialize, serde::Deserialize)]
 struct Partitions {
     /// How a row's partition was chosen: [`PARTITION_SCHEME`].
     scheme: String,
@@ -160,20 +160,19 @@ impl Store {
     }
 
     /// Where the partitions of the current snapshot are, if its manifest says and the row
-    /// counts agree with the files.
-    fn partitions(&self) -> Result<Option<Partitions>> {
+    /// counts agree with the files' (`rows`: [`partitioned_counts`]).
+    fn partitions(&self, rows: &[(&'static str, usize)]) -> Result<Option<Partitions>> {
         let Some(partitions) = self.manifest()?.partitions else {
             return Ok(None);
         };
         if partitions.scheme != PARTITION_SCHEME {
             return Ok(None);
         }
-        let tables = self.tables()?;
-        for (table, frame) in tables.iter().filter(|(t, _)| is_partitioned(t)) {
-            let Some(rows) = partitions.rows.get(table.name) else {
+        for (table, in_file) in rows {
+            let Some(rows) = partitions.rows.get(*table) else {
                 return Ok(None);
             };
-            if rows.len() != partitions.count || rows.iter().sum::<usize>() != count(frame.clone(), table)? {
+            if rows.len() != partitions.count || rows.iter().sum::<usize>() != *in_file {
                 return Ok(None);
             }
         }
@@ -182,12 +181,7 @@ impl Store {
 
     /// Rows of the tables that grow with commits (`commits`, `deployment_commits`).
     pub fn partitioned_rows(&self) -> Result<usize> {
-        let tables = self.tables()?;
-        let mut rows = 0;
-        for (table, frame) in tables.iter().filter(|(t, _)| is_partitioned(t)) {
-            rows += count(frame.clone(), table)?;
-        }
-        Ok(rows)
+        Ok(partitioned_counts(&self.tables()?)?.iter().map(|(_, n)| n).sum())
     }
 
     /// Lazy scans of every table.
@@ -272,6 +266,15 @@ impl Store {
 /// `dora import --partition-rows` (hidden) changes it: tests make it tiny.
 pub const PARTITION_ROWS: usize = 4_000_000;
 
+/// Rows of each table that grows with commits, in these scans of a store.
+fn partitioned_counts(tables: &Tables<LazyFrame>) -> Result<Vec<(&'static str, usize)>> {
+    tables
+        .iter()
+        .filter(|(t, _)| is_partitioned(t))
+        .map(|(table, frame)| Ok((table.name, count(frame.clone(), table)?)))
+        .collect()
+}
+
 /// The tables that grow with commits: merged partition by partition.
 fn is_partitioned(table: &Table) -> bool {
     table.name == schema::COMMITS.name || table.name == schema::DEPLOYMENT_COMMITS.name
@@ -325,9 +328,7 @@ impl OldRows {
                 let shas = frame
                     .column(schema::commits::SHA)
                     .and_then(|c| c.str().cloned())
-                    .context(ctx)?
-                    .rechunk()
-                    .into_owned();
+                    .context(ctx)?;
                 let stray = shas.downcast_iter().find_map(|shas| {
                     (0..shas.len())
                         .into_par_iter()
@@ -425,9 +426,10 @@ impl Writer {
             None
         };
         let (old_rows, stored) = match &existing {
-            Some(_) => {
-                let store = Store { root: root.into() };
-                (store.partitioned_rows()?, store.partitions()?)
+            Some(tables) => {
+                let counts = partitioned_counts(tables)?;
+                let stored = Store { root: root.into() }.partitions(&counts)?;
+                (counts.iter().map(|(_, n)| n).sum(), stored)
             }
             None => (0, None),
         };
@@ -851,8 +853,8 @@ fn merge(
     let count = |lf: LazyFrame| count(lf, table);
     // The old rows that can share a key with a new row: those whose last key column (the sha,
     // an id, a number) holds one of the new rows' values. When the new rows are few, only these
-    // go through the joins on every key column and on every column, which row-encode each row
-    // they see: joining all the old rows was half of an import of 10k commits into a store of
+    // go through the join on the key below, which row-encodes each row it sees (a key of two
+    // columns): joining all the old rows was half of an import of 10k commits into a store of
     // 20M (perf). When they are many, a first pass would sift out little.
     let old = old.with_row_index(OLD_ROW.into(), None).context(ctx)?;
     let candidates = match table.key.last() {
@@ -1224,7 +1226,9 @@ mod tests {
             text.replacen("\"commits\": [\n", "\"commits\": [\n      1,\n", 1),
         )
         .unwrap();
-        assert!(Store::open(&anew).unwrap().partitions().unwrap().is_none());
+        let store = Store::open(&anew).unwrap();
+        let counts = partitioned_counts(&store.tables().unwrap()).unwrap();
+        assert!(store.partitions(&counts).unwrap().is_none());
         assert!(!import_commits(&anew, &more, 4));
 
         let (a, b) = (sorted_commits(&kept), sorted_commits(&anew));

@@ -242,7 +242,7 @@ fn write_all(
     let wave = 2 * rayon::current_num_threads().max(1);
     let mut rows = 0;
     for frame in frames {
-        // Polars accepts a frame of other columns without complaint when no statistics are written.
+        // The encoder would write a frame of other columns without complaint: a broken file.
         if frame.schema().as_ref() != schema {
             return Err(Error::io(
                 "write",
