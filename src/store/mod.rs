@@ -320,7 +320,7 @@ impl OldRows {
         match self {
             OldRows::Routed(buckets) => buckets[i].take(),
             OldRows::Stored(ranges) => {
-                let count = ranges.len();
+                let parts = ranges.len();
                 let ctx = || format!("failed to read table `{}` from the store", table.name);
                 let frame = std::mem::replace(&mut ranges[i], DataFrame::empty().lazy())
                     .collect()
@@ -332,7 +332,7 @@ impl OldRows {
                 let stray = shas.downcast_iter().find_map(|shas| {
                     (0..shas.len())
                         .into_par_iter()
-                        .find_first(|&row| partition_of(shas.get(row), count) != i)
+                        .find_first(|&row| partition_of(shas.get(row), parts) != i)
                         .map(|row| shas.get(row).unwrap_or_default().to_string())
                 });
                 if let Some(sha) = stray {
