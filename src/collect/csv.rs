@@ -25,7 +25,7 @@ use crate::timestamp;
 const LISTED_PROBLEMS: usize = 10;
 
 /// How to read a CSV folder.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ReadOptions<'a> {
     /// Zone of timestamps written without an offset.
     pub zone: Tz,
@@ -36,6 +36,9 @@ pub struct ReadOptions<'a> {
     /// Required columns are always read and checked. Analysis passes the columns it uses so
     /// that `--input` does not parse what it will not look at.
     pub only: Option<&'a [(&'static str, &'static str)]>,
+    /// Told, after each chunk is parsed, how many bytes of the file have been read so far (the
+    /// import's progress bar); the last call gives the file's length.
+    pub progress: Option<&'a (dyn Fn(u64) + Sync)>,
 }
 
 /// A row that was left out, with why.
@@ -223,6 +226,9 @@ pub fn read_chunks(
         if frame.height() > 0 || records == height {
             sink(frame)?;
         }
+        if let Some(progress) = opts.progress {
+            progress(chunks.position());
+        }
     }
     Ok(ChunkedRead { problems, records })
 }
@@ -284,8 +290,9 @@ struct Chunks {
     /// anew and unmaps it when parsed, so the pages read count in the process's memory for one
     /// chunk, not for the whole file. `false`: the file cannot be mapped (a pipe): read in copies.
     mapped: bool,
-    /// Where the next mapped chunk starts.
+    /// Where the next mapped chunk starts; for a file read in copies, the bytes read so far.
     offset: usize,
+    length: u64,
 }
 
 /// A range of a memory-mapped file, as Polars' CSV reader takes bytes (`Cursor<impl AsRef<[u8]>>`).
@@ -326,7 +333,19 @@ impl Chunks {
             whole,
             mapped,
             offset: 0,
+            length,
         })
+    }
+
+    /// How many bytes of the file the chunks served so far hold.
+    fn position(&self) -> u64 {
+        if self.whole {
+            if self.served > 0 { self.length } else { 0 }
+        } else if self.mapped {
+            self.offset as u64
+        } else {
+            (self.offset - self.carry.len()) as u64
+        }
     }
 
     /// Whether the chunk served last was the first (the one with the header).
@@ -379,7 +398,7 @@ impl Chunks {
                 let want = buf.len() + self.size;
                 let mut limited = (&mut self.file).take(self.size as u64);
                 buf.reserve(self.size);
-                limited
+                self.offset += limited
                     .read_to_end(&mut buf)
                     .map_err(|e| Error::io("read", &self.path, e))?;
                 if buf.len() < want {
@@ -1132,7 +1151,7 @@ mod tests {
             let quoted = dir.path().join("quoted.csv");
             std::fs::write(&plain, format!("repo,sha,committed_at,authored_at{end}{body}")).expect("write");
             std::fs::write(&quoted, format!("\"repo\",sha,committed_at,authored_at{end}{body}")).expect("write");
-            let options = ReadOptions { zone: chrono_tz::Europe::Paris, mapping: &mapping, skip_invalid: true, only: None };
+            let options = ReadOptions { zone: chrono_tz::Europe::Paris, mapping: &mapping, skip_invalid: true, only: None, progress: None };
             let read = |path: &Path| {
                 let mut chunks = Vec::new();
                 let scan = read_chunks(path, &schema::COMMITS, &options, chunk_bytes, &mut |chunk| {
@@ -1165,6 +1184,63 @@ mod tests {
         });
     }
 
+    /// The import's progress bar is told how far into a file the chunks read: always forward,
+    /// ending at the file's length, whether the file is mapped, read in copies (a pipe) or
+    /// whole, and with trailing blank lines.
+    #[test]
+    fn chunks_report_how_far_they_read() {
+        use std::fmt::Write as _;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("commits.csv");
+        let mut text = String::from("repo,sha,committed_at,authored_at\n");
+        for i in 0..200 {
+            let _ = writeln!(text, "acme/api,{i:040x},2026-03-01T14:05:00Z,");
+        }
+        text.push_str("\n\n");
+        std::fs::write(&path, &text).expect("write");
+        let length = text.len() as u64;
+        for (chunk_bytes, mapped) in [(700, true), (700, false), (1 << 20, true)] {
+            let mut chunks = Chunks::open(&path, chunk_bytes).expect("open");
+            if !mapped {
+                chunks.mapped = false;
+            }
+            let mut seen = vec![chunks.position()];
+            while chunks.next_chunk().expect("chunk").is_some() {
+                seen.push(chunks.position());
+            }
+            assert!(seen.windows(2).all(|w| w[0] < w[1]), "{chunk_bytes} {mapped}: {seen:?}");
+            assert_eq!(
+                (seen[0], *seen.last().unwrap()),
+                (0, length),
+                "{chunk_bytes} {mapped}: {seen:?}"
+            );
+            assert!(seen.len() > if chunk_bytes == 700 { 10 } else { 1 }, "{seen:?}");
+        }
+
+        // A blank line is a record (an invalid one): the read below has none.
+        let text = text.trim_end_matches('\n').to_string() + "\n";
+        std::fs::write(&path, &text).expect("write");
+        let length = text.len() as u64;
+        let mapping = Mapping::default();
+        let reports = std::sync::Mutex::new(Vec::new());
+        let report = |bytes| reports.lock().unwrap().push(bytes);
+        let options = ReadOptions {
+            zone: chrono_tz::UTC,
+            mapping: &mapping,
+            skip_invalid: false,
+            only: None,
+            progress: Some(&report),
+        };
+        let read = read_chunks(&path, &schema::COMMITS, &options, 700, &mut |_| Ok(())).expect("read");
+        assert_eq!(read.records, 200);
+        let reports = reports.into_inner().unwrap();
+        assert!(
+            reports.len() > 10 && reports.windows(2).all(|w| w[0] < w[1]),
+            "{reports:?}"
+        );
+        assert_eq!(reports.last(), Some(&length));
+    }
+
     /// A file column mapped to two canonical columns, one text and one timestamp: each gets
     /// the cells as its kind reads them.
     #[test]
@@ -1185,6 +1261,7 @@ mod tests {
             mapping: &mapping,
             skip_invalid: false,
             only: None,
+            progress: None,
         };
         let read = read_table(&path, &schema::DEPLOYMENTS, &options).expect("read");
         let services = read.frame.column("service").expect("service").str().expect("text");

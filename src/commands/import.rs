@@ -2,9 +2,11 @@
 
 use std::fmt::Write as _;
 use std::io::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::bail;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::cli::{GlobalArgs, ImportArgs};
 use crate::collect::csv::{ReadOptions, Reject, conclude, read_chunks};
@@ -56,6 +58,7 @@ pub fn run(global: &GlobalArgs, args: &ImportArgs) -> anyhow::Result<ExitStatus>
         mapping: &mapping,
         skip_invalid: args.skip_invalid,
         only: None,
+        progress: None,
     };
     // Files are read a chunk at a time straight into the store's writer, which merges them
     // partition by partition: memory stays bounded whatever the size of the exports.
@@ -65,16 +68,29 @@ pub fn run(global: &GlobalArgs, args: &ImportArgs) -> anyhow::Result<ExitStatus>
         .map(|(_, p)| estimated_rows(p))
         .sum();
     let mut writer = store::Writer::open(&global.store, big_rows, args.partition_rows)?;
+    let progress = Progress::new(global.quiet);
+    let total_bytes = files.iter().map(|(_, p)| file_len(p)).sum();
+    progress.reading(total_bytes);
     let mut reads = Vec::new();
+    let mut read_before = 0;
     for (table, path) in &files {
+        progress.file(path);
+        let report = |bytes| progress.read(read_before + bytes);
+        let options = ReadOptions {
+            progress: Some(&report),
+            ..options
+        };
         let read = read_chunks(path, table, &options, args.csv_chunk_bytes, &mut |chunk| {
             writer.add(table, chunk)
         })?;
+        read_before += file_len(path);
         reads.push((*table, path.clone(), read));
     }
     // Keys are checked while merging (a key can repeat across chunks); the import fails, with
     // every kind of problem listed, before the new snapshot becomes current.
+    progress.merging(&mut writer);
     let mut prepared = writer.prepare(&[], true)?;
+    progress.done();
     let mut inputs = Vec::new();
     for (table, path, read) in reads {
         let mut problems = read.problems;
@@ -152,12 +168,16 @@ fn merge_store(global: &GlobalArgs, args: &ImportArgs, shard: &Store) -> anyhow:
     }
     let tables = shard.tables()?;
     let mut writer = store::Writer::open(&global.store, shard.partitioned_rows()?, args.partition_rows)?;
+    let progress = Progress::new(global.quiet);
+    progress.reading_store(shard.root());
     for (table, frame) in tables.iter() {
         store::for_each_slice(frame.clone(), table, args.partition_rows, &mut |slice| {
             writer.add(table, slice)
         })?;
     }
+    progress.merging(&mut writer);
     let prepared = writer.prepare(&[], false)?;
+    progress.done();
     let changes = prepared.changes.clone();
     let store = prepared.commit()?;
     if !global.quiet {
@@ -177,6 +197,93 @@ fn merge_store(global: &GlobalArgs, args: &ImportArgs, shard: &Store) -> anyhow:
         )?;
     }
     Ok(ExitStatus::Success)
+}
+
+/// What an import shows on a terminal while it works: the bytes of the files read, then the
+/// store's partitions merged and written (a first import of 100M commits takes minutes). Hidden
+/// with `-q`, and when stderr is not a terminal: CI logs get the summary lines only.
+struct Progress {
+    bar: ProgressBar,
+}
+
+impl Progress {
+    fn new(quiet: bool) -> Self {
+        let bar = if quiet {
+            ProgressBar::hidden()
+        } else {
+            ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())
+        };
+        if !bar.is_hidden() {
+            bar.enable_steady_tick(Duration::from_millis(120));
+        }
+        Progress { bar }
+    }
+
+    fn style(&self, template: &str) {
+        if let Ok(style) = ProgressStyle::with_template(template) {
+            self.bar.set_style(style.progress_chars("=> "));
+        }
+    }
+
+    fn reading(&self, total_bytes: u64) {
+        self.style("{spinner} {elapsed:>4} [{bar:25}] {bytes}/{total_bytes} {wide_msg}");
+        self.bar.set_length(total_bytes);
+    }
+
+    fn file(&self, path: &Path) {
+        let name = path.file_name().unwrap_or(path.as_os_str()).to_string_lossy();
+        self.bar.set_message(format!("reading {name}"));
+    }
+
+    fn reading_store(&self, root: &Path) {
+        self.style("{spinner} {elapsed:>4} {wide_msg}");
+        self.bar.set_message(format!("reading the store {}", root.display()));
+    }
+
+    fn read(&self, bytes: u64) {
+        self.bar.set_position(bytes);
+    }
+
+    /// From here on the bar counts the store's partitions.
+    fn merging(&self, writer: &mut store::Writer) {
+        // No counts until the writer says how many partitions there are (drawn in between,
+        // the bar would show bytes of partitions).
+        self.style("{spinner} {elapsed:>4} {wide_msg}");
+        self.bar.set_message("merging into the store");
+        let bar = self.bar.clone();
+        let style =
+            ProgressStyle::with_template("{spinner} {elapsed:>4} [{bar:25}] {pos}/{len} partitions: {wide_msg}")
+                .ok()
+                .map(|style| style.progress_chars("=> "));
+        writer.report_progress(move |done, parts| {
+            if done == 0 {
+                bar.set_length(parts as u64);
+                bar.set_position(0);
+                if let Some(style) = &style {
+                    bar.set_style(style.clone());
+                }
+            }
+            bar.set_position(done as u64);
+            if done == parts {
+                bar.set_message("writing the last files");
+            }
+        });
+    }
+
+    fn done(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+/// An import that fails clears the bar too, before its error is printed.
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+fn file_len(path: &Path) -> u64 {
+    std::fs::metadata(path).map_or(0, |m| m.len())
 }
 
 /// About how many records a CSV file holds (an overestimate: a commit row is about 110 bytes),

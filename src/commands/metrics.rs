@@ -49,6 +49,7 @@ pub fn load_tables(
                 mapping: &mapping,
                 skip_invalid: false,
                 only,
+                progress: None,
             };
             let inputs = read_files(&files, &options)?;
             Ok(store::with_derived_columns_of(tables_from_inputs(&inputs))?.lazy())

@@ -296,6 +296,8 @@ pub struct Writer {
     incoming: Vec<(&'static Table, Vec<Bucket>)>,
     /// Whether the staging folder is still to be removed on drop.
     armed: bool,
+    /// Told `(partitions done, partitions)` as [`Writer::prepare`] goes.
+    progress: Option<Box<dyn Fn(usize, usize)>>,
 }
 
 /// Rows of one partition: in memory, or spilled to a Parquet file.
@@ -468,7 +470,14 @@ impl Writer {
             stored,
             incoming,
             armed: true,
+            progress: None,
         })
+    }
+
+    /// Has [`Writer::prepare`] report `(partitions done, partitions)`: once the small tables
+    /// are merged (none done), then as each partition is handed to the file writers.
+    pub fn report_progress(&mut self, progress: impl Fn(usize, usize) + 'static) {
+        self.progress = Some(Box::new(progress));
     }
 
     /// Adds new rows of `table` (its canonical columns, and optionally the row numbers of
@@ -551,6 +560,12 @@ impl Writer {
         }
         let deployments = deployments.unwrap_or_else(|| empty_frame(&schema::DEPLOYMENTS));
         let deployment_index = DeploymentIndex::new(&deployments)?;
+        let report = |done| {
+            if let Some(progress) = &self.progress {
+                progress(done, self.parts);
+            }
+        };
+        report(0);
 
         // The partitioned tables, one partition at a time: commits first, then the
         // deployment_commits of the same shas, whose commit times it looks up.
@@ -607,6 +622,7 @@ impl Writer {
                     .push(frame.height());
                 outputs[first_partitioned + table_index].1.write(frame)?;
             }
+            report(i + 1);
         }
         changes.extend(totals);
 
@@ -1244,6 +1260,26 @@ mod tests {
 
     /// A manifest whose partitions add up but are not where the rows are: the import fails,
     /// naming the store, rather than keeping two rows of one key.
+    /// The import's progress bar hears of each partition once, in order, then of the end.
+    #[test]
+    fn prepare_reports_each_partition() {
+        let dir = tempfile::tempdir().unwrap();
+        let rows: Vec<(String, String, i64)> = (0..40)
+            .map(|i| ("acme/api".to_string(), format!("{i:040x}"), i))
+            .collect();
+        let rows: Vec<(&str, &str, i64)> = rows.iter().map(|(r, s, t)| (r.as_str(), s.as_str(), *t)).collect();
+        let mut writer = Writer::open(dir.path(), rows.len(), 4).unwrap();
+        let reports = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+        let seen = reports.clone();
+        writer.report_progress(move |done, parts| seen.borrow_mut().push((done, parts)));
+        writer.add(&schema::COMMITS, commits(&rows)).unwrap();
+        let prepared = writer.prepare(&[], false).unwrap();
+        let parts = prepared.partitions.as_ref().unwrap().count;
+        assert!(parts > 1, "{parts}");
+        let expected: Vec<(usize, usize)> = (0..=parts).map(|done| (done, parts)).collect();
+        assert_eq!(*reports.borrow(), expected);
+    }
+
     #[test]
     fn partitions_that_do_not_hold_their_rows_are_a_damaged_store() {
         let dir = tempfile::tempdir().unwrap();

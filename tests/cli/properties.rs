@@ -20,6 +20,7 @@ fn compute(dir: &Path) -> MetricsReport {
         mapping: &mapping,
         skip_invalid: false,
         only: None,
+        progress: None,
     };
     let inputs = read_files(&files, &options).expect("valid");
     let tables = tables_from_inputs(&inputs).lazy();
@@ -112,7 +113,7 @@ proptest! {
         std::fs::write(dir.path().join("deployments.csv"), text).expect("write");
         let mapping = Mapping::default();
         let files = folder_files(dir.path(), &mapping).expect("files");
-        let options = ReadOptions { zone: chrono_tz::UTC, mapping: &mapping, skip_invalid, only: None };
+        let options = ReadOptions { zone: chrono_tz::UTC, mapping: &mapping, skip_invalid, only: None, progress: None };
         if let Ok(inputs) = read_files(&files, &options) {
             let _ = compute_tables(&tables_from_inputs(&inputs).lazy());
         }
