@@ -321,8 +321,14 @@ impl Chunks {
     fn open(path: &Path, size: usize) -> Result<Self> {
         let file = std::fs::File::open(path).map_err(|e| Error::io("read", path, e))?;
         let length = file.metadata().map_err(|e| Error::io("read", path, e))?.len();
-        let whole = length > 0 && length <= size as u64;
-        let mapped = !whole && length > 0 && MMapSemaphore::new_from_file(&file).is_ok();
+        let map = (length > 0).then(|| MMapSemaphore::new_from_file(&file).ok()).flatten();
+        // A file that fits in one chunk is read from its path, unless it ends in blank lines,
+        // which the range of a mapping leaves out.
+        let blank_end = map
+            .as_ref()
+            .is_some_and(|map| records_end(map.as_ref()) < map.as_ref().len());
+        let whole = length > 0 && length <= size as u64 && !blank_end;
+        let mapped = !whole && map.is_some();
         Ok(Chunks {
             file,
             path: path.into(),
@@ -368,25 +374,26 @@ impl Chunks {
                 message: format!("cannot be memory-mapped: {e}"),
             })?);
             let bytes: &[u8] = map.as_ref().as_ref();
+            let limit = records_end(bytes);
             let start = self.offset;
-            if start >= bytes.len() {
+            if start >= limit {
+                self.offset = bytes.len();
                 return Ok(None);
             }
-            let mut end = (start + self.size).min(bytes.len());
+            let mut end = (start + self.size).min(limit);
             loop {
-                if end == bytes.len() {
-                    if self.served > 0 && bytes[start..].iter().all(u8::is_ascii_whitespace) {
-                        self.offset = end;
-                        return Ok(None);
-                    }
-                    break;
+                if end == limit {
+                    // The last chunk: what follows is blank lines, read too.
+                    self.offset = bytes.len();
+                    self.served += 1;
+                    return Ok(Some(Chunk::Mapped(MappedRange { map, start, end })));
                 }
                 if let Some(record_end) = last_record_end(&bytes[start..end]) {
                     end = start + record_end;
                     break;
                 }
                 // One record longer than a chunk: read on.
-                end = (end + self.size).min(bytes.len());
+                end = (end + self.size).min(limit);
             }
             self.offset = end;
             self.served += 1;
@@ -406,6 +413,7 @@ impl Chunks {
                 }
             }
             if self.eof {
+                buf.truncate(records_end(&buf));
                 if buf.is_empty() || (self.served > 0 && buf.iter().all(u8::is_ascii_whitespace)) {
                     return Ok(None);
                 }
@@ -419,6 +427,16 @@ impl Chunks {
             }
             // One record longer than a chunk: read on.
         }
+    }
+}
+
+/// Where a file's records end: after the line break that ends its last line with anything but
+/// whitespace on it. Blank lines at the end of an export (an editor's or exporter's extra line
+/// breaks) are not records; blank lines between records still are (and invalid ones).
+fn records_end(bytes: &[u8]) -> usize {
+    match bytes.iter().rposition(|b| !b.is_ascii_whitespace()) {
+        None => 0,
+        Some(last) => memchr::memchr(b'\n', &bytes[last..]).map_or(bytes.len(), |i| last + i + 1),
     }
 }
 
@@ -1185,8 +1203,8 @@ mod tests {
     }
 
     /// The import's progress bar is told how far into a file the chunks read: always forward,
-    /// ending at the file's length, whether the file is mapped, read in copies (a pipe) or
-    /// whole, and with trailing blank lines.
+    /// ending at the file's length (past its blank lines at the end, which are not served),
+    /// whether the file is mapped, read in copies (a pipe) or whole.
     #[test]
     fn chunks_report_how_far_they_read() {
         use std::fmt::Write as _;
@@ -1205,9 +1223,17 @@ mod tests {
                 chunks.mapped = false;
             }
             let mut seen = vec![chunks.position()];
-            while chunks.next_chunk().expect("chunk").is_some() {
+            let mut served = 0;
+            while let Some(chunk) = chunks.next_chunk().expect("chunk") {
                 seen.push(chunks.position());
+                served += match chunk {
+                    Chunk::File => text.len(),
+                    Chunk::Mapped(range) => range.as_ref().len(),
+                    Chunk::Bytes(bytes) => bytes.len(),
+                };
             }
+            // The blank lines at the end are read past, not served.
+            assert_eq!(served, text.trim_end().len() + 1, "{chunk_bytes} {mapped}");
             assert!(seen.windows(2).all(|w| w[0] < w[1]), "{chunk_bytes} {mapped}: {seen:?}");
             assert_eq!(
                 (seen[0], *seen.last().unwrap()),
@@ -1217,10 +1243,6 @@ mod tests {
             assert!(seen.len() > if chunk_bytes == 700 { 10 } else { 1 }, "{seen:?}");
         }
 
-        // A blank line is a record (an invalid one): the read below has none.
-        let text = text.trim_end_matches('\n').to_string() + "\n";
-        std::fs::write(&path, &text).expect("write");
-        let length = text.len() as u64;
         let mapping = Mapping::default();
         let reports = std::sync::Mutex::new(Vec::new());
         let report = |bytes| reports.lock().unwrap().push(bytes);
@@ -1232,13 +1254,72 @@ mod tests {
             progress: Some(&report),
         };
         let read = read_chunks(&path, &schema::COMMITS, &options, 700, &mut |_| Ok(())).expect("read");
-        assert_eq!(read.records, 200);
+        assert_eq!((read.records, read.problems.rows.len()), (200, 0));
         let reports = reports.into_inner().unwrap();
         assert!(
             reports.len() > 10 && reports.windows(2).all(|w| w[0] < w[1]),
             "{reports:?}"
         );
         assert_eq!(reports.last(), Some(&length));
+    }
+
+    /// Blank lines at the end of a file are not records, however the file is read (whole,
+    /// mapped in chunks, or in copies) and whichever reader parses it; a blank line between
+    /// records still is, an invalid one, with its line number.
+    #[test]
+    fn blank_lines_at_the_end_are_not_records() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mapping = Mapping::default();
+        let options = ReadOptions {
+            zone: chrono_tz::UTC,
+            mapping: &mapping,
+            skip_invalid: true,
+            only: None,
+            progress: None,
+        };
+        let header = "id,repo,deployed_at,status";
+        let rows = "d1,acme/api,2026-03-01T14:05:00Z,success\nd2,\"acme/api\",2026-03-02T14:05:00Z,failure";
+        for (name, text, records, rejected_lines) in [
+            ("lf.csv", format!("{header}\n{rows}\n\n\n"), 2, vec![]),
+            (
+                "crlf.csv",
+                format!("{header}\r\n{}\r\n\r\n  \r\n", rows.replace('\n', "\r\n")),
+                2,
+                vec![],
+            ),
+            ("no-final-break.csv", format!("{header}\n{rows}"), 2, vec![]),
+            ("header-only.csv", format!("{header}\n\n"), 0, vec![]),
+            (
+                "inside.csv",
+                format!(
+                    "{header}\nd1,acme/api,2026-03-01T14:05:00Z,success\n\n{}\n\n",
+                    &rows[41..]
+                ),
+                3,
+                vec![3],
+            ),
+        ] {
+            let path = dir.path().join(name);
+            std::fs::write(&path, &text).expect("write");
+            for chunk_bytes in [1 << 20, 16, 50] {
+                let mut frames = Vec::new();
+                let read = read_chunks(&path, &schema::DEPLOYMENTS, &options, chunk_bytes, &mut |f| {
+                    frames.push(f);
+                    Ok(())
+                })
+                .expect("read");
+                let rows: usize = frames.iter().map(DataFrame::height).sum();
+                let rejects = conclude(&path, &schema::DEPLOYMENTS, true, read.problems).expect("rejects");
+                let mut lines: Vec<u64> = rejects.iter().map(|r| r.problem.line).collect();
+                lines.dedup();
+                assert_eq!(
+                    (read.records, lines),
+                    (records, rejected_lines.clone()),
+                    "{name}, {chunk_bytes}"
+                );
+                assert_eq!(rows, 2.min(records), "{name}, {chunk_bytes}");
+            }
+        }
     }
 
     /// A file column mapped to two canonical columns, one text and one timestamp: each gets
