@@ -414,7 +414,7 @@ impl Chunks {
             }
             if self.eof {
                 buf.truncate(records_end(&buf));
-                if buf.is_empty() || (self.served > 0 && buf.iter().all(u8::is_ascii_whitespace)) {
+                if buf.is_empty() {
                     return Ok(None);
                 }
                 self.served += 1;

@@ -62,18 +62,22 @@ pub fn run(global: &GlobalArgs, args: &ImportArgs) -> anyhow::Result<ExitStatus>
     };
     // Files are read a chunk at a time straight into the store's writer, which merges them
     // partition by partition: memory stays bounded whatever the size of the exports.
+    let sizes: Vec<u64> = files
+        .iter()
+        .map(|(_, p)| std::fs::metadata(p).map_or(0, |m| m.len()))
+        .collect();
     let big_rows = files
         .iter()
-        .filter(|(t, _)| t.name == schema::COMMITS.name || t.name == schema::DEPLOYMENT_COMMITS.name)
-        .map(|(_, p)| estimated_rows(p))
+        .zip(&sizes)
+        .filter(|((t, _), _)| t.name == schema::COMMITS.name || t.name == schema::DEPLOYMENT_COMMITS.name)
+        .map(|(_, &size)| estimated_rows(size))
         .sum();
     let mut writer = store::Writer::open(&global.store, big_rows, args.partition_rows)?;
     let progress = Progress::new(global.quiet);
-    let total_bytes = files.iter().map(|(_, p)| file_len(p)).sum();
-    progress.reading(total_bytes);
+    progress.reading(sizes.iter().sum());
     let mut reads = Vec::new();
     let mut read_before = 0;
-    for (table, path) in &files {
+    for ((table, path), size) in files.iter().zip(&sizes) {
         progress.file(path);
         let report = |bytes| progress.read(read_before + bytes);
         let options = ReadOptions {
@@ -83,7 +87,7 @@ pub fn run(global: &GlobalArgs, args: &ImportArgs) -> anyhow::Result<ExitStatus>
         let read = read_chunks(path, table, &options, args.csv_chunk_bytes, &mut |chunk| {
             writer.add(table, chunk)
         })?;
-        read_before += file_len(path);
+        read_before += size;
         reads.push((*table, path.clone(), read));
     }
     // Keys are checked while merging (a key can repeat across chunks); the import fails, with
@@ -282,12 +286,8 @@ impl Drop for Progress {
     }
 }
 
-fn file_len(path: &Path) -> u64 {
-    std::fs::metadata(path).map_or(0, |m| m.len())
-}
-
-/// About how many records a CSV file holds (an overestimate: a commit row is about 110 bytes),
-/// to size the store's partitions before reading it.
-fn estimated_rows(path: &std::path::Path) -> usize {
-    std::fs::metadata(path).map_or(0, |m| (m.len() / 48) as usize)
+/// About how many records a CSV file of `size` bytes holds (an overestimate: a commit row is
+/// about 110 bytes), to size the store's partitions before reading it.
+fn estimated_rows(size: u64) -> usize {
+    (size / 48) as usize
 }
