@@ -1258,8 +1258,6 @@ mod tests {
         assert_eq!(times.i64().unwrap().get(1), Some(100), "s01 replaced");
     }
 
-    /// A manifest whose partitions add up but are not where the rows are: the import fails,
-    /// naming the store, rather than keeping two rows of one key.
     /// The import's progress bar hears of each partition once, in order, then of the end.
     #[test]
     fn prepare_reports_each_partition() {
@@ -1280,6 +1278,8 @@ mod tests {
         assert_eq!(*reports.borrow(), expected);
     }
 
+    /// A manifest whose partitions add up but are not where the rows are: the import fails,
+    /// naming the store, rather than keeping two rows of one key.
     #[test]
     fn partitions_that_do_not_hold_their_rows_are_a_damaged_store() {
         let dir = tempfile::tempdir().unwrap();
