@@ -94,7 +94,7 @@ pub fn run(global: &GlobalArgs, args: &ImportArgs) -> anyhow::Result<ExitStatus>
     // every kind of problem listed, before the new snapshot becomes current.
     progress.merging(&mut writer);
     let mut prepared = writer.prepare(&[], true)?;
-    progress.done();
+    drop(progress);
     let mut inputs = Vec::new();
     for (table, path, read) in reads {
         let mut problems = read.problems;
@@ -181,7 +181,7 @@ fn merge_store(global: &GlobalArgs, args: &ImportArgs, shard: &Store) -> anyhow:
     }
     progress.merging(&mut writer);
     let prepared = writer.prepare(&[], false)?;
-    progress.done();
+    drop(progress);
     let changes = prepared.changes.clone();
     let store = prepared.commit()?;
     if !global.quiet {
@@ -224,8 +224,8 @@ impl Progress {
     }
 
     fn style(&self, template: &str) {
-        if let Ok(style) = ProgressStyle::with_template(template) {
-            self.bar.set_style(style.progress_chars("=> "));
+        if let Some(style) = bar_style(template) {
+            self.bar.set_style(style);
         }
     }
 
@@ -255,35 +255,33 @@ impl Progress {
         self.style("{spinner} {elapsed:>4} {wide_msg}");
         self.bar.set_message("merging into the store");
         let bar = self.bar.clone();
-        let style =
-            ProgressStyle::with_template("{spinner} {elapsed:>4} [{bar:25}] {pos}/{len} partitions: {wide_msg}")
-                .ok()
-                .map(|style| style.progress_chars("=> "));
+        let style = bar_style("{spinner} {elapsed:>4} [{bar:25}] {pos}/{len} partitions: {wide_msg}");
         writer.report_progress(move |done, parts| {
-            if done == 0 {
-                bar.set_length(parts as u64);
-                bar.set_position(0);
-                if let Some(style) = &style {
-                    bar.set_style(style.clone());
-                }
-            }
+            bar.set_length(parts as u64);
             bar.set_position(done as u64);
+            if done == 0
+                && let Some(style) = &style
+            {
+                bar.set_style(style.clone());
+            }
             if done == parts {
                 bar.set_message("writing the last files");
             }
         });
     }
-
-    fn done(&self) {
-        self.bar.finish_and_clear();
-    }
 }
 
-/// An import that fails clears the bar too, before its error is printed.
+/// Gone, the bar is cleared: before the summary, or before the error of an import that fails.
 impl Drop for Progress {
     fn drop(&mut self) {
         self.bar.finish_and_clear();
     }
+}
+
+fn bar_style(template: &str) -> Option<ProgressStyle> {
+    ProgressStyle::with_template(template)
+        .ok()
+        .map(|style| style.progress_chars("=> "))
 }
 
 /// About how many records a CSV file of `size` bytes holds (an overestimate: a commit row is
