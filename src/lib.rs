@@ -1,13 +1,13 @@
-//! dora: DORA metrics from CSV exports (and, later, git and GitHub), in one binary.
+//! dora: DORA metrics from CSV exports, a local git clone or the GitHub API, in one binary.
 //!
 //! Data flows one way: [`collect`] reads exports into the canonical tables of [`schema`],
 //! [`store`] keeps them as Parquet, [`analysis`] computes the metrics as one lazy Polars plan
-//! into a [`report::MetricsReport`], and [`output`] renders it. [`query`] runs SQL over the same
+//! into a [`report::Scorecard`], and [`output`] renders it. [`query`] runs SQL over the same
 //! tables and over the facts behind the figures ([`analysis::views`]).
 //!
 //! ```
 //! use dora::analysis::{self, Context, Window};
-//! use dora::collect::{Tables, empty_frame};
+//! use dora::table::{Tables, empty_frame};
 //!
 //! let tables = Tables::try_from_fn(|t| Ok::<_, dora::Error>(empty_frame(t))).unwrap().lazy();
 //! let ctx = Context {
@@ -23,7 +23,6 @@
 //! ```
 
 pub mod analysis;
-pub mod check;
 pub mod cli;
 pub mod collect;
 pub mod commands;
@@ -31,11 +30,10 @@ pub mod error;
 pub mod generate;
 pub mod output;
 pub mod query;
-pub mod report;
-pub mod schema;
 pub mod settings;
 pub mod slices;
 pub mod store;
+pub mod table;
 pub mod timestamp;
 
 pub use error::{Error, Result};

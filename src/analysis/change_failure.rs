@@ -9,7 +9,7 @@ use polars::prelude::*;
 
 use super::{AT, ATTRIBUTED, CREATED, INCIDENT, NEXT_AT, RESOLVED, RULE, asof, hours, micros, null_of};
 use crate::error::{PolarsContext, Result};
-use crate::schema::{deployments as d, incidents as i, status};
+use crate::table::schema::{deployments as d, incidents as i, status};
 
 pub const FAILED: &str = "failed";
 pub const RECOVERY_HOURS: &str = "recovery_hours";

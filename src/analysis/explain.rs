@@ -8,9 +8,9 @@ use polars::prelude::*;
 
 use super::views;
 use super::{Facts, change_failure, lead_time, rework, time_to_restore};
+use crate::analysis::figures::Figures;
 use crate::error::{PolarsContext, Result};
-use crate::report::Figures;
-use crate::schema::{deployments as d, incidents as i};
+use crate::table::schema::{deployments as d, incidents as i};
 
 /// A figure `dora explain` can show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

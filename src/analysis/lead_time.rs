@@ -8,9 +8,9 @@ use polars::prelude::*;
 
 use super::quantiles::{self, Buckets, Summaries};
 use super::{AT, COMMITTED, GROUP, PERIOD, asof, hours, micros, production};
-use crate::collect::Tables;
 use crate::error::{PolarsContext, Result};
-use crate::schema::{commits as c, deployment_commits as dc, deployments as d};
+use crate::table::Tables;
+use crate::table::schema::{commits as c, deployment_commits as dc, deployments as d};
 use crate::timestamp::MICROS_PER_HOUR;
 
 pub const HOURS: &str = "lead_time_hours";

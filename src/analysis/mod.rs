@@ -10,13 +10,15 @@
 //! [`quantiles`], in one buffer instead of a gather per group, quantile and level.
 
 pub mod change_failure;
-pub mod digest;
 pub mod explain;
+pub mod figures;
+pub mod gates;
 pub mod lead_time;
 pub mod levels;
 pub mod production;
 pub mod pull_requests;
 pub mod quantiles;
+pub mod report_period;
 pub mod rework;
 pub mod time_to_restore;
 pub mod views;
@@ -29,12 +31,12 @@ use polars::prelude::*;
 
 pub use window::{PeriodKind, Window};
 
-use crate::collect::Tables;
-use crate::error::{PolarsContext, Result};
-use crate::report::{
-    Figures, Frequency, Group, LeadTime, Levels, MetricsReport, PeriodFigures, Recovery, TimeToRestore,
+use crate::analysis::figures::{
+    Figures, Frequency, Group, LeadTime, Levels, PeriodFigures, Recovery, Scorecard, TimeToRestore,
 };
-use crate::schema::{deployments as d, incidents as i};
+use crate::error::{PolarsContext, Result};
+use crate::table::Tables;
+use crate::table::schema::{deployments as d, incidents as i};
 use crate::timestamp::{MICROS_PER_HOUR, Micros};
 
 // Internal column names. Timestamps are integers (UTC microseconds) inside analysis: cheap to
@@ -313,7 +315,7 @@ pub fn facts(tables: &Tables, ctx: &Context) -> Result<Facts> {
 }
 
 /// Computes every figure for the context's window, groups and periods.
-pub fn compute(tables: &Tables, ctx: &Context) -> Result<MetricsReport> {
+pub fn compute(tables: &Tables, ctx: &Context) -> Result<Scorecard> {
     let Facts {
         production,
         deployments,
@@ -447,7 +449,7 @@ pub fn compute(tables: &Tables, ctx: &Context) -> Result<MetricsReport> {
         Vec::new()
     };
 
-    Ok(MetricsReport {
+    Ok(Scorecard {
         since: window.since,
         until: window.until,
         time_zone: ctx.zone.name().to_string(),

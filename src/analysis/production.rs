@@ -10,7 +10,7 @@
 use polars::prelude::*;
 
 use super::{AT, NEXT_AT, PREV_AT, micros, null_of};
-use crate::schema::{deployments as d, status};
+use crate::table::schema::{deployments as d, status};
 
 /// The position of a deployment's row in the `deployments` table (0-based).
 pub const ROW: &str = crate::store::DERIVED_DEPLOYMENT_ROW;

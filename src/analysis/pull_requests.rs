@@ -10,10 +10,10 @@
 use polars::prelude::*;
 
 use super::{AT, COMMITTED, Window, hours, lead_time, micros};
-use crate::collect::Tables;
+use crate::analysis::figures::{Breakdown, Stage};
 use crate::error::{PolarsContext, Result};
-use crate::report::{Breakdown, Stage};
-use crate::schema::{commits as c, deployments as d, pull_requests as pr};
+use crate::table::Tables;
+use crate::table::schema::{commits as c, deployments as d, pull_requests as pr};
 
 /// `None` when no pull request was merged in the window.
 pub fn breakdown(tables: &Tables, production: &LazyFrame, mapped: bool, window: Window) -> Result<Option<Breakdown>> {

@@ -8,7 +8,7 @@ use polars::prelude::*;
 
 use super::{AT, CREATED, RESOLVED, asof, micros};
 use crate::error::{PolarsContext, Result};
-use crate::schema::{deployments as d, incidents as i, kind};
+use crate::table::schema::{deployments as d, incidents as i, kind};
 
 pub const REWORK: &str = "rework";
 const COVERED_UNTIL: &str = "covered_until";

@@ -13,9 +13,9 @@ use super::{
     AT, ATTRIBUTED, COMMITTED, CREATED, Facts, INCIDENT, NEXT_AT, PERIOD, PREV_AT, RESOLVED, RULE, change_failure,
     lead_time, null_of, rework, time_to_restore,
 };
+use crate::analysis::figures::{Figures, Scorecard};
 use crate::error::{PolarsContext, Result};
-use crate::report::{Figures, MetricsReport};
-use crate::schema::{commits as c, deployments as d, incidents as i, status};
+use crate::table::schema::{commits as c, deployments as d, incidents as i, status};
 
 /// Names of the derived views, in the order `dora query --tables` lists them.
 pub const NAMES: [&str; 4] = ["changes", "production_deployments", "incident_attribution", "periods"];
@@ -171,8 +171,8 @@ pub fn incident_attribution(facts: &Facts, zone: Tz) -> Result<LazyFrame> {
 
 /// `periods`: the figures of `dora metrics` per period, overall (`group` null) and, with
 /// `--by`, per group.
-pub fn periods(report: &MetricsReport) -> Result<DataFrame> {
-    let mut rows: Vec<(Option<&str>, &crate::report::PeriodFigures)> =
+pub fn periods(report: &Scorecard) -> Result<DataFrame> {
+    let mut rows: Vec<(Option<&str>, &crate::analysis::figures::PeriodFigures)> =
         report.periods.iter().map(|p| (None, p)).collect();
     for g in &report.groups {
         rows.extend(g.periods.iter().map(|p| (Some(g.key.as_deref().unwrap_or("")), p)));

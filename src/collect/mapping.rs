@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
-use crate::schema::{self, Table};
+use crate::table::schema::{self, Table};
 
 /// How one table is found and read.
 #[derive(Debug, Clone, Default, Deserialize)]

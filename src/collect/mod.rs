@@ -1,4 +1,4 @@
-//! Input sources. Each one produces the canonical tables of [`crate::schema`], so the store and
+//! Input sources. Each one produces the canonical tables of [`crate::table::schema`], so the store and
 //! the analysis have exactly one shape to deal with.
 
 pub mod ancestry;
@@ -11,93 +11,11 @@ mod plain_csv;
 
 use std::path::{Path, PathBuf};
 
-use polars::prelude::{DataFrame, IntoLazy, LazyFrame};
+use polars::prelude::DataFrame;
 
 use crate::error::{Error, Result};
-use crate::schema::{self, Table};
-
-/// One value per canonical table, in the order of [`schema::TABLES`].
-#[derive(Debug, Clone)]
-pub struct Tables<T = LazyFrame> {
-    pub deployments: T,
-    pub commits: T,
-    pub deployment_commits: T,
-    pub incidents: T,
-    pub pull_requests: T,
-}
-
-impl<T> Tables<T> {
-    /// Builds the set by calling `f` for each table.
-    pub fn try_from_fn<E>(mut f: impl FnMut(&'static Table) -> Result<T, E>) -> Result<Self, E> {
-        Ok(Tables {
-            deployments: f(&schema::DEPLOYMENTS)?,
-            commits: f(&schema::COMMITS)?,
-            deployment_commits: f(&schema::DEPLOYMENT_COMMITS)?,
-            incidents: f(&schema::INCIDENTS)?,
-            pull_requests: f(&schema::PULL_REQUESTS)?,
-        })
-    }
-
-    pub fn get(&self, table: &Table) -> &T {
-        match table.name {
-            "deployments" => &self.deployments,
-            "commits" => &self.commits,
-            "deployment_commits" => &self.deployment_commits,
-            "incidents" => &self.incidents,
-            _ => &self.pull_requests,
-        }
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = (&'static Table, &T)> {
-        schema::TABLES.iter().map(move |t| (*t, self.get(t)))
-    }
-}
-
-impl Tables<DataFrame> {
-    pub fn lazy(&self) -> Tables<LazyFrame> {
-        Tables {
-            deployments: self.deployments.clone().lazy(),
-            commits: self.commits.clone().lazy(),
-            deployment_commits: self.deployment_commits.clone().lazy(),
-            incidents: self.incidents.clone().lazy(),
-            pull_requests: self.pull_requests.clone().lazy(),
-        }
-    }
-}
-
-/// An empty frame with a table's schema.
-pub fn empty_frame(table: &Table) -> DataFrame {
-    DataFrame::empty_with_schema(&table.schema())
-}
-
-/// A frame in `table`'s schema from the columns a collector has; every other column is null.
-/// Timestamp columns may be given as UTC microseconds (`i64`).
-pub fn frame_from(table: &'static Table, height: usize, given: &[polars::prelude::Column]) -> Result<DataFrame> {
-    use polars::prelude::{Column, NamedFrom, Series};
-    let ctx = || format!("failed to build the `{}` table", table.name);
-    let columns = table
-        .columns
-        .iter()
-        .map(|c| {
-            let dtype = c.kind.dtype();
-            match given.iter().find(|g| g.name().as_str() == c.name) {
-                Some(g) => g.cast(&dtype).map_err(|e| Error::Polars {
-                    context: ctx(),
-                    source: e,
-                }),
-                None => Ok(Column::from(
-                    Series::new(c.name.into(), vec![None::<&str>; height])
-                        .cast(&dtype)
-                        .unwrap_or_else(|_| Series::new_null(c.name.into(), height)),
-                )),
-            }
-        })
-        .collect::<Result<Vec<Column>>>()?;
-    DataFrame::new(height, columns).map_err(|e| Error::Polars {
-        context: ctx(),
-        source: e,
-    })
-}
+use crate::table::schema::{self, Table};
+use crate::table::{Tables, empty_frame};
 
 /// One file read into one table.
 #[derive(Debug)]

@@ -2,8 +2,8 @@
 
 use polars::prelude::{Column, DataFrame};
 
+use crate::analysis::gates::{self, Bound, Gauge, Outcome, Threshold};
 use crate::analysis::{self, Context};
-use crate::check::{self, Bound, Gauge, Outcome, Threshold};
 use crate::cli::{CheckArgs, GlobalArgs};
 use crate::commands::metrics::{METRIC_COLUMNS, group_by, load_tables, window};
 use crate::commands::{ExitStatus, print_or_write};
@@ -85,11 +85,11 @@ pub fn run(global: &GlobalArgs, args: &CheckArgs) -> anyhow::Result<ExitStatus> 
             .iter()
             .flat_map(|g| {
                 let key = crate::output::group_name(g.key.as_deref());
-                check::evaluate(Some(key), &g.figures, &thresholds, args.strict)
+                gates::evaluate(Some(key), &g.figures, &thresholds, args.strict)
             })
             .collect()
     } else {
-        check::evaluate(None, &report.overall, &thresholds, args.strict)
+        gates::evaluate(None, &report.overall, &thresholds, args.strict)
     };
     let broken = outcomes.iter().filter(|o| !o.passed).count();
 

@@ -10,16 +10,16 @@ use anyhow::Context as _;
 use polars::prelude::*;
 
 use crate::cli::{GithubArgs, GlobalArgs};
-use crate::collect::empty_frame;
 use crate::collect::git::TagPattern;
 use crate::collect::github::client::{Cached, Event};
 use crate::collect::github::config::{self, RepoSettings};
 use crate::collect::github::{self, Client, Known, Options, Source, Synced};
 use crate::commands::{ExitStatus, write_atomically};
 use crate::error::Error;
-use crate::schema;
 use crate::settings;
 use crate::store::Store;
+use crate::table::empty_frame;
+use crate::table::schema;
 use crate::timestamp::MICROS_PER_DAY;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -4,6 +4,7 @@ use std::io::Write;
 
 use polars::prelude::*;
 
+use crate::analysis::figures::Figures;
 use crate::analysis::{self, Context, GroupBy, explain, window};
 use crate::cli::{ExplainArgs, GlobalArgs};
 use crate::commands::metrics::{self, METRIC_COLUMNS, load_tables};
@@ -11,7 +12,6 @@ use crate::commands::{ExitStatus, print_or_write};
 use crate::error::Error;
 use crate::output::frame::{self, FrameFormat};
 use crate::output::summary_rows;
-use crate::report::Figures;
 use crate::settings;
 use crate::timestamp;
 

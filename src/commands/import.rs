@@ -13,9 +13,9 @@ use crate::collect::csv::{ReadOptions, Reject, conclude, read_chunks};
 use crate::collect::folder_files;
 use crate::collect::mapping::Mapping;
 use crate::commands::{ExitStatus, write_atomically};
-use crate::schema::{self, Table};
 use crate::settings;
 use crate::store::{self, Store};
+use crate::table::schema::{self, Table};
 
 pub fn run(global: &GlobalArgs, args: &ImportArgs) -> anyhow::Result<ExitStatus> {
     // Another store (a shard written by a CI matrix job, say): merge its tables by key.

@@ -1,16 +1,17 @@
 //! `dora metrics`: load the tables, compute, render.
 
+use crate::analysis::figures::Inputs;
 use crate::analysis::{self, Context, GroupBy, PeriodKind};
 use crate::cli::{By, DataArgs, GlobalArgs, MetricsArgs, Period, WindowArgs};
 use crate::collect::csv::ReadOptions;
 use crate::collect::mapping::Mapping;
-use crate::collect::{Tables, folder_files, read_files, tables_from_inputs};
+use crate::collect::{folder_files, read_files, tables_from_inputs};
 use crate::commands::{ExitStatus, write_out};
 use crate::output;
-use crate::report::Inputs;
-use crate::schema::{deployments as d, incidents as i, pull_requests as pr};
 use crate::settings;
 use crate::store::{self, Store};
+use crate::table::Tables;
+use crate::table::schema::{deployments as d, incidents as i, pull_requests as pr};
 
 /// The optional columns the metrics read; `--input` parses only these (and the required ones).
 pub const METRIC_COLUMNS: &[(&str, &str)] = &[
@@ -94,7 +95,7 @@ fn compute(
     global: &GlobalArgs,
     args: &MetricsArgs,
     zone: chrono_tz::Tz,
-) -> anyhow::Result<crate::report::MetricsReport> {
+) -> anyhow::Result<crate::analysis::figures::Scorecard> {
     let tables = load_tables(global, &args.data, Some(METRIC_COLUMNS))?;
     let window = window(&args.window, zone, &tables)?;
     let context = Context {
@@ -109,7 +110,10 @@ fn compute(
 
 /// The figures of `--repo` (the report grouped by repository), or the overall figures without
 /// it; an unknown repository is an error that lists those there are.
-pub fn figures_of(report: &crate::report::MetricsReport, repo: Option<&str>) -> anyhow::Result<crate::report::Figures> {
+pub fn figures_of(
+    report: &crate::analysis::figures::Scorecard,
+    repo: Option<&str>,
+) -> anyhow::Result<crate::analysis::figures::Figures> {
     let Some(repo) = repo else {
         return Ok(report.overall.clone());
     };

@@ -13,8 +13,8 @@ use crate::error::Error;
 use crate::output::frame;
 use crate::query::params::{self, Bound, ParamDecl};
 use crate::query::{Catalog, Prepared, prepare, saved};
-use crate::schema;
 use crate::settings;
+use crate::table::schema;
 
 /// Parameters every query has: the window's bounds.
 const WINDOW_PARAMS: [&str; 2] = ["since", "until"];
@@ -117,7 +117,7 @@ fn either<'a>(flag: &'static str, a: Option<&'a str>, b: Option<&'a str>) -> any
 /// unless read, except `periods`, which runs the whole metrics computation: it is built only
 /// when the query reads it (or `--tables` lists it).
 fn catalog(
-    tables: &crate::collect::Tables,
+    tables: &crate::table::Tables,
     context: &Context,
     prepared: Option<&Prepared>,
     all: bool,

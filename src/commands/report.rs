@@ -4,13 +4,13 @@ use std::path::Path;
 
 use anyhow::Context as _;
 
-use crate::analysis::digest::{self, ReportPeriod};
+use crate::analysis::report_period::{self, ReportPeriod};
 use crate::analysis::{PeriodKind, window};
 use crate::cli::{GlobalArgs, ReportArgs};
 use crate::commands::metrics::{group_by, load_tables};
 use crate::commands::{ExitStatus, append_step_summary, write_atomically};
 use crate::error::Error;
-use crate::output::weekly;
+use crate::output::report;
 use crate::settings;
 use crate::timestamp;
 
@@ -18,7 +18,7 @@ pub fn run(global: &GlobalArgs, args: &ReportArgs) -> anyhow::Result<ExitStatus>
     let zone = settings::time_zone(&args.data.tz)?;
     let tables = load_tables(global, &args.data, None)?;
     let period = period(args, zone, &tables)?;
-    let digest = digest::digest(
+    let digest = report_period::digest(
         &tables,
         period,
         args.trend,
@@ -26,8 +26,8 @@ pub fn run(global: &GlobalArgs, args: &ReportArgs) -> anyhow::Result<ExitStatus>
         &args.environment,
         args.by.map(group_by),
     )?;
-    let context = weekly::context(&digest, args.png).map_err(|e| anyhow::anyhow!("failed to draw the charts: {e}"))?;
-    let (markdown, html) = weekly::render(&context, args.template.as_deref()).map_err(|e| anyhow::anyhow!(e))?;
+    let context = report::context(&digest, args.png).map_err(|e| anyhow::anyhow!("failed to draw the charts: {e}"))?;
+    let (markdown, html) = report::render(&context, args.template.as_deref()).map_err(|e| anyhow::anyhow!(e))?;
 
     let out = &args.out;
     let charts_dir = out.join("charts");
@@ -36,7 +36,7 @@ pub fn run(global: &GlobalArgs, args: &ReportArgs) -> anyhow::Result<ExitStatus>
         write_atomically(&out.join(&chart.svg_file), |w| w.write_all(chart.svg.as_bytes()))?;
     }
     if args.png {
-        for (id, chart) in weekly::charts(&digest) {
+        for (id, chart) in report::charts(&digest) {
             let path = charts_dir.join(format!("{id}.png"));
             // plotters writes the file itself; draw to a temporary name and rename, so a
             // reader never sees half a picture.
@@ -68,7 +68,7 @@ fn eprintln_report(out: &Path, label: &str, charts: usize, png: bool) {
 }
 
 /// The report's period from `--week`, `--month`, `--since`/`--until`, or the last complete week.
-fn period(args: &ReportArgs, zone: chrono_tz::Tz, tables: &crate::collect::Tables) -> anyhow::Result<ReportPeriod> {
+fn period(args: &ReportArgs, zone: chrono_tz::Tz, tables: &crate::table::Tables) -> anyhow::Result<ReportPeriod> {
     let named = |flag: &'static str, text: &str, kind: PeriodKind| -> anyhow::Result<ReportPeriod> {
         match window::named_period(text, zone) {
             Some((k, w)) if k == kind => Ok(ReportPeriod::calendar(kind, timestamp::local_date(w.since, zone))),

@@ -3,8 +3,8 @@
 
 use std::io::Write;
 
+use crate::analysis::figures::{Figures, Scorecard};
 use crate::output::level;
-use crate::report::{Figures, MetricsReport};
 
 const HEADER: [&str; 31] = [
     "scope",
@@ -79,7 +79,7 @@ fn cells(f: &Figures) -> Vec<String> {
     ]
 }
 
-pub fn render(report: &MetricsReport, out: &mut dyn Write) -> std::io::Result<()> {
+pub fn render(report: &Scorecard, out: &mut dyn Write) -> std::io::Result<()> {
     let mut w = csv::Writer::from_writer(out);
     w.write_record(HEADER)?;
     let mut row = |scope: &str, group: &str, start: String, end: String, f: &Figures| -> std::io::Result<()> {

@@ -13,15 +13,15 @@ use std::io::Write;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::json;
 
-use crate::analysis::levels::Level;
-use crate::report::{
-    Figures, Frequency, Group, LEVELS_SOURCE, LeadTime, Levels, MetricsReport, PeriodFigures, Recovery, TimeToRestore,
+use crate::analysis::figures::{
+    Figures, Frequency, Group, LEVELS_SOURCE, LeadTime, Levels, PeriodFigures, Recovery, Scorecard, TimeToRestore,
 };
+use crate::analysis::levels::Level;
 use crate::timestamp::format_utc;
 
 pub const SCHEMA_VERSION: u32 = 1;
 
-pub fn render(report: &MetricsReport, out: &mut dyn Write) -> std::io::Result<()> {
+pub fn render(report: &Scorecard, out: &mut dyn Write) -> std::io::Result<()> {
     serde_json::to_writer_pretty(&mut *out, &Artifact(report))?;
     writeln!(out)
 }
@@ -41,7 +41,7 @@ enum Entry<'a> {
     Recovery(&'a Recovery),
     Levels(&'a Levels),
     Periods(&'a [PeriodFigures]),
-    Groups(&'a MetricsReport),
+    Groups(&'a Scorecard),
     /// Small, rarely written parts (window, inputs, pull requests) go through `serde_json`.
     Value(&'a serde_json::Value),
 }
@@ -158,7 +158,7 @@ fn figures(f: &Figures) -> Vec<(&'static str, Entry<'_>)> {
 }
 
 /// One group: its key under the name of the `--by` dimension, its figures, its periods.
-fn group<'a>(report: &'a MetricsReport, g: &'a Group) -> Sorted<'a> {
+fn group<'a>(report: &'a Scorecard, g: &'a Group) -> Sorted<'a> {
     let mut entries = figures(&g.figures);
     entries.push((report.group_by.unwrap_or("group"), Entry::Text(g.key.as_deref())));
     if report.period.is_some() {
@@ -168,7 +168,7 @@ fn group<'a>(report: &'a MetricsReport, g: &'a Group) -> Sorted<'a> {
 }
 
 /// The whole artifact.
-struct Artifact<'a>(&'a MetricsReport);
+struct Artifact<'a>(&'a Scorecard);
 
 impl Serialize for Artifact<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {

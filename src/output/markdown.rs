@@ -2,8 +2,8 @@
 
 use std::io::Write;
 
+use crate::analysis::figures::{LEVELS_SOURCE, Scorecard};
 use crate::output::{BREAKDOWN_HEADINGS, breakdown_cells, group_name, summary_rows, window_line};
-use crate::report::{LEVELS_SOURCE, MetricsReport};
 
 /// Escapes the characters that would break a table cell.
 fn cell(s: &str) -> String {
@@ -46,7 +46,7 @@ pub(crate) fn aligned_table<I: IntoIterator<Item = String>>(
     Ok(())
 }
 
-pub fn render(report: &MetricsReport, out: &mut dyn Write) -> std::io::Result<()> {
+pub fn render(report: &Scorecard, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(out, "## DORA metrics\n\n{}\n", window_line(report))?;
     let rows = summary_rows(&report.overall).into_iter().map(Vec::from).collect();
     table(out, ["Metric", "Value", "Sample", "Level"].map(String::from), rows, 4)?;

@@ -3,18 +3,17 @@
 //! Renderers write to a `Write` they are given; only `main` decides where that goes.
 
 pub mod badge;
-pub mod chart;
 pub mod csv;
 pub mod frame;
 pub mod json;
 pub mod markdown;
+pub mod report;
 pub mod table;
-pub mod weekly;
 
 use std::fmt::Write as _;
 use std::io::Write;
 
-use crate::report::MetricsReport;
+use crate::analysis::figures::Scorecard;
 
 /// How `dora metrics` prints its report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -29,7 +28,7 @@ pub enum Format {
     Markdown,
 }
 
-pub fn render(report: &MetricsReport, format: Format, out: &mut dyn Write) -> std::io::Result<()> {
+pub fn render(report: &Scorecard, format: Format, out: &mut dyn Write) -> std::io::Result<()> {
     match format {
         Format::Table => table::render(report, out),
         Format::Json => json::render(report, out),
@@ -62,7 +61,7 @@ pub fn group_name(key: Option<&str>) -> &str {
 }
 
 /// The summary rows (metric, value, sample, level) shared by the table and Markdown formats.
-pub fn summary_rows(f: &crate::report::Figures) -> Vec<[String; 4]> {
+pub fn summary_rows(f: &crate::analysis::figures::Figures) -> Vec<[String; 4]> {
     let lt = &f.lead_time_hours;
     let ttr = &f.time_to_restore_hours;
     let rec = &f.failed_deployment_recovery_hours;
@@ -118,9 +117,10 @@ pub fn summary_rows(f: &crate::report::Figures) -> Vec<[String; 4]> {
 }
 
 /// "Lead time breakdown over 12 pull requests: coding 5.0 h, pickup 2.0 h, ..." or `None`.
-pub fn breakdown_line(report: &MetricsReport) -> Option<String> {
+pub fn breakdown_line(report: &Scorecard) -> Option<String> {
     let b = report.pull_requests.as_ref()?;
-    let stage = |name: &str, s: &crate::report::Stage| format!("{name} {} (n={})", duration(s.median), s.count);
+    let stage =
+        |name: &str, s: &crate::analysis::figures::Stage| format!("{name} {} (n={})", duration(s.median), s.count);
     Some(format!(
         "Lead time breakdown over {} merged pull requests (medians): {}, {}, {}, {}",
         b.pull_requests,
@@ -143,7 +143,7 @@ pub const BREAKDOWN_HEADINGS: [&str; 8] = [
     "rework",
 ];
 
-pub fn breakdown_cells(f: &crate::report::Figures) -> [String; 8] {
+pub fn breakdown_cells(f: &crate::analysis::figures::Figures) -> [String; 8] {
     [
         f.deployments.to_string(),
         f.deployment_frequency
@@ -159,7 +159,7 @@ pub fn breakdown_cells(f: &crate::report::Figures) -> [String; 8] {
 }
 
 /// "2026-01-01T00:00:00Z to 2026-04-01T00:00:00Z (UTC), environment production".
-pub fn window_line(report: &MetricsReport) -> String {
+pub fn window_line(report: &Scorecard) -> String {
     format!(
         "{} to {} ({}), environment {}; lead time from {}",
         crate::timestamp::format_utc(report.since),

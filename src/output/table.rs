@@ -4,8 +4,8 @@ use std::io::Write;
 
 use comfy_table::{Cell, CellAlignment, Table, presets::UTF8_FULL_CONDENSED};
 
+use crate::analysis::figures::{LEVELS_SOURCE, Scorecard};
 use crate::output::{BREAKDOWN_HEADINGS, breakdown_cells, group_name, summary_rows, window_line};
-use crate::report::{LEVELS_SOURCE, MetricsReport};
 
 fn new_table(headings: impl IntoIterator<Item = String>) -> Table {
     let mut t = Table::new();
@@ -22,7 +22,7 @@ fn right_align(t: &mut Table, from: usize) {
     }
 }
 
-pub fn render(report: &MetricsReport, out: &mut dyn Write) -> std::io::Result<()> {
+pub fn render(report: &Scorecard, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(out, "DORA metrics, {}", window_line(report))?;
     let mut t = new_table(["metric", "value", "sample", "level"].map(String::from));
     for row in summary_rows(&report.overall) {

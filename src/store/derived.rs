@@ -12,10 +12,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use polars::prelude::*;
 use rayon::prelude::*;
 
-use crate::collect::csv::fold_hash;
+use crate::table::keys::fold_hash;
 
 use crate::error::{PolarsContext, Result};
-use crate::schema::{commits as c, deployment_commits as dc, deployments as d};
+use crate::table::schema::{commits as c, deployment_commits as dc, deployments as d};
 
 /// The name of the column the store adds to `deployment_commits`: the commit time of each
 /// deployed commit, looked up once when the snapshot is written (docs/store.md).

@@ -22,9 +22,9 @@ use polars::prelude::*;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::collect::{Tables, empty_frame};
 use crate::error::{Error, PolarsContext, Result};
-use crate::schema::{self, Table};
+use crate::table::schema::{self, Table};
+use crate::table::{Tables, empty_frame};
 
 mod derived;
 mod parquet_file;
@@ -86,7 +86,7 @@ struct Partitions {
     rows: std::collections::BTreeMap<String, Vec<usize>>,
 }
 
-/// `fold_hash` of the sha (`crate::collect::csv::fold_hash`) modulo the number of partitions.
+/// `fold_hash` of the sha (`crate::table::keys::fold_hash`) modulo the number of partitions.
 const PARTITION_SCHEME: &str = "fold_hash(sha) % count";
 
 #[derive(Serialize)]
@@ -481,7 +481,7 @@ impl Writer {
     }
 
     /// Adds new rows of `table` (its canonical columns, and optionally the row numbers of
-    /// [`crate::collect::csv::ROW`] for [`Writer::prepare`]'s key check).
+    /// [`crate::table::keys::ROW`] for [`Writer::prepare`]'s key check).
     pub fn add(&mut self, table: &'static Table, frame: DataFrame) -> Result<()> {
         let Some((_, buckets)) = self.incoming.iter_mut().find(|(t, _)| t.name == table.name) else {
             return Ok(());
@@ -491,7 +491,7 @@ impl Writer {
 
     /// Merges the new rows into the store's, partition by partition, and writes the snapshot
     /// to the staging folder. With `check_keys`, the new rows' keys are checked as
-    /// [`crate::collect::csv::check_keys`] does (exact copies dropped, conflicts left out and
+    /// [`crate::table::keys::check_keys`] does (exact copies dropped, conflicts left out and
     /// returned with their row numbers).
     pub fn prepare(mut self, owned: &[(&'static Table, Expr)], check_keys: bool) -> Result<Prepared> {
         let mut changes = Vec::new();
@@ -581,7 +581,7 @@ impl Writer {
                 table: table.name,
                 ..TableChange::default()
             });
-            problems.push((table.name, crate::collect::csv::Problems::default()));
+            problems.push((table.name, crate::table::keys::Problems::default()));
             outputs.push((
                 table,
                 PendingFile::new(self.staging.join(parquet_name(table)), snapshot_layout()),
@@ -660,7 +660,7 @@ pub struct Prepared {
     writer: Writer,
     pub changes: Vec<TableChange>,
     /// Key conflicts per table (with `check_keys`).
-    problems: Vec<(&'static str, crate::collect::csv::Problems)>,
+    problems: Vec<(&'static str, crate::table::keys::Problems)>,
     /// The tables' files, or `None` when nothing changed.
     manifest: Option<Vec<(&'static Table, Written)>>,
     partitions: Option<Partitions>,
@@ -668,7 +668,7 @@ pub struct Prepared {
 
 impl Prepared {
     /// The key conflicts found in the new rows of `table`.
-    pub fn take_problems(&mut self, table: &Table) -> crate::collect::csv::Problems {
+    pub fn take_problems(&mut self, table: &Table) -> crate::table::keys::Problems {
         self.problems
             .iter_mut()
             .find(|(n, _)| *n == table.name)
@@ -765,7 +765,7 @@ fn canonical(frame: LazyFrame, table: &Table) -> LazyFrame {
 /// The partition of a row with this sha, of `count` ([`PARTITION_SCHEME`]).
 fn partition_of(sha: Option<&str>, count: usize) -> usize {
     sha.map_or(0, |s| {
-        (crate::collect::csv::fold_hash(s.as_bytes()) % count as u64) as usize
+        (crate::table::keys::fold_hash(s.as_bytes()) % count as u64) as usize
     })
 }
 
@@ -801,9 +801,9 @@ fn merge_part(
     new: Option<DataFrame>,
     owned: &[(&'static Table, Expr)],
     check_keys: bool,
-) -> Result<(DataFrame, TableChange, crate::collect::csv::Problems)> {
-    use crate::collect::csv::{ROW, check_keys as check};
-    let mut problems = crate::collect::csv::Problems::default();
+) -> Result<(DataFrame, TableChange, crate::table::keys::Problems)> {
+    use crate::table::keys::{ROW, check_keys as check};
+    let mut problems = crate::table::keys::Problems::default();
     let owned = owned.iter().find(|(t, _)| t.name == table.name).map(|(_, e)| e.clone());
     let Some(mut new) = new else {
         // No new rows in this partition: the old ones stay, but for the writer's stale ones.
@@ -1313,7 +1313,7 @@ mod tests {
         let root = dir.path().join("store");
         let mut deployments = empty_frame(&schema::DEPLOYMENTS);
         let (store, _) = Store::upsert(&root, &[(&schema::DEPLOYMENTS, deployments.clone())]).unwrap();
-        // Rewrite the file without `url`, as dora 0.1.0 of the first session wrote it.
+        // Rewrite the file without `url`, as the first versions of dora wrote it.
         deployments = deployments.drop(schema::deployments::URL).unwrap();
         let file = fs::File::create(store.table_path(&schema::DEPLOYMENTS)).unwrap();
         ParquetWriter::new(&file).finish(&mut deployments).unwrap();

@@ -4,11 +4,11 @@
 
 use std::path::Path;
 
+use dora::analysis::figures::Figures;
 use dora::analysis::{self, Context, GroupBy, Window};
 use dora::collect::csv::ReadOptions;
 use dora::collect::mapping::Mapping;
 use dora::collect::{folder_files, read_files, tables_from_inputs};
-use dora::report::Figures;
 use proptest::prelude::*;
 
 const HOUR: i64 = 3_600_000_000;

@@ -3,16 +3,16 @@
 
 use std::path::Path;
 
+use dora::analysis::figures::Scorecard;
 use dora::analysis::{self, Context, GroupBy, PeriodKind};
 use dora::collect::csv::ReadOptions;
 use dora::collect::mapping::Mapping;
 use dora::collect::{folder_files, read_files, tables_from_inputs};
-use dora::report::MetricsReport;
 use proptest::prelude::*;
 
 use crate::fixture;
 
-fn compute(dir: &Path) -> MetricsReport {
+fn compute(dir: &Path) -> Scorecard {
     let mapping = Mapping::default();
     let files = folder_files(dir, &mapping).expect("files");
     let options = ReadOptions {
@@ -120,7 +120,7 @@ proptest! {
     }
 }
 
-fn compute_tables(tables: &dora::collect::Tables) -> dora::Result<MetricsReport> {
+fn compute_tables(tables: &dora::table::Tables) -> dora::Result<Scorecard> {
     let ctx = Context {
         window: analysis::Window {
             since: 0,

@@ -14,9 +14,9 @@ pub mod tags;
 use polars::prelude::*;
 
 use super::ancestry::Graph;
-use super::{Tables, empty_frame, frame_from};
 use crate::error::{Error, Result};
-use crate::schema::{self, Table, commits as c, deployment_commits as dc, deployments as d, status};
+use crate::table::schema::{self, Table, commits as c, deployment_commits as dc, deployments as d, status};
+use crate::table::{Tables, empty_frame, frame_from};
 use crate::timestamp::Micros;
 pub use repo::Repo;
 pub use tags::TagPattern;

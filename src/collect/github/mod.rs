@@ -18,11 +18,11 @@ use std::collections::{HashMap, HashSet};
 use polars::prelude::*;
 
 use super::ancestry::Graph;
-use super::{Tables, empty_frame, frame_from};
 use crate::error::{Error, Result};
-use crate::schema::{
+use crate::table::schema::{
     self, Table, commits as c, deployment_commits as dc, deployments as d, incidents as i, pull_requests as pr, status,
 };
+use crate::table::{Tables, empty_frame, frame_from};
 use crate::timestamp::{self, Micros};
 pub use client::Client;
 
@@ -907,12 +907,12 @@ pub fn known(tables: &Tables, repo: &str) -> Result<Known> {
     let numbers = tables
         .pull_requests
         .clone()
-        .filter(col(crate::schema::pull_requests::REPO).eq(lit(repo.to_string())))
-        .select([col(crate::schema::pull_requests::NUMBER)])
+        .filter(col(crate::table::schema::pull_requests::REPO).eq(lit(repo.to_string())))
+        .select([col(crate::table::schema::pull_requests::NUMBER)])
         .collect()
         .map_err(polars)?;
     let pull_requests = numbers
-        .column(crate::schema::pull_requests::NUMBER)
+        .column(crate::table::schema::pull_requests::NUMBER)
         .ok()
         .and_then(|c| c.str().ok().cloned())
         .map(|c| c.iter().flatten().map(str::to_string).collect())

@@ -137,7 +137,7 @@ pub struct Inputs {
 
 /// Everything `dora metrics` reports.
 #[derive(Debug, Clone, PartialEq)]
-pub struct MetricsReport {
+pub struct Scorecard {
     pub since: i64,
     pub until: i64,
     pub time_zone: String,

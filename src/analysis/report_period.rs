@@ -11,10 +11,10 @@ use polars::prelude::*;
 
 use super::window::{PeriodKind, Window};
 use super::{Context, GroupBy, views};
-use crate::collect::Tables;
+use crate::analysis::figures::{Figures, Group, PeriodFigures};
 use crate::error::{PolarsContext, Result};
-use crate::report::{Figures, Group, PeriodFigures};
-use crate::schema::incidents as i;
+use crate::table::Tables;
+use crate::table::schema::incidents as i;
 use crate::timestamp::{self, Micros};
 
 /// Which period the report covers: a calendar period (ISO week, month, day) in the report's time
@@ -130,7 +130,7 @@ pub struct Digest {
     /// Lead times (hours) of the period's counted changes, for the distribution.
     pub lead_times: Vec<f64>,
     /// The lead time breakdown of the period's merged pull requests, with pull request data.
-    pub pull_requests: Option<crate::report::Breakdown>,
+    pub pull_requests: Option<crate::analysis::figures::Breakdown>,
 }
 
 /// Builds the digest of `period`, with `trend` periods before it.

@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use crate::report::Figures;
+use crate::analysis::figures::Figures;
 
 /// The figure a threshold applies to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -104,7 +104,7 @@ pub enum Chart {
 fn register_font() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
-        let font: &'static [u8] = include_bytes!("../../reports/fonts/DejaVuSans.ttf");
+        let font: &'static [u8] = include_bytes!("../../../reports/fonts/DejaVuSans.ttf");
         // The font is compiled in and known to parse; a failure would show as missing text.
         let _ = plotters::style::register_font(FONT, FontStyle::Normal, font);
     });

@@ -11,16 +11,21 @@ use chrono_tz::Tz;
 use polars::prelude::{AnyValue, DataFrame};
 use serde::Serialize;
 
-use super::chart::{self, Chart, Scale, Series};
+pub mod chart;
+
 use super::{duration, percent};
-use crate::analysis::digest::Digest;
+use crate::analysis::figures::{Figures, LEVELS_SOURCE};
 use crate::analysis::levels::Level;
-use crate::report::{Figures, LEVELS_SOURCE};
+use crate::analysis::report_period::Digest;
+use chart::{Chart, Scale, Series};
 
 /// The templates compiled in: (name, text).
 pub const TEMPLATES: [(&str, &str); 2] = [
-    ("report.md.j2", include_str!("../../reports/templates/report.md.j2")),
-    ("report.html.j2", include_str!("../../reports/templates/report.html.j2")),
+    ("report.md.j2", include_str!("../../../reports/templates/report.md.j2")),
+    (
+        "report.html.j2",
+        include_str!("../../../reports/templates/report.html.j2"),
+    ),
 ];
 
 /// Fewer events than this in a period: the change against the previous one is not judged.
