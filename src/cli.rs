@@ -164,6 +164,10 @@ pub struct CheckArgs {
     /// Output format of the results
     #[arg(long, value_enum, default_value_t = FrameFormat::Table)]
     pub format: FrameFormat,
+    /// Write the results to this file (atomically) instead of standard output; required by
+    /// `--format parquet`
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
     #[command(flatten)]
     pub step_summary: StepSummaryArgs,
 }

@@ -107,7 +107,7 @@ pub fn run(global: &GlobalArgs, args: &CheckArgs) -> anyhow::Result<ExitStatus> 
         frame::render(&mut table, frame::FrameFormat::Markdown, &mut markdown)?;
         crate::commands::append_step_summary(&args.step_summary, &String::from_utf8_lossy(&markdown))?;
     }
-    print_or_write(None, args.format, |out| {
+    print_or_write(args.out.as_deref(), args.format, |out| {
         if args.format == frame::FrameFormat::Table {
             writeln!(
                 out,

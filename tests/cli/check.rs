@@ -127,3 +127,35 @@ fn usage_errors_exit_2() {
     let r = check(&sandbox, &["--max-lead-tim", "2d"]);
     assert_eq!(r.code(), 2, "clap rejects unknown flags with 2");
 }
+
+#[test]
+fn results_go_to_a_file_in_any_format_parquet_included() {
+    use polars::prelude::{ParquetReader, SerReader};
+    let sandbox = Sandbox::new();
+    let out = sandbox.path().join("results.parquet");
+    let out_text = out.to_str().expect("utf-8");
+    let args = [
+        "--by",
+        "repo",
+        "--max-change-failure-rate",
+        "20%",
+        "--format",
+        "parquet",
+        "--out",
+        out_text,
+    ];
+    let r = check(&sandbox, &args);
+    assert_eq!(r.code(), 1, "{}", r.stderr());
+    assert_eq!(r.stdout(), "", "the results went to the file");
+    let file = std::fs::File::open(&out).expect("the Parquet file was written");
+    let rows = ParquetReader::new(file).finish().expect("a Parquet file");
+    assert_eq!(rows.height(), 2, "{rows}");
+    let status = rows.column("status").expect("status").str().expect("text").clone();
+    assert_eq!(status.get(0), Some("FAILED"));
+    assert_eq!(status.get(1), Some("ok"));
+
+    // Without `--out`, the error names the flag the command has.
+    let r = check(&sandbox, &args[..6]);
+    assert_eq!(r.code(), 2);
+    assert!(r.stderr().contains("add `--out FILE`"), "{}", r.stderr());
+}
