@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::analysis::explain::Metric;
+use crate::analysis::catalogue::Metric;
 use crate::output::Format;
 use crate::output::frame::FrameFormat;
 
@@ -140,24 +140,8 @@ pub struct CheckArgs {
     /// Check each repository, service or team instead of the overall figures
     #[arg(long, value_enum)]
     pub by: Option<By>,
-    /// Median lead time for changes at most this long
-    #[arg(long, value_name = "DURATION")]
-    pub max_lead_time: Option<String>,
-    /// Change failure rate at most this
-    #[arg(long, value_name = "RATE")]
-    pub max_change_failure_rate: Option<String>,
-    /// At least this many production deployments per week
-    #[arg(long, value_name = "N")]
-    pub min_deployments_per_week: Option<String>,
-    /// Median time to restore service at most this long
-    #[arg(long, value_name = "DURATION")]
-    pub max_time_to_restore: Option<String>,
-    /// Median failed deployment recovery time at most this long
-    #[arg(long, value_name = "DURATION")]
-    pub max_recovery_time: Option<String>,
-    /// Rework rate at most this
-    #[arg(long, value_name = "RATE")]
-    pub max_rework_rate: Option<String>,
+    #[command(flatten)]
+    pub limits: LimitArgs,
     /// A threshold on a metric without data fails instead of passing
     #[arg(long)]
     pub strict: bool,
@@ -528,10 +512,83 @@ pub struct ExplainArgs {
     pub out: Option<PathBuf>,
 }
 
+/// The limits of `dora check`: one flag per metric of the catalogue (`--max-lead-time`,
+/// `--min-deployments-per-week`, ...), made from its gates, so a new metric brings its flag.
+#[derive(Debug, Clone, Default)]
+pub struct LimitArgs {
+    /// The limits given, in the catalogue's order.
+    pub given: Vec<(Metric, String)>,
+}
+
+impl clap::FromArgMatches for LimitArgs {
+    fn from_arg_matches(matches: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        let mut args = LimitArgs::default();
+        args.update_from_arg_matches(matches)?;
+        Ok(args)
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &clap::ArgMatches) -> Result<(), clap::Error> {
+        for metric in Metric::ALL {
+            if let Some(value) = matches.get_one::<String>(arg_id(metric)) {
+                self.given.retain(|(m, _)| *m != metric);
+                self.given.push((metric, value.clone()));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A gate's flag without its dashes: its clap id and long name.
+fn arg_id(metric: Metric) -> &'static str {
+    metric.spec().gate.flag.trim_start_matches('-')
+}
+
+impl Args for LimitArgs {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        Metric::ALL.iter().fold(cmd, |cmd, metric| {
+            let gate = metric.spec().gate;
+            cmd.arg(
+                clap::Arg::new(arg_id(*metric))
+                    .long(arg_id(*metric))
+                    .value_name(gate.value_name)
+                    .help(gate.help),
+            )
+        })
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use clap::CommandFactory;
+
+    #[test]
+    fn every_gate_of_the_catalogue_is_a_check_flag() {
+        let cli =
+            Cli::try_parse_from(["dora", "check", "--max-rework-rate", "5%", "--max-lead-time", "2d"]).expect("parses");
+        let Command::Check(args) = cli.command else {
+            panic!("check")
+        };
+        assert_eq!(
+            args.limits.given,
+            [
+                (Metric::LeadTime, "2d".to_string()),
+                (Metric::ReworkRate, "5%".to_string())
+            ]
+        );
+        for metric in Metric::ALL {
+            let flag = metric.spec().gate.flag;
+            let cli = Cli::try_parse_from(["dora", "check", flag, "1"]).expect("parses");
+            let Command::Check(args) = cli.command else {
+                panic!("check")
+            };
+            assert_eq!(args.limits.given, [(metric, "1".to_string())], "{flag}");
+        }
+    }
 
     #[test]
     fn cli_is_consistent() {

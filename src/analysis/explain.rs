@@ -6,60 +6,14 @@
 use chrono_tz::Tz;
 use polars::prelude::*;
 
+pub use super::catalogue::Metric;
 use super::views;
 use super::{Facts, change_failure, lead_time, rework, time_to_restore};
 use crate::analysis::figures::Figures;
 use crate::error::{PolarsContext, Result};
 use crate::table::schema::{deployments as d, incidents as i};
 
-/// A figure `dora explain` can show.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Metric {
-    DeploymentFrequency,
-    LeadTime,
-    ChangeFailureRate,
-    TimeToRestore,
-    /// Failed deployment recovery time.
-    RecoveryTime,
-    ReworkRate,
-}
-
 impl Metric {
-    /// The figure's row in [`crate::output::summary_rows`].
-    pub fn summary_index(self) -> usize {
-        match self {
-            Metric::DeploymentFrequency => 0,
-            Metric::LeadTime => 1,
-            Metric::ChangeFailureRate => 2,
-            Metric::TimeToRestore => 3,
-            Metric::RecoveryTime => 4,
-            Metric::ReworkRate => 5,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Metric::DeploymentFrequency => "deployment-frequency",
-            Metric::LeadTime => "lead-time",
-            Metric::ChangeFailureRate => "change-failure-rate",
-            Metric::TimeToRestore => "time-to-restore",
-            Metric::RecoveryTime => "recovery-time",
-            Metric::ReworkRate => "rework-rate",
-        }
-    }
-
-    /// What the rows are and how they are sorted.
-    pub fn rows_description(self) -> &'static str {
-        match self {
-            Metric::DeploymentFrequency => "production deployments, in time order",
-            Metric::LeadTime => "deployed commits, longest lead time first (negative ones, not counted, last)",
-            Metric::ChangeFailureRate => "production deployments, failed ones first (most incidents first)",
-            Metric::TimeToRestore => "incidents, longest restore first (open ones, not counted, last)",
-            Metric::RecoveryTime => "failed deployments, longest recovery first (unrecovered ones last)",
-            Metric::ReworkRate => "production deployments, rework first",
-        }
-    }
-
     /// The figure as JSON: the numbers `dora metrics` reports for it.
     pub fn figure_json(self, f: &Figures) -> serde_json::Value {
         use serde_json::json;

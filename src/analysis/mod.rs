@@ -9,6 +9,7 @@
 //! (tens of millions), is reduced by Polars to (group, period, hours) and summarized by
 //! [`quantiles`], in one buffer instead of a gather per group, quantile and level.
 
+pub mod catalogue;
 pub mod change_failure;
 pub mod explain;
 pub mod figures;

@@ -6,7 +6,7 @@ use crate::analysis::{self, Context, GroupBy};
 use crate::cli::{BadgeArgs, GlobalArgs};
 use crate::commands::metrics::{METRIC_COLUMNS, load_tables, window};
 use crate::commands::{ExitStatus, write_atomically};
-use crate::output::{badge, duration, percent};
+use crate::output::badge;
 use crate::settings;
 
 pub fn run(global: &GlobalArgs, args: &BadgeArgs) -> anyhow::Result<ExitStatus> {
@@ -21,43 +21,9 @@ pub fn run(global: &GlobalArgs, args: &BadgeArgs) -> anyhow::Result<ExitStatus> 
     };
     let report = analysis::compute(&tables, &context)?;
     let f = crate::commands::metrics::figures_of(&report, args.repo.as_deref())?;
-    let known = |v: Option<f64>, show: fn(Option<f64>) -> String| v.map(|x| show(Some(x)));
-    let badges = [
-        (
-            "deployment-frequency",
-            "deployments",
-            f.deployment_frequency.per_week.map(|w| format!("{w:.1}/week")),
-            f.levels.deployment_frequency,
-        ),
-        (
-            "lead-time",
-            "lead time",
-            known(f.lead_time_hours.median, duration),
-            f.levels.lead_time,
-        ),
-        (
-            "change-failure-rate",
-            "change failure rate",
-            known(f.change_failure_rate, percent),
-            f.levels.change_failure_rate,
-        ),
-        (
-            "time-to-restore",
-            "time to restore",
-            known(f.time_to_restore_hours.median, duration),
-            f.levels.time_to_restore,
-        ),
-        (
-            "recovery-time",
-            "failed deployment recovery",
-            known(f.failed_deployment_recovery_hours.median, duration),
-            None,
-        ),
-        ("rework-rate", "rework rate", known(f.rework_rate, percent), None),
-    ];
+    let badges = badge::badges(&f);
     std::fs::create_dir_all(&args.out).with_context(|| format!("failed to create `{}`", args.out.display()))?;
-    for (file, label, value, level) in &badges {
-        let svg = badge::svg(label, value.as_deref(), *level);
+    for (file, svg) in &badges {
         write_atomically(&args.out.join(format!("{file}.svg")), |w| w.write_all(svg.as_bytes()))?;
     }
     if !global.quiet {

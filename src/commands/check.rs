@@ -1,68 +1,29 @@
 //! `dora check`: thresholds on the metrics, exit 1 when one is broken.
 
-use polars::prelude::{Column, DataFrame};
-
-use crate::analysis::gates::{self, Bound, Gauge, Outcome, Threshold};
+use crate::analysis::catalogue::Metric;
+use crate::analysis::gates::{self, Outcome, Threshold};
 use crate::analysis::{self, Context};
 use crate::cli::{CheckArgs, GlobalArgs};
 use crate::commands::metrics::{METRIC_COLUMNS, group_by, load_tables, window};
 use crate::commands::{ExitStatus, print_or_write};
 use crate::error::Error;
+use crate::output::check::{describe, results_frame};
 use crate::output::frame;
 use crate::settings;
 
-/// The thresholds given, in a fixed order.
+/// The thresholds given, in the catalogue's order.
 fn thresholds(args: &CheckArgs) -> anyhow::Result<Vec<Threshold>> {
-    let given: [(&'static str, Gauge, Bound, &Option<String>); 6] = [
-        ("--max-lead-time", Gauge::LeadTime, Bound::Max, &args.max_lead_time),
-        (
-            "--max-change-failure-rate",
-            Gauge::ChangeFailureRate,
-            Bound::Max,
-            &args.max_change_failure_rate,
-        ),
-        (
-            "--min-deployments-per-week",
-            Gauge::DeploymentsPerWeek,
-            Bound::Min,
-            &args.min_deployments_per_week,
-        ),
-        (
-            "--max-time-to-restore",
-            Gauge::TimeToRestore,
-            Bound::Max,
-            &args.max_time_to_restore,
-        ),
-        (
-            "--max-recovery-time",
-            Gauge::RecoveryTime,
-            Bound::Max,
-            &args.max_recovery_time,
-        ),
-        (
-            "--max-rework-rate",
-            Gauge::ReworkRate,
-            Bound::Max,
-            &args.max_rework_rate,
-        ),
-    ];
     let mut list = Vec::new();
-    for (flag, gauge, bound, value) in given {
-        if let Some(v) = value {
-            list.push(
-                Threshold::parse(gauge, bound, v).map_err(|expected| Error::InvalidArgument {
-                    flag,
-                    value: v.clone(),
-                    expected,
-                })?,
-            );
-        }
+    for (metric, value) in &args.limits.given {
+        list.push(Threshold::parse(*metric, value).map_err(|e| Error::InvalidArgument {
+            flag: metric.spec().gate.flag,
+            value: value.clone(),
+            expected: e.expected.to_string(),
+        })?);
     }
     if list.is_empty() {
-        anyhow::bail!(
-            "no threshold given; use any of --max-lead-time, --max-change-failure-rate, \
-             --min-deployments-per-week, --max-time-to-restore, --max-recovery-time, --max-rework-rate"
-        );
+        let flags: Vec<&str> = Metric::ALL.iter().map(|m| m.spec().gate.flag).collect();
+        anyhow::bail!("no threshold given; use any of {}", flags.join(", "));
     }
     Ok(list)
 }
@@ -135,55 +96,4 @@ pub fn run(global: &GlobalArgs, args: &CheckArgs) -> anyhow::Result<ExitStatus> 
     } else {
         ExitStatus::Failure
     })
-}
-
-/// "acme/api: lead time (median) is 3.1 d, limit at most 2d".
-fn describe(o: &Outcome) -> String {
-    let scope = o.scope.as_ref().map(|s| format!("{s}: ")).unwrap_or_default();
-    match o.value {
-        Some(v) => format!(
-            "{scope}{} is {}; the limit is {}",
-            o.threshold.gauge.name(),
-            o.threshold.format_value(v),
-            o.threshold
-        ),
-        None => format!("{scope}{} has no data (--strict)", o.threshold.gauge.name()),
-    }
-}
-
-fn results_frame(outcomes: &[Outcome], grouped: bool) -> anyhow::Result<DataFrame> {
-    let status = |o: &Outcome| match (o.passed, o.value) {
-        (true, Some(_)) => "ok",
-        (true, None) => "no data",
-        (false, _) => "FAILED",
-    };
-    let mut columns = Vec::new();
-    if grouped {
-        columns.push(Column::new(
-            "scope".into(),
-            outcomes
-                .iter()
-                .map(|o| o.scope.clone().unwrap_or_default())
-                .collect::<Vec<_>>(),
-        ));
-    }
-    columns.extend([
-        Column::new(
-            "metric".into(),
-            outcomes.iter().map(|o| o.threshold.gauge.name()).collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "value".into(),
-            outcomes
-                .iter()
-                .map(|o| o.value.map_or_else(|| "-".to_string(), |v| o.threshold.format_value(v)))
-                .collect::<Vec<_>>(),
-        ),
-        Column::new(
-            "threshold".into(),
-            outcomes.iter().map(|o| o.threshold.to_string()).collect::<Vec<_>>(),
-        ),
-        Column::new("status".into(), outcomes.iter().map(status).collect::<Vec<_>>()),
-    ]);
-    Ok(DataFrame::new(outcomes.len(), columns)?)
 }

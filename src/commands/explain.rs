@@ -11,7 +11,7 @@ use crate::commands::metrics::{self, METRIC_COLUMNS, load_tables};
 use crate::commands::{ExitStatus, print_or_write};
 use crate::error::Error;
 use crate::output::frame::{self, FrameFormat};
-use crate::output::summary_rows;
+use crate::output::summary_row;
 use crate::settings;
 use crate::timestamp;
 
@@ -85,7 +85,7 @@ struct Heading<'a> {
 
 impl Heading<'_> {
     fn text(&self, out: &mut dyn Write, markdown: bool) -> std::io::Result<()> {
-        let [name, value, sample, level] = summary_rows(self.figures).swap_remove(self.args.metric.summary_index());
+        let [name, value, sample, level] = summary_row(self.args.metric, self.figures);
         let scope = self.args.repo.as_deref().unwrap_or("all repositories");
         let strong = if markdown { "**" } else { "" };
         writeln!(

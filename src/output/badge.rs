@@ -1,6 +1,25 @@
 //! Shields-style SVG badges: a grey label and a value coloured by DORA level.
 
+use super::{duration, percent};
+use crate::analysis::catalogue::{Metric, Unit};
+use crate::analysis::figures::Figures;
 use crate::analysis::levels::Level;
+
+/// One badge per metric of the catalogue: (file name without `.svg`, the SVG).
+pub fn badges(f: &Figures) -> Vec<(&'static str, String)> {
+    Metric::ALL
+        .iter()
+        .map(|m| {
+            let s = m.spec();
+            let value = (s.value)(f).map(|v| match s.unit {
+                Unit::PerWeek => format!("{v:.1}/week"),
+                Unit::Hours => duration(Some(v)),
+                Unit::Share => percent(Some(v)),
+            });
+            (s.id, svg(s.badge, value.as_deref(), (s.level)(f)))
+        })
+        .collect()
+}
 
 /// Colours of shields.io's palette.
 fn color(level: Option<Level>, known: bool) -> &'static str {
@@ -60,5 +79,29 @@ mod tests {
         assert!(svg("x", None, None).contains("no data") && svg("x", None, None).contains("#9f9f9f"));
         assert!(svg("a<b", Some("1"), None).contains("a&lt;b"));
         assert!(svg("rework", Some("5%"), None).contains("#007ec6"));
+    }
+
+    #[test]
+    fn one_badge_per_metric_valued_in_its_unit() {
+        let mut f = Figures::default();
+        f.deployment_frequency.per_week = Some(3.3);
+        f.lead_time_hours.median = Some(17.0);
+        f.levels.lead_time = Some(Level::Elite);
+        let all = badges(&f);
+        let ids: Vec<&str> = all.iter().map(|(id, _)| *id).collect();
+        assert_eq!(
+            ids,
+            [
+                "deployment-frequency",
+                "lead-time",
+                "change-failure-rate",
+                "time-to-restore",
+                "recovery-time",
+                "rework-rate"
+            ]
+        );
+        assert!(all[0].1.contains("deployments: 3.3/week"), "{}", all[0].1);
+        assert!(all[1].1.contains("lead time: 17.0 h") && all[1].1.contains("#44cc11"));
+        assert!(all[2].1.contains("change failure rate: no data"));
     }
 }

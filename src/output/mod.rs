@@ -3,6 +3,7 @@
 //! Renderers write to a `Write` they are given; only `main` decides where that goes.
 
 pub mod badge;
+pub mod check;
 pub mod csv;
 pub mod frame;
 pub mod json;
@@ -13,6 +14,7 @@ pub mod table;
 use std::fmt::Write as _;
 use std::io::Write;
 
+use crate::analysis::catalogue::Metric;
 use crate::analysis::figures::Scorecard;
 
 /// How `dora metrics` prints its report.
@@ -60,60 +62,69 @@ pub fn group_name(key: Option<&str>) -> &str {
     key.unwrap_or("(none)")
 }
 
-/// The summary rows (metric, value, sample, level) shared by the table and Markdown formats.
+/// The summary rows (metric, value, sample, level) shared by the table and Markdown formats: one
+/// per metric, in [`Metric::ALL`]'s order.
 pub fn summary_rows(f: &crate::analysis::figures::Figures) -> Vec<[String; 4]> {
+    Metric::ALL.iter().map(|m| summary_row(*m, f)).collect()
+}
+
+/// One metric's summary row: its name, its value, what it is computed over, its level.
+pub fn summary_row(metric: Metric, f: &crate::analysis::figures::Figures) -> [String; 4] {
     let lt = &f.lead_time_hours;
     let ttr = &f.time_to_restore_hours;
     let rec = &f.failed_deployment_recovery_hours;
     let df = &f.deployment_frequency;
-    let mut lead_sample = format!("{} commits", lt.count);
-    if lt.negative_dropped > 0 {
-        let _ = write!(lead_sample, " ({} negative dropped)", lt.negative_dropped);
-    }
-    vec![
-        [
-            "Deployment frequency".into(),
+    let spec = metric.spec();
+    match metric {
+        Metric::DeploymentFrequency => [
+            spec.name.into(),
             df.per_week
                 .map_or_else(|| "-".into(), |w| format!("{w:.2}/week ({:.2}/day)", w / 7.0)),
             format!("{} deployments on {} days", f.deployments, df.days_with_deployments),
-            level(f.levels.deployment_frequency).into(),
+            level((spec.level)(f)).into(),
         ],
-        [
-            "Lead time for changes".into(),
-            format!(
-                "median {} · p75 {} · p90 {}",
-                duration(lt.median),
-                duration(lt.p75),
-                duration(lt.p90)
-            ),
-            lead_sample,
-            level(f.levels.lead_time).into(),
-        ],
-        [
-            "Change failure rate".into(),
+        Metric::LeadTime => {
+            let mut sample = format!("{} commits", lt.count);
+            if lt.negative_dropped > 0 {
+                let _ = write!(sample, " ({} negative dropped)", lt.negative_dropped);
+            }
+            [
+                spec.name.into(),
+                format!(
+                    "median {} · p75 {} · p90 {}",
+                    duration(lt.median),
+                    duration(lt.p75),
+                    duration(lt.p90)
+                ),
+                sample,
+                level((spec.level)(f)).into(),
+            ]
+        }
+        Metric::ChangeFailureRate => [
+            spec.name.into(),
             percent(f.change_failure_rate),
             format!("{} of {} deployments", f.failed_deployments, f.deployments),
-            level(f.levels.change_failure_rate).into(),
+            level((spec.level)(f)).into(),
         ],
-        [
-            "Time to restore service".into(),
+        Metric::TimeToRestore => [
+            spec.name.into(),
             format!("median {} · p90 {}", duration(ttr.median), duration(ttr.p90)),
             format!("{} resolved, {} open", ttr.count, ttr.open),
-            level(f.levels.time_to_restore).into(),
+            level((spec.level)(f)).into(),
         ],
-        [
-            "Failed deployment recovery time".into(),
+        Metric::RecoveryTime => [
+            spec.name.into(),
             format!("median {} · p90 {}", duration(rec.median), duration(rec.p90)),
             format!("{} recovered, {} open", rec.count, rec.open),
-            "-".into(),
+            level((spec.level)(f)).into(),
         ],
-        [
-            "Rework rate".into(),
+        Metric::ReworkRate => [
+            spec.name.into(),
             percent(f.rework_rate),
             format!("{} of {} deployments", f.rework_deployments, f.deployments),
-            "-".into(),
+            level((spec.level)(f)).into(),
         ],
-    ]
+    }
 }
 
 /// "Lead time breakdown over 12 pull requests: coding 5.0 h, pickup 2.0 h, ..." or `None`.

@@ -14,6 +14,7 @@ use serde::Serialize;
 pub mod chart;
 
 use super::{duration, percent};
+use crate::analysis::catalogue::{Metric, Unit};
 use crate::analysis::figures::{Figures, LEVELS_SOURCE};
 use crate::analysis::levels::Level;
 use crate::analysis::report_period::Digest;
@@ -149,100 +150,35 @@ fn change(current: Option<f64>, previous: Option<f64>, lower_is_better: bool, po
 }
 
 fn headline(current: &Figures, previous: &Figures) -> Vec<Headline> {
-    struct Spec {
-        metric: &'static str,
-        value: fn(&Figures) -> Option<f64>,
-        show: fn(Option<f64>) -> String,
-        level: fn(&Figures) -> Option<Level>,
-        n: fn(&Figures) -> u64,
-        unit: &'static str,
-        lower_is_better: bool,
-        points: bool,
-    }
-    let per_week = |v: Option<f64>| v.map_or_else(|| "-".into(), |w| format!("{w:.2}/week"));
-    let specs = [
-        Spec {
-            metric: "Deployment frequency",
-            value: |f| f.deployment_frequency.per_week,
-            show: per_week,
-            level: |f| f.levels.deployment_frequency,
-            n: |f| f.deployments,
-            unit: "deployments",
-            lower_is_better: false,
-            points: false,
-        },
-        Spec {
-            metric: "Lead time for changes (median)",
-            value: |f| f.lead_time_hours.median,
-            show: duration,
-            level: |f| f.levels.lead_time,
-            n: |f| f.lead_time_hours.count,
-            unit: "changes",
-            lower_is_better: true,
-            points: false,
-        },
-        Spec {
-            metric: "Change failure rate",
-            value: |f| f.change_failure_rate,
-            show: percent,
-            level: |f| f.levels.change_failure_rate,
-            n: |f| f.deployments,
-            unit: "deployments",
-            lower_is_better: true,
-            points: true,
-        },
-        Spec {
-            metric: "Time to restore service (median)",
-            value: |f| f.time_to_restore_hours.median,
-            show: duration,
-            level: |f| f.levels.time_to_restore,
-            n: |f| f.time_to_restore_hours.count,
-            unit: "resolved incidents",
-            lower_is_better: true,
-            points: false,
-        },
-        Spec {
-            metric: "Failed deployment recovery time (median)",
-            value: |f| f.failed_deployment_recovery_hours.median,
-            show: duration,
-            level: |_| None,
-            n: |f| f.failed_deployment_recovery_hours.count,
-            unit: "recovered deployments",
-            lower_is_better: true,
-            points: false,
-        },
-        Spec {
-            metric: "Rework rate",
-            value: |f| f.rework_rate,
-            show: percent,
-            level: |_| None,
-            n: |f| f.deployments,
-            unit: "deployments",
-            lower_is_better: true,
-            points: true,
-        },
-    ];
-    specs
+    let show = |unit: Unit, v: Option<f64>| match unit {
+        Unit::PerWeek => v.map_or_else(|| "-".into(), |w| format!("{w:.2}/week")),
+        Unit::Hours => duration(v),
+        Unit::Share => percent(v),
+    };
+    Metric::ALL
         .iter()
-        .map(|s| {
+        .map(|m| {
+            let s = m.spec();
+            // Rates change by percentage points, the others by a share of their value.
+            let points = s.unit == Unit::Share;
             let (c, p) = ((s.value)(current), (s.value)(previous));
-            let (mut text, mut direction) = change(c, p, s.lower_is_better, s.points);
-            let n = (s.n)(current);
+            let (mut text, mut direction) = change(c, p, s.lower_is_better, points);
+            let n = (s.sample)(current);
             let note = (n < SMALL_SAMPLE && c.is_some()).then(|| {
                 direction = "";
-                format!("only {n} {}: too few to read a change into", s.unit)
+                format!("only {n} {}: too few to read a change into", s.sample_noun)
             });
             if note.is_some() && text != "-" {
                 text = format!("({text})");
             }
             Headline {
-                metric: s.metric,
-                value: (s.show)(c),
-                previous: (s.show)(p),
+                metric: s.headline,
+                value: show(s.unit, c),
+                previous: show(s.unit, p),
                 change: text,
                 direction,
                 level: level((s.level)(current)),
-                sample: format!("{n} {}", s.unit),
+                sample: format!("{n} {}", s.sample_noun),
                 note,
             }
         })
