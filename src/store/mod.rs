@@ -15,7 +15,6 @@
 //! sees either the old snapshot or the new one, never a mix.
 
 use std::fs;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
@@ -27,7 +26,12 @@ use crate::table::schema::{self, Table};
 use crate::table::{Tables, empty_frame};
 
 mod derived;
+mod merge;
 mod parquet_file;
+mod snapshot;
+
+use merge::merge_part;
+use snapshot::{current_snapshot_number, finish_snapshot, lock, remove_stale_snapshots};
 
 pub use derived::{DERIVED_COMMITTED_AT, DERIVED_DEPLOYMENT_ROW};
 use derived::{DeploymentIndex, with_derived_columns};
@@ -794,175 +798,9 @@ fn route(frame: DataFrame, table: &Table, buckets: &mut [Bucket]) -> Result<()> 
     Ok(())
 }
 
-/// Merges one partition of new rows into the old ones: key check (when asked), then [`merge`].
-fn merge_part(
-    table: &'static Table,
-    old: DataFrame,
-    new: Option<DataFrame>,
-    owned: &[(&'static Table, Expr)],
-    check_keys: bool,
-) -> Result<(DataFrame, TableChange, crate::table::keys::Problems)> {
-    use crate::table::keys::{ROW, check_keys as check};
-    let mut problems = crate::table::keys::Problems::default();
-    let owned = owned.iter().find(|(t, _)| t.name == table.name).map(|(_, e)| e.clone());
-    let Some(mut new) = new else {
-        // No new rows in this partition: the old ones stay, but for the writer's stale ones.
-        let before = old.height();
-        let frame = match owned {
-            Some(owned) => old
-                .lazy()
-                .filter(owned.not())
-                .collect()
-                .context(|| format!("failed to merge table `{}`", table.name))?,
-            None => old,
-        };
-        let change = TableChange {
-            table: table.name,
-            removed: before - frame.height(),
-            total: frame.height(),
-            ..TableChange::default()
-        };
-        return Ok((frame, change, problems));
-    };
-    if new.get_column_index(ROW).is_some() {
-        if check_keys {
-            let (checked, found) = check(new, table, Path::new(table.file))?;
-            new = checked;
-            problems = found;
-        }
-        new = new
-            .drop(ROW)
-            .context(|| format!("failed to merge table `{}`", table.name))?;
-    }
-    let (frame, change) = merge(table, &old, &new, owned)?;
-    Ok((frame, change, problems))
-}
-
 fn parquet_name(table: &Table) -> String {
     format!("{}.parquet", table.name)
 }
-
-/// Merges `new` into `old` by the table's key; a row of `new` wins over a row of `old`. Rows of
-/// `old` matching `owned` that `new` does not give again are removed.
-fn merge(
-    table: &'static Table,
-    old: &DataFrame,
-    new: &DataFrame,
-    owned: Option<Expr>,
-) -> Result<(DataFrame, TableChange)> {
-    let ctx = || format!("failed to merge table `{}`", table.name);
-    let keys: Vec<Expr> = table.key.iter().map(|k| col(*k)).collect();
-    let new = new.select(table.column_names()).context(ctx)?;
-    if old.height() == 0 {
-        // A first import (or a new partition): nothing to match, and the joins below would
-        // still hash every new key.
-        let total = new.height();
-        let change = TableChange {
-            table: table.name,
-            added: total,
-            total,
-            ..TableChange::default()
-        };
-        return Ok((new, change));
-    }
-
-    let count = |lf: LazyFrame| count(lf, table);
-    // The old rows that can share a key with a new row: those whose last key column (the sha,
-    // an id, a number) holds one of the new rows' values. When the new rows are few, only these
-    // go through the join on the key below, which row-encodes each row it sees (a key of two
-    // columns): joining all the old rows was half of an import of 10k commits into a store of
-    // 20M (perf). When they are many, a first pass would sift out little.
-    let old = old.with_row_index(OLD_ROW.into(), None).context(ctx)?;
-    let candidates = match table.key.last() {
-        Some(probe) if new.height() * 2 <= old.height() => {
-            let values = new
-                .column(probe)
-                .context(ctx)?
-                .as_materialized_series()
-                .implode()
-                .context(ctx)?
-                .into_series();
-            old.clone()
-                .lazy()
-                .filter(col(*probe).is_in(lit(values), true))
-                .collect()
-                .context(ctx)?
-        }
-        _ => old.clone(),
-    };
-    // One join on the key pairs each new row with the old row it replaces; the other columns
-    // of each pair are then compared to tell a replaced row from an unchanged one. (Semi joins on
-    // the key both ways and on every column cost three hash tables, one of every column
-    // row-encoded: most of a re-import of 20M commits that changed nothing.)
-    let pairs = candidates
-        .lazy()
-        .join_builder()
-        .with(new.clone().lazy().with_row_index(NEW_ROW, None))
-        .left_on(&keys)
-        .right_on(&keys)
-        .how(JoinType::Inner)
-        .join_nulls(true)
-        .finish()
-        .select([col(OLD_ROW), col(NEW_ROW)])
-        .collect()
-        .context(ctx)?;
-    let old_rows = pairs.column(OLD_ROW).and_then(|c| c.idx().cloned()).context(ctx)?;
-    let new_rows = pairs.column(NEW_ROW).and_then(|c| c.idx().cloned()).context(ctx)?;
-    // Whether each pair's old and new rows are equal in every column (nulls equal to nulls).
-    let mut same = BooleanChunked::full(PlSmallStr::EMPTY, true, pairs.height());
-    for name in table.column_names().filter(|c| !table.key.contains(c)) {
-        let column = |frame: &DataFrame, rows: &IdxCa| {
-            frame
-                .column(name)
-                .and_then(|c| c.take(rows))
-                .map(|c| c.as_materialized_series().clone())
-        };
-        let equal = column(&old, &old_rows)
-            .and_then(|o| column(&new, &new_rows).and_then(|n| o.equal_missing(&n)))
-            .context(ctx)?;
-        same = &same & &equal;
-    }
-    let mut keep = vec![true; old.height()];
-    let mut known = vec![false; new.height()];
-    let mut unchanged = vec![false; new.height()];
-    for ((o, n), same) in old_rows
-        .into_no_null_iter()
-        .zip(new_rows.into_no_null_iter())
-        .zip(same.iter())
-    {
-        keep[o as usize] = false;
-        known[n as usize] = true;
-        unchanged[n as usize] |= same == Some(true);
-    }
-    let known = known.iter().filter(|k| **k).count();
-    let unchanged = unchanged.iter().filter(|u| **u).count();
-    let old = old.drop(OLD_ROW).context(ctx)?;
-    let mut kept = old
-        .filter(&BooleanChunked::from_slice(PlSmallStr::EMPTY, &keep))
-        .context(ctx)?
-        .lazy();
-    let mut removed = 0;
-    if let Some(owned) = owned {
-        removed = count(kept.clone().filter(owned.clone()))?;
-        kept = kept.filter(owned.not());
-    }
-    let frame = concat([kept, new.clone().lazy()], UnionArgs::default())
-        .and_then(LazyFrame::collect)
-        .context(ctx)?;
-    let change = TableChange {
-        table: table.name,
-        added: new.height() - known,
-        replaced: known - unchanged,
-        unchanged,
-        removed,
-        total: frame.height(),
-    };
-    Ok((frame, change))
-}
-
-/// The positions of an old and a new row in [`merge`] (no table has columns of these names).
-const OLD_ROW: &str = "__dora_old_row";
-const NEW_ROW: &str = "__dora_new_row";
 
 /// The tables with the derived columns of `deployment_commits` a snapshot stores (docs/store.md),
 /// for tables read from CSV (`--input`): every analysis then reads the same columns whether its
@@ -977,119 +815,9 @@ pub fn with_derived_columns_of(mut tables: Tables<DataFrame>) -> Result<Tables<D
     Ok(tables)
 }
 
-/// Writes the manifest of the tables in `staging`, then points `data` at it.
-fn finish_snapshot(
-    root: &Path,
-    staging: &Path,
-    tables: &[(&'static Table, Written)],
-    partitions: Option<Partitions>,
-) -> Result<()> {
-    let mut manifest = Manifest {
-        format: "dora-store",
-        format_version: FORMAT_VERSION,
-        dora_version: env!("CARGO_PKG_VERSION"),
-        tables: Vec::new(),
-        partitions,
-    };
-    for (table, written) in tables {
-        manifest.tables.push(ManifestTable {
-            name: table.name,
-            file: parquet_name(table),
-            rows: written.rows,
-            sha256: written.sha256.clone(),
-        });
-    }
-    let manifest_path = staging.join("manifest.json");
-    let mut file = fs::File::create(&manifest_path).map_err(|e| Error::io("create", &manifest_path, e))?;
-    serde_json::to_writer_pretty(&mut file, &manifest)
-        .map_err(std::io::Error::from)
-        .and_then(|()| file.write_all(b"\n"))
-        .and_then(|()| file.sync_all())
-        .map_err(|e| Error::io("write", &manifest_path, e))?;
-
-    let number = current_snapshot_number(root).map_or(1, |n| n + 1);
-    let name = format!("{number:06}");
-    let final_dir = root.join(SNAPSHOTS).join(&name);
-    fs::rename(staging, &final_dir).map_err(|e| Error::io("rename", staging, e))?;
-    switch_data_link(root, &Path::new(SNAPSHOTS).join(&name))?;
-    remove_stale_snapshots(root);
-    Ok(())
-}
-
-#[cfg(unix)]
-fn switch_data_link(root: &Path, target: &Path) -> Result<()> {
-    let tmp = root.join(format!("{DATA}.tmp-{}", std::process::id()));
-    let _ = fs::remove_file(&tmp);
-    std::os::unix::fs::symlink(target, &tmp).map_err(|e| Error::io("create link", &tmp, e))?;
-    // rename(2) replaces the old link atomically.
-    fs::rename(&tmp, root.join(DATA)).map_err(|e| Error::io("switch", root.join(DATA), e))?;
-    if let Ok(dir) = fs::File::open(root) {
-        let _ = dir.sync_all();
-    }
-    Ok(())
-}
-
-#[cfg(not(unix))]
-fn switch_data_link(root: &Path, target: &Path) -> Result<()> {
-    // Without symlinks, `data` is a copy-free directory rename: not atomic against a crash
-    // between the two renames, which `remove_stale_snapshots` cannot repair. Unix is the
-    // supported platform for the store.
-    let data = root.join(DATA);
-    let old = root.join(format!("{DATA}.old"));
-    let _ = fs::remove_dir_all(&old);
-    if data.exists() {
-        fs::rename(&data, &old).map_err(|e| Error::io("switch", &data, e))?;
-    }
-    fs::rename(root.join(target), &data).map_err(|e| Error::io("switch", &data, e))?;
-    let _ = fs::remove_dir_all(&old);
-    Ok(())
-}
-
-fn current_snapshot_number(root: &Path) -> Option<u64> {
-    let target = fs::read_link(root.join(DATA)).ok()?;
-    target.file_name()?.to_str()?.parse().ok()
-}
-
-/// Removes snapshots other than the current one, and the staging folders and unswitched links
-/// of killed imports. Only called with the lock held.
-fn remove_stale_snapshots(root: &Path) {
-    if let Ok(entries) = fs::read_dir(root) {
-        for entry in entries.flatten() {
-            if entry.file_name().to_string_lossy().starts_with(&format!("{DATA}.tmp-")) {
-                let _ = fs::remove_file(entry.path());
-            }
-        }
-    }
-    let current = current_snapshot_number(root).map(|n| format!("{n:06}"));
-    let Ok(entries) = fs::read_dir(root.join(SNAPSHOTS)) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if Some(&name) != current.as_ref() {
-            let _ = fs::remove_dir_all(entry.path());
-        }
-    }
-}
-
-/// Holds the store's lock file for as long as it lives.
-fn lock(root: &Path) -> Result<fs::File> {
-    let path = root.join(LOCK);
-    let file = fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|e| Error::io("open", &path, e))?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(fs::TryLockError::WouldBlock) => Err(Error::StoreLocked { path: root.into() }),
-        Err(fs::TryLockError::Error(e)) => Err(Error::io("lock", &path, e)),
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use super::merge::merge;
     use super::*;
 
     /// Commits with these repositories, shas and commit times (the other columns empty).
