@@ -1,0 +1,97 @@
+//! What one sync found, as frames in the canonical tables' schema.
+
+use polars::prelude::*;
+
+use super::{Found, models, parse_time};
+use crate::error::{Error, Result};
+use crate::table::frame_from;
+use crate::table::schema::{self, commits as c, deployment_commits as dc, deployments as d};
+
+pub(super) fn deployments_frame(repo: &str, found: &[Found]) -> Result<DataFrame> {
+    let n = found.len();
+    frame_from(
+        &schema::DEPLOYMENTS,
+        n,
+        &[
+            Column::new(d::ID.into(), found.iter().map(|f| f.id.as_str()).collect::<Vec<_>>()),
+            Column::new(d::REPO.into(), vec![repo; n]),
+            Column::new(d::DEPLOYED_AT.into(), found.iter().map(|f| f.at).collect::<Vec<_>>()),
+            Column::new(
+                d::ENVIRONMENT.into(),
+                found.iter().map(|f| f.environment.as_str()).collect::<Vec<_>>(),
+            ),
+            Column::new(d::STATUS.into(), found.iter().map(|f| f.status).collect::<Vec<_>>()),
+            Column::new(d::SHA.into(), found.iter().map(|f| f.sha.as_str()).collect::<Vec<_>>()),
+            Column::new(d::URL.into(), found.iter().map(|f| f.url.clone()).collect::<Vec<_>>()),
+        ],
+    )
+}
+
+pub(super) fn commits_frame(repo: &str, commits: &[models::Commit]) -> Result<DataFrame> {
+    let n = commits.len();
+    let mut committed = Vec::with_capacity(n);
+    let mut authored = Vec::with_capacity(n);
+    for cm in commits {
+        let date = |p: &Option<models::GitPerson>| {
+            p.as_ref()
+                .and_then(|p| p.date.as_deref())
+                .map(|t| parse_time("a commit", t))
+        };
+        committed.push(
+            date(&cm.commit.committer)
+                .or_else(|| date(&cm.commit.author))
+                .ok_or_else(|| Error::Github {
+                    message: format!("commit {} of {repo} has no date", cm.sha),
+                })??,
+        );
+        authored.push(date(&cm.commit.author).transpose()?);
+    }
+    frame_from(
+        &schema::COMMITS,
+        n,
+        &[
+            Column::new(c::REPO.into(), vec![repo; n]),
+            Column::new(
+                c::SHA.into(),
+                commits.iter().map(|cm| cm.sha.as_str()).collect::<Vec<_>>(),
+            ),
+            Column::new(c::COMMITTED_AT.into(), committed),
+            Column::new(c::AUTHORED_AT.into(), authored),
+            Column::new(
+                c::AUTHOR.into(),
+                commits
+                    .iter()
+                    .map(|cm| cm.commit.author.as_ref().and_then(|a| a.name.clone()))
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                c::MESSAGE.into(),
+                commits
+                    .iter()
+                    .map(|cm| cm.commit.message.lines().next().unwrap_or_default())
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                c::PARENTS.into(),
+                commits
+                    .iter()
+                    .map(|cm| cm.parents.iter().map(|p| p.sha.as_str()).collect::<Vec<_>>().join(" "))
+                    .collect::<Vec<_>>(),
+            ),
+        ],
+    )
+}
+
+pub(super) fn pairs_frame(pairs: &[(String, String)]) -> Result<DataFrame> {
+    frame_from(
+        &schema::DEPLOYMENT_COMMITS,
+        pairs.len(),
+        &[
+            Column::new(
+                dc::DEPLOYMENT_ID.into(),
+                pairs.iter().map(|p| p.0.as_str()).collect::<Vec<_>>(),
+            ),
+            Column::new(dc::SHA.into(), pairs.iter().map(|p| p.1.as_str()).collect::<Vec<_>>()),
+        ],
+    )
+}

@@ -1,0 +1,133 @@
+//! Incidents from labelled issues, and the deployment each one names as its cause.
+
+use std::collections::{HashMap, HashSet};
+
+use polars::prelude::*;
+
+use super::{Client, Found, Options, iso, models, parse_time};
+use crate::error::Result;
+use crate::table::schema::{self, incidents as i};
+use crate::table::{empty_frame, frame_from};
+
+/// The `cause:` line of an incident's body: a commit sha, `#PR`, or a deployment id.
+pub(super) fn cause(body: &str) -> Option<String> {
+    body.lines().find_map(|line| {
+        let line = line.trim();
+        let rest = line
+            .strip_prefix("cause:")
+            .or_else(|| line.strip_prefix("Cause:"))
+            .or_else(|| line.strip_prefix("CAUSE:"))?;
+        let value = rest.trim().trim_matches('`');
+        (!value.is_empty()).then(|| value.to_string())
+    })
+}
+
+pub(super) async fn incidents(
+    client: &Client,
+    repo: &str,
+    options: &Options,
+    found: &[Found],
+    shipped_by: &HashMap<&str, &str>,
+) -> Result<(DataFrame, usize)> {
+    let mut issues: Vec<models::Issue> = Vec::new();
+    for label in &options.incident_labels {
+        let list: Vec<models::Issue> = client
+            .list(
+                &format!(
+                    "/repos/{repo}/issues?state=all&labels={}&since={}&per_page=100",
+                    label.replace(' ', "%20"),
+                    iso(options.since)
+                ),
+                |_: &[models::Issue]| true,
+            )
+            .await?;
+        issues.extend(list);
+    }
+    // The issues endpoint returns pull requests too; an issue with two labels comes twice.
+    let mut seen = HashSet::new();
+    issues.retain(|i| i.pull_request.is_none() && seen.insert(i.number));
+
+    let mut rows = Vec::new();
+    let mut unknown = 0;
+    for issue in issues {
+        let named = issue.body.as_deref().and_then(cause);
+        let deployment = match &named {
+            None => None,
+            Some(c) => {
+                let resolved = resolve_cause(client, repo, c, found, shipped_by).await?;
+                if resolved.is_none() {
+                    unknown += 1;
+                }
+                resolved
+            }
+        };
+        rows.push((
+            format!("{repo}#{}", issue.number),
+            parse_time("an issue", &issue.created_at)?,
+            issue
+                .closed_at
+                .as_deref()
+                .map(|t| parse_time("an issue", t))
+                .transpose()?,
+            deployment,
+            issue.title,
+            issue.html_url,
+        ));
+    }
+    let n = rows.len();
+    if n == 0 {
+        return Ok((empty_frame(&schema::INCIDENTS), unknown));
+    }
+    let frame = frame_from(
+        &schema::INCIDENTS,
+        n,
+        &[
+            Column::new(i::ID.into(), rows.iter().map(|r| r.0.as_str()).collect::<Vec<_>>()),
+            Column::new(i::REPO.into(), vec![repo; n]),
+            Column::new(i::CREATED_AT.into(), rows.iter().map(|r| r.1).collect::<Vec<_>>()),
+            Column::new(i::RESOLVED_AT.into(), rows.iter().map(|r| r.2).collect::<Vec<_>>()),
+            Column::new(
+                i::DEPLOYMENT_ID.into(),
+                rows.iter().map(|r| r.3.clone()).collect::<Vec<_>>(),
+            ),
+            Column::new(i::TITLE.into(), rows.iter().map(|r| r.4.as_str()).collect::<Vec<_>>()),
+            Column::new(i::URL.into(), rows.iter().map(|r| r.5.clone()).collect::<Vec<_>>()),
+        ],
+    )?;
+    Ok((frame, unknown))
+}
+
+/// The deployment an incident's `cause:` names: the one that shipped a commit (full or short
+/// sha) or a pull request's merge commit, or a deployment by id.
+pub(super) async fn resolve_cause(
+    client: &Client,
+    repo: &str,
+    cause: &str,
+    found: &[Found],
+    shipped_by: &HashMap<&str, &str>,
+) -> Result<Option<String>> {
+    let by_sha = |sha: &str| -> Option<String> {
+        if sha.len() < 7 {
+            return None;
+        }
+        shipped_by
+            .iter()
+            .find(|(s, _)| s.starts_with(sha))
+            .map(|(_, d)| (*d).to_string())
+            .or_else(|| found.iter().find(|f| f.sha.starts_with(sha)).map(|f| f.id.clone()))
+    };
+    if let Some(number) = cause.strip_prefix('#').and_then(|n| n.parse::<u64>().ok()) {
+        let pull: models::PullRequest = client.get(&format!("/repos/{repo}/pulls/{number}")).await?;
+        return Ok(pull.merge_commit_sha.as_deref().and_then(by_sha));
+    }
+    if let Some(f) = found
+        .iter()
+        .find(|f| f.id == cause || f.id.ends_with(&format!("-{cause}")) || f.id.ends_with(&format!("@{cause}")))
+    {
+        return Ok(Some(f.id.clone()));
+    }
+    if cause.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Ok(by_sha(&cause.to_lowercase()));
+    }
+    Ok(None)
+}
