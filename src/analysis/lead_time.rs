@@ -31,18 +31,18 @@ pub fn pairs(tables: &Tables, production: &LazyFrame, mapped: bool, with_period:
     // The store writes each deployed commit's time next to it (docs/store.md): no join with
     // `commits` on the sha is needed; and its deployment's row, which an integer join finds
     // (the join on the text id took most of `dora explain lead-time` at 10M commits).
-    if mapped && has(crate::store::DERIVED_COMMITTED_AT) && has(crate::store::DERIVED_DEPLOYMENT_ROW) {
+    if mapped && has(crate::table::schema::DERIVED_COMMITTED_AT) && has(crate::table::schema::DERIVED_DEPLOYMENT_ROW) {
         columns.push(col(production::ROW).cast(DataType::UInt32));
         return tables
             .deployment_commits
             .clone()
-            .filter(col(crate::store::DERIVED_COMMITTED_AT).is_not_null())
+            .filter(col(crate::table::schema::DERIVED_COMMITTED_AT).is_not_null())
             .select([
-                col(crate::store::DERIVED_DEPLOYMENT_ROW)
+                col(crate::table::schema::DERIVED_DEPLOYMENT_ROW)
                     .cast(DataType::UInt32)
                     .alias(production::ROW),
                 col(dc::SHA),
-                micros(crate::store::DERIVED_COMMITTED_AT).alias(COMMITTED),
+                micros(crate::table::schema::DERIVED_COMMITTED_AT).alias(COMMITTED),
             ])
             .join(
                 production.clone().select(columns),
@@ -53,15 +53,15 @@ pub fn pairs(tables: &Tables, production: &LazyFrame, mapped: bool, with_period:
             .drop(cols([production::ROW]));
     }
     let deployments = production.clone().select(columns);
-    if mapped && has(crate::store::DERIVED_COMMITTED_AT) {
+    if mapped && has(crate::table::schema::DERIVED_COMMITTED_AT) {
         return tables
             .deployment_commits
             .clone()
-            .filter(col(crate::store::DERIVED_COMMITTED_AT).is_not_null())
+            .filter(col(crate::table::schema::DERIVED_COMMITTED_AT).is_not_null())
             .select([
                 col(dc::DEPLOYMENT_ID).alias(d::ID),
                 col(dc::SHA),
-                micros(crate::store::DERIVED_COMMITTED_AT).alias(COMMITTED),
+                micros(crate::table::schema::DERIVED_COMMITTED_AT).alias(COMMITTED),
             ])
             .join(deployments, [col(d::ID)], [col(d::ID)], JoinArgs::new(JoinType::Inner));
     }
@@ -125,7 +125,8 @@ pub enum FigureInput<T> {
 pub fn figure_input(tables: &Tables, production: &LazyFrame, mapped: bool, in_window: Expr) -> FigureInput<LazyFrame> {
     let by_row = mapped
         && tables.deployment_commits.clone().collect_schema().is_ok_and(|s| {
-            s.contains(crate::store::DERIVED_COMMITTED_AT) && s.contains(crate::store::DERIVED_DEPLOYMENT_ROW)
+            s.contains(crate::table::schema::DERIVED_COMMITTED_AT)
+                && s.contains(crate::table::schema::DERIVED_DEPLOYMENT_ROW)
         });
     if by_row {
         return FigureInput::ByRow {
@@ -136,8 +137,8 @@ pub fn figure_input(tables: &Tables, production: &LazyFrame, mapped: bool, in_wi
                 col(PERIOD),
             ]),
             commits: tables.deployment_commits.clone().select([
-                col(crate::store::DERIVED_DEPLOYMENT_ROW).cast(DataType::UInt32),
-                micros(crate::store::DERIVED_COMMITTED_AT).alias(COMMITTED),
+                col(crate::table::schema::DERIVED_DEPLOYMENT_ROW).cast(DataType::UInt32),
+                micros(crate::table::schema::DERIVED_COMMITTED_AT).alias(COMMITTED),
             ]),
         };
     }
@@ -232,7 +233,7 @@ pub fn summarize(
                 }
             }
             let rows = commits
-                .column(crate::store::DERIVED_DEPLOYMENT_ROW)
+                .column(crate::table::schema::DERIVED_DEPLOYMENT_ROW)
                 .and_then(|c| c.u32().cloned())
                 .context(ctx)?;
             let committed = commits.column(COMMITTED).and_then(|c| c.i64().cloned()).context(ctx)?;

@@ -13,7 +13,7 @@ use super::{AT, NEXT_AT, PREV_AT, micros, null_of};
 use crate::table::schema::{deployments as d, status};
 
 /// The position of a deployment's row in the `deployments` table (0-based).
-pub const ROW: &str = crate::store::DERIVED_DEPLOYMENT_ROW;
+pub const ROW: &str = crate::table::schema::DERIVED_DEPLOYMENT_ROW;
 
 pub fn production(deployments: LazyFrame, environment: &str) -> LazyFrame {
     let same_repo = |n: i64| col(d::REPO).shift(lit(n)).eq(col(d::REPO)).fill_null(lit(false));

@@ -3,7 +3,6 @@
 
 pub mod ancestry;
 pub mod csv;
-pub mod fingerprint;
 pub mod git;
 pub mod github;
 pub mod mapping;

@@ -61,7 +61,7 @@ pub fn load_tables(
 
 /// The source and fingerprint of the data `load_tables` reads.
 pub fn inputs(global: &GlobalArgs, data: &DataArgs) -> anyhow::Result<Inputs> {
-    use crate::collect::fingerprint::{combine, file_sha256};
+    use crate::table::fingerprint::{combine, file_sha256};
     match &data.input {
         Some(dir) => {
             let mapping = data

@@ -12,20 +12,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use polars::prelude::*;
 use rayon::prelude::*;
 
-use crate::table::keys::fold_hash;
-
 use crate::error::{PolarsContext, Result};
+use crate::table::keys::fold_hash;
 use crate::table::schema::{commits as c, deployment_commits as dc, deployments as d};
 
-/// The name of the column the store adds to `deployment_commits`: the commit time of each
-/// deployed commit, looked up once when the snapshot is written (docs/store.md).
-pub const DERIVED_COMMITTED_AT: &str = "committed_at";
-
-/// The name of the second derived column of `deployment_commits`: the 0-based position of the
-/// deployment's row in the snapshot's `deployments.parquet` (null when there is no such
-/// deployment). Lead time then finds each deployed commit's deployment by position instead of
-/// joining 20M rows on the text id (docs/store.md).
-pub const DERIVED_DEPLOYMENT_ROW: &str = "deployment_row";
+pub use crate::table::schema::{DERIVED_COMMITTED_AT, DERIVED_DEPLOYMENT_ROW};
 
 /// Deployments by id: their row in the table as the snapshot writes it, and their repository.
 /// Built once per import, for every partition.

@@ -145,11 +145,11 @@ impl Store {
         for t in manifest.tables {
             let hash = match t.sha256 {
                 Some(h) => h,
-                None => crate::collect::fingerprint::file_sha256(&data.join(&t.file))?,
+                None => crate::table::fingerprint::file_sha256(&data.join(&t.file))?,
             };
             parts.push((t.name, hash));
         }
-        Ok(crate::collect::fingerprint::combine(
+        Ok(crate::table::fingerprint::combine(
             parts.iter().map(|(n, h)| (n.as_str(), h.as_str())),
         ))
     }

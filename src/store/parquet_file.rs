@@ -282,7 +282,7 @@ fn write_all(
         handle.sync_all().map_err(|e| Error::io("write", path, e))?;
     }
     let sha256 = if layout.lasting {
-        crate::collect::fingerprint::hex(&digest.borrow_mut().finalize_reset())
+        crate::table::fingerprint::hex(&digest.borrow_mut().finalize_reset())
     } else {
         String::new()
     };
@@ -357,7 +357,7 @@ mod tests {
         file.write(frame.slice(1, 2)).unwrap();
         let written = file.finish().unwrap();
         assert_eq!(written.rows, 5);
-        assert_eq!(written.sha256, crate::collect::fingerprint::file_sha256(&path).unwrap());
+        assert_eq!(written.sha256, crate::table::fingerprint::file_sha256(&path).unwrap());
         let back = ParquetReader::new(fs::File::open(&path).unwrap()).finish().unwrap();
         assert!(back.equals(&frame.vstack(&frame.slice(1, 2)).unwrap()));
     }

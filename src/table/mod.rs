@@ -2,6 +2,7 @@
 //! that spreads them). It imports nothing above it: collectors produce these tables, the store
 //! keeps them, analysis reads them.
 
+pub mod fingerprint;
 pub mod keys;
 pub mod schema;
 

@@ -328,6 +328,17 @@ pub fn table(name: &str) -> Option<&'static Table> {
     TABLES.iter().copied().find(|t| t.name == name)
 }
 
+/// The name of the column the store adds to `deployment_commits` (a derived column, not one
+/// of the table's canonical columns): the commit time of each
+/// deployed commit, looked up once when the snapshot is written (docs/store.md).
+pub const DERIVED_COMMITTED_AT: &str = "committed_at";
+
+/// The name of the second derived column of `deployment_commits`: the 0-based position of the
+/// deployment's row in the snapshot's `deployments.parquet` (null when there is no such
+/// deployment). Lead time then finds each deployed commit's deployment by position instead of
+/// joining 20M rows on the text id (docs/store.md).
+pub const DERIVED_DEPLOYMENT_ROW: &str = "deployment_row";
+
 #[cfg(test)]
 mod tests {
     use super::*;
