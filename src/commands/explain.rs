@@ -1,19 +1,13 @@
 //! `dora explain`: one figure and the rows behind it.
 
-use std::io::Write;
-
-use polars::prelude::*;
-
-use crate::analysis::figures::Figures;
 use crate::analysis::{self, Context, GroupBy, explain, window};
 use crate::cli::{ExplainArgs, GlobalArgs};
 use crate::commands::metrics::{self, METRIC_COLUMNS, load_tables};
 use crate::commands::{ExitStatus, print_or_write};
 use crate::error::Error;
+use crate::output::explain::Heading;
 use crate::output::frame::{self, FrameFormat};
-use crate::output::summary_row;
 use crate::settings;
-use crate::timestamp;
 
 pub fn run(global: &GlobalArgs, args: &ExplainArgs) -> anyhow::Result<ExitStatus> {
     let zone = settings::time_zone(&args.data.tz)?;
@@ -50,7 +44,8 @@ pub fn run(global: &GlobalArgs, args: &ExplainArgs) -> anyhow::Result<ExitStatus
     let (mut rows, total) = explain::rows(args.metric, &facts, zone, args.repo.as_deref(), limit)?;
 
     let heading = Heading {
-        args,
+        metric: args.metric,
+        repo: args.repo.as_deref(),
         figures: &figures,
         since: window.since,
         until: window.until,
@@ -70,66 +65,4 @@ pub fn run(global: &GlobalArgs, args: &ExplainArgs) -> anyhow::Result<ExitStatus
         FrameFormat::Json => heading.json(out, &mut rows),
         FrameFormat::Csv | FrameFormat::Parquet => frame::render(&mut rows, args.format, out),
     })
-}
-
-/// What is explained, the figure, and what the rows are.
-struct Heading<'a> {
-    args: &'a ExplainArgs,
-    figures: &'a Figures,
-    since: i64,
-    until: i64,
-    zone: &'a str,
-    total: usize,
-    shown: usize,
-}
-
-impl Heading<'_> {
-    fn text(&self, out: &mut dyn Write, markdown: bool) -> std::io::Result<()> {
-        let [name, value, sample, level] = summary_row(self.args.metric, self.figures);
-        let scope = self.args.repo.as_deref().unwrap_or("all repositories");
-        let strong = if markdown { "**" } else { "" };
-        writeln!(
-            out,
-            "{strong}{name}{strong}, {scope}, {} to {} ({})",
-            timestamp::format_utc(self.since),
-            timestamp::format_utc(self.until),
-            self.zone
-        )?;
-        let level = if level == "-" {
-            String::new()
-        } else {
-            format!(" · level {level}")
-        };
-        writeln!(out, "{value} · {sample}{level}")?;
-        let more = if self.shown < self.total {
-            format!("; first {} shown, `--limit 0` for all", self.shown)
-        } else {
-            String::new()
-        };
-        writeln!(
-            out,
-            "\n{} rows: {}{more}\n",
-            self.total,
-            self.args.metric.rows_description()
-        )
-    }
-
-    fn json(&self, out: &mut dyn Write, rows: &mut DataFrame) -> std::io::Result<()> {
-        let head = serde_json::json!({
-            "metric": self.args.metric.as_str(),
-            "repo": self.args.repo,
-            "since": timestamp::format_utc(self.since),
-            "until": timestamp::format_utc(self.until),
-            "time_zone": self.zone,
-            "figure": self.args.metric.figure_json(self.figures),
-            "rows_description": self.args.metric.rows_description(),
-            "row_count": self.total,
-        });
-        let head = serde_json::to_string_pretty(&head).map_err(std::io::Error::other)?;
-        // The head object, with the rows (in column order) spliced in as its last member.
-        let head = head.trim_end().trim_end_matches('}').trim_end();
-        writeln!(out, "{head},\n  \"rows\":")?;
-        frame::render(rows, FrameFormat::Json, out)?;
-        writeln!(out, "}}")
-    }
 }

@@ -3,18 +3,16 @@
 use std::fmt::Write as _;
 
 use anyhow::Context as _;
-use polars::prelude::DataFrame;
 
-use crate::analysis::{self, Context, views};
+use crate::analysis::{self, Context};
 use crate::cli::{GlobalArgs, QueryArgs};
 use crate::commands::ExitStatus;
 use crate::commands::metrics::{group_by, load_tables, period_kind};
 use crate::error::Error;
 use crate::output::frame;
 use crate::query::params::{self, Bound, ParamDecl};
-use crate::query::{Catalog, Prepared, prepare, saved};
+use crate::query::{catalogue, prepare, saved};
 use crate::settings;
-use crate::table::schema;
 
 /// Parameters every query has: the window's bounds.
 const WINDOW_PARAMS: [&str; 2] = ["since", "until"];
@@ -86,9 +84,9 @@ pub fn run(global: &GlobalArgs, args: &QueryArgs) -> anyhow::Result<ExitStatus> 
     } else {
         Some(prepare(&sql, &bindings)?)
     };
-    let catalog = catalog(&tables, &context, prepared.as_ref(), args.tables)?;
+    let catalog = catalogue::build(&tables, &context, prepared.as_ref(), args.tables)?;
     if args.tables {
-        let text = describe(&catalog)?;
+        let text = catalogue::describe(&catalog)?;
         return print(args, |out| out.write_all(text.as_bytes()));
     }
     let Some(prepared) = prepared else {
@@ -111,78 +109,6 @@ fn either<'a>(flag: &'static str, a: Option<&'a str>, b: Option<&'a str>) -> any
         .into()),
         _ => Ok(a.or(b)),
     }
-}
-
-/// The canonical tables and the views over the window. The views are lazy and cost nothing
-/// unless read, except `periods`, which runs the whole metrics computation: it is built only
-/// when the query reads it (or `--tables` lists it).
-fn catalog(
-    tables: &crate::table::Tables,
-    context: &Context,
-    prepared: Option<&Prepared>,
-    all: bool,
-) -> anyhow::Result<Catalog> {
-    let mut catalog = Catalog::default();
-    for (table, frame) in tables.iter() {
-        // The canonical columns only: the store's derived ones are an implementation detail,
-        // and a query must read the same from a store and a CSV folder.
-        catalog.add_table(
-            table.name,
-            frame
-                .clone()
-                .select(table.column_names().map(polars::prelude::col).collect::<Vec<_>>()),
-        );
-    }
-    let facts = analysis::facts(tables, context)?;
-    catalog.add_view("changes", views::changes(&facts)?);
-    catalog.add_view(
-        "production_deployments",
-        views::production_deployments(&facts, context.zone)?,
-    );
-    catalog.add_view(
-        "incident_attribution",
-        views::incident_attribution(&facts, context.zone)?,
-    );
-    if all || prepared.is_some_and(|p| p.relations.contains("periods")) {
-        let report = analysis::compute(tables, context)?;
-        catalog.add_view("periods", polars::prelude::IntoLazy::lazy(views::periods(&report)?));
-    } else {
-        catalog.add_view("periods", polars::prelude::IntoLazy::lazy(DataFrame::empty()));
-    }
-    Ok(catalog)
-}
-
-/// `--tables`: every table and view with its columns and types.
-fn describe(catalog: &Catalog) -> anyhow::Result<String> {
-    let mut text = String::new();
-    let views: Vec<&str> = catalog.view_names().collect();
-    for (name, frame) in catalog.entries() {
-        let schema = frame
-            .clone()
-            .collect_schema()
-            .with_context(|| format!("failed to read the columns of `{name}`"))?;
-        let kind = if views.contains(&name) {
-            "view, over the window"
-        } else {
-            "table, all of history"
-        };
-        let _ = writeln!(text, "{name} ({kind})");
-        for (column, dtype) in schema.iter() {
-            let doc = schema::TABLES
-                .iter()
-                .find(|t| t.name == name)
-                .and_then(|t| t.columns.iter().find(|c| c.name == column.as_str()))
-                .map(|c| format!("  {}", c.doc))
-                .unwrap_or_default();
-            let _ = writeln!(text, "  {column:<26} {:<22}{doc}", dtype.to_string());
-        }
-        text.push('\n');
-    }
-    let _ = writeln!(
-        text,
-        "Every query can use $since and $until, the window's bounds. See docs/query.md."
-    );
-    Ok(text)
 }
 
 /// `--list`: the saved queries, their summaries and parameters.

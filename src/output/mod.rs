@@ -5,6 +5,7 @@
 pub mod badge;
 pub mod check;
 pub mod csv;
+pub mod explain;
 pub mod frame;
 pub mod json;
 pub mod markdown;

@@ -5,6 +5,7 @@
 //! error. Polars then plans the query lazily over the store's Parquet files: only the columns
 //! and rows the query needs are read.
 
+pub mod catalogue;
 pub mod params;
 pub mod saved;
 
