@@ -104,25 +104,7 @@ pub fn run(global: &GlobalArgs, args: &ImportArgs) -> anyhow::Result<ExitStatus>
     }
     let rejects: Vec<&Reject> = inputs.iter().flat_map(|(_, _, r)| r).collect();
     if !rejects.is_empty() {
-        write_atomically(&args.rejects, |out| {
-            let mut w = csv::Writer::from_writer(out);
-            w.write_record(["table", "file", "line", "column", "value", "reason", "record"])?;
-            for r in &rejects {
-                let record = r.record.join(",");
-                let line = r.problem.line.to_string();
-                let file = r.problem.file.display().to_string();
-                w.write_record([
-                    r.table,
-                    &file,
-                    &line,
-                    &r.problem.column,
-                    &r.problem.value,
-                    &r.problem.reason,
-                    &record,
-                ])?;
-            }
-            w.flush()
-        })?;
+        write_atomically(&args.rejects, |out| crate::output::rejects::render(&rejects, out))?;
     }
     let changes = prepared.changes.clone();
     let store = prepared.commit()?;

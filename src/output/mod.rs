@@ -9,6 +9,7 @@ pub mod explain;
 pub mod frame;
 pub mod json;
 pub mod markdown;
+pub mod rejects;
 pub mod report;
 pub mod table;
 
