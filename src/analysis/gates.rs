@@ -25,7 +25,6 @@ fn invalid(expected: &'static str) -> InvalidLimit {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Threshold {
     pub metric: Metric,
-    pub bound: Bound,
     pub limit: f64,
     /// The limit as the user wrote it, for messages.
     pub text: String,
@@ -44,15 +43,19 @@ impl Threshold {
         };
         Ok(Threshold {
             metric,
-            bound: spec.gate.bound,
             limit,
             text: value.trim().to_string(),
         })
     }
 
+    /// Whether the value must stay at most or at least the limit: its metric's gate says.
+    pub fn bound(&self) -> Bound {
+        self.metric.spec().gate.bound
+    }
+
     /// Whether `value` keeps to the limit.
     pub fn holds(&self, value: f64) -> bool {
-        match self.bound {
+        match self.bound() {
             Bound::Max => value <= self.limit,
             Bound::Min => value >= self.limit,
         }
@@ -62,7 +65,7 @@ impl Threshold {
 /// "at most 2d", "at least 3".
 impl fmt::Display for Threshold {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let op = match self.bound {
+        let op = match self.bound() {
             Bound::Max => "at most",
             Bound::Min => "at least",
         };
@@ -173,7 +176,7 @@ mod tests {
         let max = Threshold::parse(Metric::LeadTime, "2d").unwrap();
         let min = Threshold::parse(Metric::DeploymentFrequency, "3").unwrap();
         assert_eq!(
-            (max.bound, min.bound),
+            (max.bound(), min.bound()),
             (Bound::Max, Bound::Min),
             "each gate's direction"
         );

@@ -1,7 +1,7 @@
 //! Shields-style SVG badges: a grey label and a value coloured by DORA level.
 
-use super::{duration, percent};
-use crate::analysis::catalogue::{Metric, Unit};
+use super::in_unit;
+use crate::analysis::catalogue::Metric;
 use crate::analysis::figures::Figures;
 use crate::analysis::levels::Level;
 
@@ -11,11 +11,7 @@ pub fn badges(f: &Figures) -> Vec<(&'static str, String)> {
         .iter()
         .map(|m| {
             let s = m.spec();
-            let value = (s.value)(f).map(|v| match s.unit {
-                Unit::PerWeek => format!("{v:.1}/week"),
-                Unit::Hours => duration(Some(v)),
-                Unit::Share => percent(Some(v)),
-            });
+            let value = (s.value)(f).map(|v| in_unit(s.unit, v, |w| format!("{w:.1}/week")));
             (s.id, svg(s.badge, value.as_deref(), (s.level)(f)))
         })
         .collect()

@@ -2,17 +2,13 @@
 
 use polars::prelude::{Column, DataFrame, PolarsResult};
 
-use super::{duration, percent};
-use crate::analysis::catalogue::{Metric, Unit};
+use super::in_unit;
+use crate::analysis::catalogue::Metric;
 use crate::analysis::gates::Outcome;
 
 /// A metric's value as the table and the messages show it.
 pub fn format_value(metric: Metric, value: f64) -> String {
-    match metric.spec().unit {
-        Unit::Hours => duration(Some(value)),
-        Unit::Share => percent(Some(value)),
-        Unit::PerWeek => format!("{value:.2}"),
-    }
+    in_unit(metric.spec().unit, value, |w| format!("{w:.2}"))
 }
 
 /// "acme/api: lead time (median) is 3.1 d, limit at most 2d".

@@ -16,7 +16,7 @@ pub mod table;
 use std::fmt::Write as _;
 use std::io::Write;
 
-use crate::analysis::catalogue::Metric;
+use crate::analysis::catalogue::{Metric, Unit};
 use crate::analysis::figures::Scorecard;
 
 /// How `dora metrics` prints its report.
@@ -48,6 +48,16 @@ pub fn duration(hours: Option<f64>) -> String {
         Some(h) if h.abs() < 1.0 => format!("{:.0} min", h * 60.0),
         Some(h) if h.abs() < 48.0 => format!("{h:.1} h"),
         Some(h) => format!("{:.1} d", h / 24.0),
+    }
+}
+
+/// A metric's value in its unit: a duration, a percentage, or deployments per week as
+/// `per_week` writes them (each output has its precision).
+pub fn in_unit(unit: Unit, value: f64, per_week: fn(f64) -> String) -> String {
+    match unit {
+        Unit::Hours => duration(Some(value)),
+        Unit::Share => percent(Some(value)),
+        Unit::PerWeek => per_week(value),
     }
 }
 

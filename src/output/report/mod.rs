@@ -13,7 +13,7 @@ use serde::Serialize;
 
 pub mod chart;
 
-use super::{duration, percent};
+use super::{duration, in_unit, percent};
 use crate::analysis::catalogue::{Metric, Unit};
 use crate::analysis::figures::{Figures, LEVELS_SOURCE};
 use crate::analysis::levels::Level;
@@ -150,11 +150,8 @@ fn change(current: Option<f64>, previous: Option<f64>, lower_is_better: bool, po
 }
 
 fn headline(current: &Figures, previous: &Figures) -> Vec<Headline> {
-    let show = |unit: Unit, v: Option<f64>| match unit {
-        Unit::PerWeek => v.map_or_else(|| "-".into(), |w| format!("{w:.2}/week")),
-        Unit::Hours => duration(v),
-        Unit::Share => percent(v),
-    };
+    let show =
+        |unit: Unit, v: Option<f64>| v.map_or_else(|| "-".into(), |v| in_unit(unit, v, |w| format!("{w:.2}/week")));
     Metric::ALL
         .iter()
         .map(|m| {
