@@ -1,10 +1,12 @@
 //! The metric catalogue: every metric dora reports, declared once.
 //!
 //! An entry says what the metric is called where people read it, what unit its values are in,
-//! how to read its headline value, sample and level from the [`Figures`], and which `dora check`
-//! flag gates it. The summary tables, the delivery report's headline, the badges, the gates and
-//! `dora explain` iterate [`Metric::ALL`] and read [`Metric::spec`]; adding a metric is one
-//! variant, one entry here, and the analysis file that computes its figures.
+//! how to read its headline value, sample and level from the [`Figures`], which `dora check`
+//! flag gates it, and every number of its figures ([`Field`]) with its name in each output. The
+//! summary tables, the CSV export, the JSON artifact, the `periods` query view, the delivery
+//! report, the badges, the gates and `dora explain` iterate [`Metric::ALL`] and read
+//! [`Metric::spec`]; adding a metric is one variant, one entry here, and the analysis file that
+//! computes its figures.
 
 use super::figures::Figures;
 use super::levels::Level;
@@ -53,6 +55,42 @@ pub struct Gate {
     pub help: &'static str,
 }
 
+/// One number of a scope's figures.
+#[derive(Debug, Clone, Copy)]
+pub enum Cell {
+    /// A count of events.
+    Count(u64),
+    /// A rate, a duration in hours or a frequency; `None` without data.
+    Number(Option<f64>),
+}
+
+/// Where a field sits in the JSON artifact's figures of a scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JsonKey {
+    /// A key of the scope's object: `deployments`.
+    Top(&'static str),
+    /// A key of the metric's own object ([`Spec::json_object`]): `lead_time_hours.median`.
+    Nested(&'static str),
+}
+
+/// One number of a metric's figures, and its name in each output. The names differ between
+/// outputs because each output's names are stable: scripts read them.
+#[derive(Debug, Clone, Copy)]
+pub struct Field {
+    pub read: fn(&Figures) -> Cell,
+    /// Its column in `dora metrics --format csv`.
+    pub csv: &'static str,
+    /// Its column in the `periods` view of `dora query`; `None`: not in the view.
+    pub view: Option<&'static str>,
+    pub json: JsonKey,
+    /// Its key in the figure of `dora explain --format json`.
+    pub explain: &'static str,
+}
+
+/// How a metric's DORA level is named: `lead_time` is `levels.lead_time` in JSON,
+/// `level_lead_time` in CSV and `lead_time_level` in the `periods` view.
+pub type LevelKey = &'static str;
+
 /// One metric's declaration.
 #[derive(Debug, Clone, Copy)]
 pub struct Spec {
@@ -77,6 +115,53 @@ pub struct Spec {
     pub gate: Gate,
     /// The rows `dora explain` lists for it, and their order.
     pub rows: &'static str,
+    /// Its column in the delivery report's table of groups.
+    pub column: &'static str,
+    /// The numbers of its figures, in the order the CSV export and the `periods` view list
+    /// them. A number belongs to one metric (`deployments`: the deployment frequency's).
+    pub fields: &'static [Field],
+    /// The object its nested fields sit in, in the JSON artifact: `lead_time_hours`.
+    pub json_object: Option<&'static str>,
+    /// Numbers of other metrics that its `dora explain` figure also shows (the
+    /// deployments a rate is a share of).
+    pub explain_also: &'static [Field],
+    /// The name of its level, for the metrics the DORA report defines levels for.
+    pub level_key: Option<LevelKey>,
+}
+
+/// Numbers of a scope's figures that belong to no one metric, listed after the metrics'.
+pub const SCOPE_FIELDS: &[Field] = &[UNATTRIBUTED_INCIDENTS];
+
+const UNATTRIBUTED_INCIDENTS: Field = top(|f| Cell::Count(f.unattributed_incidents), "unattributed_incidents");
+
+const DEPLOYMENTS: Field = top(|f| Cell::Count(f.deployments), "deployments");
+
+/// A field at the top of a scope's JSON object, named alike in every output.
+const fn top(read: fn(&Figures) -> Cell, name: &'static str) -> Field {
+    Field {
+        read,
+        csv: name,
+        view: Some(name),
+        json: JsonKey::Top(name),
+        explain: name,
+    }
+}
+
+/// A field in the metric's own JSON object.
+const fn nested(
+    read: fn(&Figures) -> Cell,
+    csv: &'static str,
+    view: Option<&'static str>,
+    json: &'static str,
+    explain: &'static str,
+) -> Field {
+    Field {
+        read,
+        csv,
+        view,
+        json: JsonKey::Nested(json),
+        explain,
+    }
 }
 
 impl Metric {
@@ -132,6 +217,34 @@ static DEPLOYMENT_FREQUENCY: Spec = Spec {
         help: "At least this many production deployments per week",
     },
     rows: "production deployments, in time order",
+    column: "Per week",
+    fields: &[
+        DEPLOYMENTS,
+        nested(
+            |f| Cell::Number(f.deployment_frequency.per_day),
+            "deployments_per_day",
+            None,
+            "per_day",
+            "per_day",
+        ),
+        nested(
+            |f| Cell::Number(f.deployment_frequency.per_week),
+            "deployments_per_week",
+            Some("deployments_per_week"),
+            "per_week",
+            "per_week",
+        ),
+        nested(
+            |f| Cell::Count(f.deployment_frequency.days_with_deployments),
+            "days_with_deployments",
+            Some("days_with_deployments"),
+            "days_with_deployments",
+            "days_with_deployments",
+        ),
+    ],
+    json_object: Some("deployment_frequency"),
+    explain_also: &[],
+    level_key: Some("deployment_frequency"),
 };
 
 static LEAD_TIME: Spec = Spec {
@@ -153,6 +266,47 @@ static LEAD_TIME: Spec = Spec {
         help: "Median lead time for changes at most this long",
     },
     rows: "deployed commits, longest lead time first (negative ones, not counted, last)",
+    column: "Lead time p50",
+    fields: &[
+        nested(
+            |f| Cell::Count(f.lead_time_hours.count),
+            "lead_time_count",
+            Some("lead_time_count"),
+            "count",
+            "count",
+        ),
+        nested(
+            |f| Cell::Number(f.lead_time_hours.median),
+            "lead_time_median_hours",
+            Some("lead_time_median_hours"),
+            "median",
+            "median_hours",
+        ),
+        nested(
+            |f| Cell::Number(f.lead_time_hours.p75),
+            "lead_time_p75_hours",
+            Some("lead_time_p75_hours"),
+            "p75",
+            "p75_hours",
+        ),
+        nested(
+            |f| Cell::Number(f.lead_time_hours.p90),
+            "lead_time_p90_hours",
+            Some("lead_time_p90_hours"),
+            "p90",
+            "p90_hours",
+        ),
+        nested(
+            |f| Cell::Count(f.lead_time_hours.negative_dropped),
+            "lead_time_negative_dropped",
+            None,
+            "negative_dropped",
+            "negative_dropped",
+        ),
+    ],
+    json_object: Some("lead_time_hours"),
+    explain_also: &[],
+    level_key: Some("lead_time"),
 };
 
 static CHANGE_FAILURE_RATE: Spec = Spec {
@@ -174,6 +328,14 @@ static CHANGE_FAILURE_RATE: Spec = Spec {
         help: "Change failure rate at most this",
     },
     rows: "production deployments, failed ones first (most incidents first)",
+    column: "Change failure",
+    fields: &[
+        top(|f| Cell::Count(f.failed_deployments), "failed_deployments"),
+        top(|f| Cell::Number(f.change_failure_rate), "change_failure_rate"),
+    ],
+    json_object: None,
+    explain_also: &[DEPLOYMENTS],
+    level_key: Some("change_failure_rate"),
 };
 
 static TIME_TO_RESTORE: Spec = Spec {
@@ -195,6 +357,40 @@ static TIME_TO_RESTORE: Spec = Spec {
         help: "Median time to restore service at most this long",
     },
     rows: "incidents, longest restore first (open ones, not counted, last)",
+    column: "Restore p50",
+    fields: &[
+        nested(
+            |f| Cell::Count(f.time_to_restore_hours.count),
+            "time_to_restore_count",
+            Some("restore_count"),
+            "count",
+            "count",
+        ),
+        nested(
+            |f| Cell::Number(f.time_to_restore_hours.median),
+            "time_to_restore_median_hours",
+            Some("restore_median_hours"),
+            "median",
+            "median_hours",
+        ),
+        nested(
+            |f| Cell::Number(f.time_to_restore_hours.p90),
+            "time_to_restore_p90_hours",
+            Some("restore_p90_hours"),
+            "p90",
+            "p90_hours",
+        ),
+        nested(
+            |f| Cell::Count(f.time_to_restore_hours.open),
+            "time_to_restore_open",
+            Some("restore_open"),
+            "open",
+            "open",
+        ),
+    ],
+    json_object: Some("time_to_restore_hours"),
+    explain_also: &[UNATTRIBUTED_INCIDENTS],
+    level_key: Some("time_to_restore"),
 };
 
 static RECOVERY_TIME: Spec = Spec {
@@ -216,6 +412,40 @@ static RECOVERY_TIME: Spec = Spec {
         help: "Median failed deployment recovery time at most this long",
     },
     rows: "failed deployments, longest recovery first (unrecovered ones last)",
+    column: "Recovery p50",
+    fields: &[
+        nested(
+            |f| Cell::Count(f.failed_deployment_recovery_hours.count),
+            "recovery_count",
+            Some("recovery_count"),
+            "count",
+            "count",
+        ),
+        nested(
+            |f| Cell::Number(f.failed_deployment_recovery_hours.median),
+            "recovery_median_hours",
+            Some("recovery_median_hours"),
+            "median",
+            "median_hours",
+        ),
+        nested(
+            |f| Cell::Number(f.failed_deployment_recovery_hours.p90),
+            "recovery_p90_hours",
+            None,
+            "p90",
+            "p90_hours",
+        ),
+        nested(
+            |f| Cell::Count(f.failed_deployment_recovery_hours.open),
+            "recovery_open",
+            Some("recovery_open"),
+            "open",
+            "open",
+        ),
+    ],
+    json_object: Some("failed_deployment_recovery_hours"),
+    explain_also: &[],
+    level_key: None,
 };
 
 static REWORK_RATE: Spec = Spec {
@@ -237,6 +467,14 @@ static REWORK_RATE: Spec = Spec {
         help: "Rework rate at most this",
     },
     rows: "production deployments, rework first",
+    column: "Rework",
+    fields: &[
+        top(|f| Cell::Count(f.rework_deployments), "rework_deployments"),
+        top(|f| Cell::Number(f.rework_rate), "rework_rate"),
+    ],
+    json_object: None,
+    explain_also: &[DEPLOYMENTS],
+    level_key: None,
 };
 
 #[cfg(test)]
@@ -271,5 +509,70 @@ mod tests {
         assert_eq!((Metric::ReworkRate.spec().value)(&f), Some(0.1));
         assert_eq!((Metric::ChangeFailureRate.spec().value)(&f), None);
         assert!(!Metric::DeploymentFrequency.spec().lower_is_better);
+    }
+
+    #[test]
+    fn every_field_has_one_name_per_output() {
+        let mut csv = std::collections::HashSet::new();
+        let mut view = std::collections::HashSet::new();
+        let mut json = std::collections::HashSet::new();
+        let fields = Metric::ALL
+            .iter()
+            .flat_map(|m| m.spec().fields.iter().map(move |f| (Some(*m), f)));
+        for (metric, field) in fields.chain(SCOPE_FIELDS.iter().map(|f| (None, f))) {
+            assert!(csv.insert(field.csv), "CSV column {} twice", field.csv);
+            if let Some(name) = field.view {
+                assert!(view.insert(name), "view column {name} twice");
+            }
+            let place = match field.json {
+                JsonKey::Top(key) => (None, key),
+                // A nested key needs its metric's object.
+                JsonKey::Nested(key) => (Some(metric.and_then(|m| m.spec().json_object).expect("an object")), key),
+            };
+            assert!(json.insert(place), "JSON key {place:?} twice");
+        }
+        for m in Metric::ALL {
+            let spec = m.spec();
+            let mut explain = std::collections::HashSet::new();
+            for field in spec.fields.iter().chain(spec.explain_also) {
+                assert!(
+                    explain.insert(field.explain),
+                    "{}: explain key {} twice",
+                    spec.id,
+                    field.explain
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_level_is_named_exactly_when_the_metric_has_one() {
+        let mut f = Figures::default();
+        f.levels.deployment_frequency = Some(Level::Elite);
+        f.levels.lead_time = Some(Level::Elite);
+        f.levels.change_failure_rate = Some(Level::Elite);
+        f.levels.time_to_restore = Some(Level::Elite);
+        for m in Metric::ALL {
+            let spec = m.spec();
+            assert_eq!(spec.level_key.is_some(), (spec.level)(&f).is_some(), "{}", spec.id);
+        }
+    }
+
+    #[test]
+    fn fields_read_their_own_number() {
+        let mut f = Figures::default();
+        f.lead_time_hours.p75 = Some(4.5);
+        f.rework_deployments = 2;
+        let field = |m: Metric, csv: &str| {
+            let field = m.spec().fields.iter().find(|f| f.csv == csv).expect("a field");
+            (field.read)(&f)
+        };
+        assert!(
+            matches!(field(Metric::LeadTime, "lead_time_p75_hours"), Cell::Number(Some(x)) if (x - 4.5).abs() < 1e-12)
+        );
+        assert!(matches!(
+            field(Metric::ReworkRate, "rework_deployments"),
+            Cell::Count(2)
+        ));
     }
 }

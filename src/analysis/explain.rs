@@ -6,6 +6,7 @@
 use chrono_tz::Tz;
 use polars::prelude::*;
 
+use super::catalogue::Cell;
 pub use super::catalogue::Metric;
 use super::views;
 use super::{Facts, change_failure, lead_time, rework, time_to_restore};
@@ -16,50 +17,19 @@ use crate::table::schema::{deployments as d, incidents as i};
 impl Metric {
     /// The figure as JSON: the numbers `dora metrics` reports for it.
     pub fn figure_json(self, f: &Figures) -> serde_json::Value {
-        use serde_json::json;
-        let level = |l: Option<super::levels::Level>| l.map(super::levels::Level::as_str);
-        match self {
-            Metric::DeploymentFrequency => json!({
-                "deployments": f.deployments,
-                "per_day": f.deployment_frequency.per_day,
-                "per_week": f.deployment_frequency.per_week,
-                "days_with_deployments": f.deployment_frequency.days_with_deployments,
-                "level": level(f.levels.deployment_frequency),
-            }),
-            Metric::LeadTime => json!({
-                "count": f.lead_time_hours.count,
-                "median_hours": f.lead_time_hours.median,
-                "p75_hours": f.lead_time_hours.p75,
-                "p90_hours": f.lead_time_hours.p90,
-                "negative_dropped": f.lead_time_hours.negative_dropped,
-                "level": level(f.levels.lead_time),
-            }),
-            Metric::ChangeFailureRate => json!({
-                "deployments": f.deployments,
-                "failed_deployments": f.failed_deployments,
-                "change_failure_rate": f.change_failure_rate,
-                "level": level(f.levels.change_failure_rate),
-            }),
-            Metric::TimeToRestore => json!({
-                "count": f.time_to_restore_hours.count,
-                "median_hours": f.time_to_restore_hours.median,
-                "p90_hours": f.time_to_restore_hours.p90,
-                "open": f.time_to_restore_hours.open,
-                "unattributed_incidents": f.unattributed_incidents,
-                "level": level(f.levels.time_to_restore),
-            }),
-            Metric::RecoveryTime => json!({
-                "count": f.failed_deployment_recovery_hours.count,
-                "median_hours": f.failed_deployment_recovery_hours.median,
-                "p90_hours": f.failed_deployment_recovery_hours.p90,
-                "open": f.failed_deployment_recovery_hours.open,
-            }),
-            Metric::ReworkRate => json!({
-                "deployments": f.deployments,
-                "rework_deployments": f.rework_deployments,
-                "rework_rate": f.rework_rate,
-            }),
+        let spec = self.spec();
+        let mut figure = serde_json::Map::new();
+        for field in spec.fields.iter().chain(spec.explain_also) {
+            let value = match (field.read)(f) {
+                Cell::Count(n) => serde_json::Value::from(n),
+                Cell::Number(x) => serde_json::Value::from(x),
+            };
+            figure.insert(field.explain.into(), value);
         }
+        if spec.level_key.is_some() {
+            figure.insert("level".into(), (spec.level)(f).map(super::levels::Level::as_str).into());
+        }
+        figure.into()
     }
 }
 

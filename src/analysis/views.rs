@@ -13,6 +13,7 @@ use super::{
     AT, ATTRIBUTED, COMMITTED, CREATED, Facts, INCIDENT, NEXT_AT, PERIOD, PREV_AT, RESOLVED, RULE, change_failure,
     lead_time, null_of, rework, time_to_restore,
 };
+use crate::analysis::catalogue::{Cell, Metric, SCOPE_FIELDS};
 use crate::analysis::figures::{Figures, Scorecard};
 use crate::error::{PolarsContext, Result};
 use crate::table::schema::{commits as c, deployments as d, incidents as i, status};
@@ -177,14 +178,7 @@ pub fn periods(report: &Scorecard) -> Result<DataFrame> {
     for g in &report.groups {
         rows.extend(g.periods.iter().map(|p| (Some(g.key.as_deref().unwrap_or("")), p)));
     }
-    let f = |get: fn(&Figures) -> Option<f64>| rows.iter().map(|(_, p)| get(&p.figures)).collect::<Vec<_>>();
-    let n = |get: fn(&Figures) -> u64| rows.iter().map(|(_, p)| get(&p.figures)).collect::<Vec<_>>();
-    let level = |get: fn(&Figures) -> Option<super::levels::Level>| {
-        rows.iter()
-            .map(|(_, p)| get(&p.figures).map(super::levels::Level::as_str))
-            .collect::<Vec<_>>()
-    };
-    let columns = vec![
+    let mut columns = vec![
         Column::new(
             "scope".into(),
             rows.iter()
@@ -194,41 +188,35 @@ pub fn periods(report: &Scorecard) -> Result<DataFrame> {
         Column::new("group".into(), rows.iter().map(|(g, _)| *g).collect::<Vec<_>>()),
         dates("period_start", rows.iter().map(|(_, p)| p.start))?,
         dates("period_end", rows.iter().map(|(_, p)| p.end))?,
-        Column::new("deployments".into(), n(|f| f.deployments)),
-        Column::new("deployments_per_week".into(), f(|f| f.deployment_frequency.per_week)),
-        Column::new(
-            "days_with_deployments".into(),
-            n(|f| f.deployment_frequency.days_with_deployments),
-        ),
-        Column::new("lead_time_count".into(), n(|f| f.lead_time_hours.count)),
-        Column::new("lead_time_median_hours".into(), f(|f| f.lead_time_hours.median)),
-        Column::new("lead_time_p75_hours".into(), f(|f| f.lead_time_hours.p75)),
-        Column::new("lead_time_p90_hours".into(), f(|f| f.lead_time_hours.p90)),
-        Column::new("failed_deployments".into(), n(|f| f.failed_deployments)),
-        Column::new("change_failure_rate".into(), f(|f| f.change_failure_rate)),
-        Column::new("restore_count".into(), n(|f| f.time_to_restore_hours.count)),
-        Column::new("restore_median_hours".into(), f(|f| f.time_to_restore_hours.median)),
-        Column::new("restore_p90_hours".into(), f(|f| f.time_to_restore_hours.p90)),
-        Column::new("restore_open".into(), n(|f| f.time_to_restore_hours.open)),
-        Column::new("recovery_count".into(), n(|f| f.failed_deployment_recovery_hours.count)),
-        Column::new(
-            "recovery_median_hours".into(),
-            f(|f| f.failed_deployment_recovery_hours.median),
-        ),
-        Column::new("recovery_open".into(), n(|f| f.failed_deployment_recovery_hours.open)),
-        Column::new("rework_deployments".into(), n(|f| f.rework_deployments)),
-        Column::new("rework_rate".into(), f(|f| f.rework_rate)),
-        Column::new("unattributed_incidents".into(), n(|f| f.unattributed_incidents)),
-        Column::new(
-            "deployment_frequency_level".into(),
-            level(|f| f.levels.deployment_frequency),
-        ),
-        Column::new("lead_time_level".into(), level(|f| f.levels.lead_time)),
-        Column::new(
-            "change_failure_rate_level".into(),
-            level(|f| f.levels.change_failure_rate),
-        ),
-        Column::new("time_to_restore_level".into(), level(|f| f.levels.time_to_restore)),
     ];
+    // Each metric's fields, the scope's own, then the levels, from the metric catalogue.
+    let fields = Metric::ALL.iter().flat_map(|m| m.spec().fields).chain(SCOPE_FIELDS);
+    for field in fields {
+        let Some(name) = field.view else { continue };
+        let cells = rows.iter().map(|(_, p)| (field.read)(&p.figures));
+        // A field reads one kind of cell; empty figures tell which, even for no rows.
+        columns.push(match (field.read)(&Figures::default()) {
+            Cell::Count(_) => Column::new(
+                name.into(),
+                cells
+                    .map(|c| if let Cell::Count(n) = c { n } else { 0 })
+                    .collect::<Vec<u64>>(),
+            ),
+            Cell::Number(_) => Column::new(
+                name.into(),
+                cells
+                    .map(|c| if let Cell::Number(x) = c { x } else { None })
+                    .collect::<Vec<Option<f64>>>(),
+            ),
+        });
+    }
+    for m in Metric::ALL {
+        let spec = m.spec();
+        let Some(key) = spec.level_key else { continue };
+        let levels = rows
+            .iter()
+            .map(|(_, p)| (spec.level)(&p.figures).map(super::levels::Level::as_str));
+        columns.push(Column::new(format!("{key}_level").into(), levels.collect::<Vec<_>>()));
+    }
     DataFrame::new(rows.len(), columns).context(|| "failed to build the periods view".into())
 }

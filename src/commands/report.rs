@@ -26,8 +26,8 @@ pub fn run(global: &GlobalArgs, args: &ReportArgs) -> anyhow::Result<ExitStatus>
         &args.environment,
         args.by.map(group_by),
     )?;
-    let context = report::context(&digest, args.png).map_err(|e| anyhow::anyhow!("failed to draw the charts: {e}"))?;
-    let (markdown, html) = report::render(&context, args.template.as_deref()).map_err(|e| anyhow::anyhow!(e))?;
+    let context = report::context(&digest, args.png)?;
+    let (markdown, html) = report::render(&context, args.template.as_deref())?;
 
     let out = &args.out;
     let charts_dir = out.join("charts");
@@ -43,7 +43,7 @@ pub fn run(global: &GlobalArgs, args: &ReportArgs) -> anyhow::Result<ExitStatus>
             let tmp = charts_dir.join(format!(".{id}.tmp-{}.png", std::process::id()));
             chart
                 .png(&tmp)
-                .map_err(|e| anyhow::anyhow!("failed to draw `{}`: {e}", path.display()))?;
+                .with_context(|| format!("failed to draw `{}`", path.display()))?;
             std::fs::rename(&tmp, &path).with_context(|| format!("failed to write `{}`", path.display()))?;
         }
     }

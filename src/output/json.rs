@@ -13,9 +13,8 @@ use std::io::Write;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::json;
 
-use crate::analysis::figures::{
-    Figures, Frequency, Group, LEVELS_SOURCE, LeadTime, Levels, PeriodFigures, Recovery, Scorecard, TimeToRestore,
-};
+use crate::analysis::catalogue::{Cell, JsonKey, Metric, SCOPE_FIELDS, Spec};
+use crate::analysis::figures::{Figures, Group, LEVELS_SOURCE, PeriodFigures, Scorecard};
 use crate::analysis::levels::Level;
 use crate::timestamp::format_utc;
 
@@ -29,17 +28,15 @@ pub fn render(report: &Scorecard, out: &mut dyn Write) -> std::io::Result<()> {
 /// One value of an object; objects are lists of `(key, Entry)` sorted by key when written.
 #[derive(Clone, Copy)]
 enum Entry<'a> {
-    Count(u64),
-    Number(Option<f64>),
     Text(Option<&'a str>),
     Date(chrono::NaiveDate),
     Level(Option<Level>),
     Object(&'a Sorted<'a>),
-    Frequency(&'a Frequency),
-    LeadTime(&'a LeadTime),
-    TimeToRestore(&'a TimeToRestore),
-    Recovery(&'a Recovery),
-    Levels(&'a Levels),
+    Cell(Cell),
+    /// A metric's own object of figures: `lead_time_hours`.
+    Nested(&'static Spec, &'a Figures),
+    /// The levels of the metrics that have one.
+    Levels(&'a Figures),
     Periods(&'a [PeriodFigures]),
     Groups(&'a Scorecard),
     /// Small, rarely written parts (window, inputs, pull requests) go through `serde_json`.
@@ -49,56 +46,31 @@ enum Entry<'a> {
 impl Serialize for Entry<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match *self {
-            Entry::Count(n) => s.serialize_u64(n),
-            Entry::Number(x) => x.serialize(s),
             Entry::Text(t) => t.serialize(s),
             Entry::Date(d) => s.collect_str(&format_args!("{}", d.format("%Y-%m-%d"))),
             Entry::Level(l) => l.map(Level::as_str).serialize(s),
             Entry::Object(entries) => entries.serialize(s),
-            Entry::Frequency(f) => object(
+            Entry::Cell(Cell::Count(n)) => s.serialize_u64(n),
+            Entry::Cell(Cell::Number(x)) => x.serialize(s),
+            Entry::Nested(spec, f) => object(
                 s,
-                vec![
-                    ("days_with_deployments", Entry::Count(f.days_with_deployments)),
-                    ("per_day", Entry::Number(f.per_day)),
-                    ("per_week", Entry::Number(f.per_week)),
-                ],
+                spec.fields
+                    .iter()
+                    .filter_map(|field| match field.json {
+                        JsonKey::Nested(key) => Some((key, Entry::Cell((field.read)(f)))),
+                        JsonKey::Top(_) => None,
+                    })
+                    .collect(),
             ),
-            Entry::LeadTime(l) => object(
+            Entry::Levels(f) => object(
                 s,
-                vec![
-                    ("count", Entry::Count(l.count)),
-                    ("median", Entry::Number(l.median)),
-                    ("negative_dropped", Entry::Count(l.negative_dropped)),
-                    ("p75", Entry::Number(l.p75)),
-                    ("p90", Entry::Number(l.p90)),
-                ],
-            ),
-            Entry::TimeToRestore(t) => object(
-                s,
-                vec![
-                    ("count", Entry::Count(t.count)),
-                    ("median", Entry::Number(t.median)),
-                    ("open", Entry::Count(t.open)),
-                    ("p90", Entry::Number(t.p90)),
-                ],
-            ),
-            Entry::Recovery(r) => object(
-                s,
-                vec![
-                    ("count", Entry::Count(r.count)),
-                    ("median", Entry::Number(r.median)),
-                    ("open", Entry::Count(r.open)),
-                    ("p90", Entry::Number(r.p90)),
-                ],
-            ),
-            Entry::Levels(l) => object(
-                s,
-                vec![
-                    ("change_failure_rate", Entry::Level(l.change_failure_rate)),
-                    ("deployment_frequency", Entry::Level(l.deployment_frequency)),
-                    ("lead_time", Entry::Level(l.lead_time)),
-                    ("time_to_restore", Entry::Level(l.time_to_restore)),
-                ],
+                Metric::ALL
+                    .iter()
+                    .filter_map(|m| {
+                        let spec = m.spec();
+                        spec.level_key.map(|key| (key, Entry::Level((spec.level)(f))))
+                    })
+                    .collect(),
             ),
             Entry::Periods(periods) => s.collect_seq(periods.iter().map(|p| {
                 let mut entries = figures(&p.figures);
@@ -135,25 +107,26 @@ fn object<S: Serializer>(s: S, entries: Vec<(&str, Entry<'_>)>) -> Result<S::Ok,
     Sorted::new(entries).serialize(s)
 }
 
-/// The figures of one scope as object entries (unsorted).
+/// The figures of one scope as object entries (unsorted), from the metric catalogue.
 fn figures(f: &Figures) -> Vec<(&'static str, Entry<'_>)> {
     let mut entries = Vec::with_capacity(16);
-    entries.extend([
-        ("deployments", Entry::Count(f.deployments)),
-        ("failed_deployments", Entry::Count(f.failed_deployments)),
-        ("change_failure_rate", Entry::Number(f.change_failure_rate)),
-        ("rework_deployments", Entry::Count(f.rework_deployments)),
-        ("rework_rate", Entry::Number(f.rework_rate)),
-        ("lead_time_hours", Entry::LeadTime(&f.lead_time_hours)),
-        ("time_to_restore_hours", Entry::TimeToRestore(&f.time_to_restore_hours)),
-        (
-            "failed_deployment_recovery_hours",
-            Entry::Recovery(&f.failed_deployment_recovery_hours),
-        ),
-        ("deployment_frequency", Entry::Frequency(&f.deployment_frequency)),
-        ("unattributed_incidents", Entry::Count(f.unattributed_incidents)),
-        ("levels", Entry::Levels(&f.levels)),
-    ]);
+    for m in Metric::ALL {
+        let spec = m.spec();
+        for field in spec.fields {
+            if let JsonKey::Top(key) = field.json {
+                entries.push((key, Entry::Cell((field.read)(f))));
+            }
+        }
+        if let Some(object) = spec.json_object {
+            entries.push((object, Entry::Nested(spec, f)));
+        }
+    }
+    for field in SCOPE_FIELDS {
+        if let JsonKey::Top(key) = field.json {
+            entries.push((key, Entry::Cell((field.read)(f))));
+        }
+    }
+    entries.push(("levels", Entry::Levels(f)));
     entries
 }
 
@@ -185,7 +158,7 @@ impl Serialize for Artifact<'_> {
         object(
             s,
             vec![
-                ("schema_version", Entry::Count(u64::from(SCHEMA_VERSION))),
+                ("schema_version", Entry::Cell(Cell::Count(u64::from(SCHEMA_VERSION)))),
                 ("dora_version", Entry::Text(Some(env!("CARGO_PKG_VERSION")))),
                 ("window", Entry::Value(&window)),
                 ("group_by", Entry::Text(report.group_by)),

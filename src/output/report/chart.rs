@@ -110,40 +110,52 @@ fn register_font() {
     });
 }
 
+/// Why a chart could not be drawn: plotters' message (its error type is generic over the
+/// backend, so the message is what survives).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct DrawError(String);
+
+impl<E: std::error::Error + Send + Sync> From<DrawingAreaErrorKind<E>> for DrawError {
+    fn from(e: DrawingAreaErrorKind<E>) -> Self {
+        DrawError(e.to_string())
+    }
+}
+
 impl Chart {
     /// The chart as an SVG document.
-    pub fn svg(&self) -> Result<String, String> {
+    pub fn svg(&self) -> Result<String, DrawError> {
         register_font();
         let mut text = String::new();
         {
             let root = SVGBackend::with_string(&mut text, SIZE).into_drawing_area();
             self.draw(&root)?;
-            root.present().map_err(|e| e.to_string())?;
+            root.present()?;
         }
         Ok(text)
     }
 
     /// The chart as a PNG file.
-    pub fn png(&self, path: &Path) -> Result<(), String> {
+    pub fn png(&self, path: &Path) -> Result<(), DrawError> {
         register_font();
         // Twice the size of the SVG, for sharp text on slides.
         let root = BitMapBackend::new(path, (SIZE.0 * 2, SIZE.1 * 2)).into_drawing_area();
         self.draw_scaled(&root, 2.0)?;
-        root.present().map_err(|e| e.to_string())
+        root.present().map_err(DrawError::from)
     }
 
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), DrawError> {
         self.draw_scaled(root, 1.0)
     }
 
-    fn draw_scaled<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, k: f64) -> Result<(), String> {
+    fn draw_scaled<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, k: f64) -> Result<(), DrawError> {
         #[expect(
             clippy::cast_sign_loss,
             clippy::cast_possible_truncation,
             reason = "small positive sizes"
         )]
         let px = |v: f64| -> u32 { (v * k).round().max(0.0) as u32 };
-        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        root.fill(&WHITE)?;
         match self {
             Chart::StackedBars {
                 title,
@@ -172,8 +184,7 @@ impl Chart {
                         .collect();
                     let color = s.color;
                     chart
-                        .draw_series(bars)
-                        .map_err(|e| e.to_string())?
+                        .draw_series(bars)?
                         .label(s.name.as_str())
                         .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled()));
                 }
@@ -231,9 +242,7 @@ impl Chart {
                         }
                     }
                     for run in runs.iter().filter(|r| r.len() > 1) {
-                        chart
-                            .draw_series(LineSeries::new(run.iter().copied(), style))
-                            .map_err(|e| e.to_string())?;
+                        chart.draw_series(LineSeries::new(run.iter().copied(), style))?;
                     }
                     let color = s.color;
                     let points = runs
@@ -241,8 +250,7 @@ impl Chart {
                         .flatten()
                         .map(|p| Circle::new(p, px(3.5), color.filled()));
                     chart
-                        .draw_series(points)
-                        .map_err(|e| e.to_string())?
+                        .draw_series(points)?
                         .label(s.name.as_str())
                         .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], color.stroke_width(3)));
                 }
@@ -269,7 +277,7 @@ impl Chart {
                     let c = (*c)?;
                     (c > 0.0).then(|| Rectangle::new([(i as f64 - 0.45, 0.0), (i as f64 + 0.45, c)], BLUE.filled()))
                 });
-                chart.draw_series(bars).map_err(|e| e.to_string())?;
+                chart.draw_series(bars)?;
             }
         }
         Ok(())
@@ -285,7 +293,7 @@ fn area<'a, DB: DrawingBackend + 'a>(
     top: f64,
     x_label_area: f64,
     k: f64,
-) -> Result<Cartesian<'a, DB>, String> {
+) -> Result<Cartesian<'a, DB>, DrawError> {
     #[expect(
         clippy::cast_sign_loss,
         clippy::cast_possible_truncation,
@@ -298,7 +306,7 @@ fn area<'a, DB: DrawingBackend + 'a>(
         .x_label_area_size(px(x_label_area))
         .y_label_area_size(px(56.0))
         .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), 0f64..top)
-        .map_err(|e| e.to_string())
+        .map_err(DrawError::from)
 }
 
 type Cartesian<'a, DB> =
@@ -311,7 +319,7 @@ fn mesh<'a, DB: DrawingBackend + 'a>(
     x_label: Option<&str>,
     scale: Scale,
     k: f64,
-) -> Result<(), String> {
+) -> Result<(), DrawError> {
     let font = |size: f64| (FONT, size * k).into_font().color(&INK);
     let every = labels.len().div_ceil(16).max(1);
     let mut mesh = chart.configure_mesh();
@@ -344,10 +352,10 @@ fn mesh<'a, DB: DrawingBackend + 'a>(
         })
         .y_label_formatter(&|v| scale.format(*v))
         .draw()
-        .map_err(|e| e.to_string())
+        .map_err(DrawError::from)
 }
 
-fn legend<'a, DB: DrawingBackend + 'a>(chart: &mut Cartesian<'a, DB>, k: f64) -> Result<(), String> {
+fn legend<'a, DB: DrawingBackend + 'a>(chart: &mut Cartesian<'a, DB>, k: f64) -> Result<(), DrawError> {
     chart
         .configure_series_labels()
         .position(SeriesLabelPosition::UpperLeft)
@@ -355,7 +363,7 @@ fn legend<'a, DB: DrawingBackend + 'a>(chart: &mut Cartesian<'a, DB>, k: f64) ->
         .background_style(WHITE.mix(0.85))
         .border_style(GRID)
         .draw()
-        .map_err(|e| e.to_string())
+        .map_err(DrawError::from)
 }
 
 /// Lead time bins in hours: `[from, to)` and a label.

@@ -13,7 +13,7 @@ use serde::Serialize;
 
 pub mod chart;
 
-use super::{duration, in_unit, percent};
+use super::{duration, in_unit};
 use crate::analysis::catalogue::{Metric, Unit};
 use crate::analysis::figures::{Figures, LEVELS_SOURCE};
 use crate::analysis::levels::Level;
@@ -48,17 +48,33 @@ pub struct Headline {
     pub note: Option<String>,
 }
 
+/// Why the report could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("failed to draw the chart `{chart}`")]
+    Chart {
+        chart: &'static str,
+        #[source]
+        source: chart::DrawError,
+    },
+    #[error("failed to read the template `{}`", path.display())]
+    ReadTemplate {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// minijinja's alternate form (`{:#}`) shows the template's lines around the error.
+    #[error("template `{origin}`: {error:#}")]
+    Template { origin: String, error: minijinja::Error },
+}
+
 #[derive(Debug, Serialize)]
 pub struct GroupRow {
     pub key: String,
     pub deployments: u64,
     pub deployments_change: String,
-    pub per_week: String,
-    pub lead_time: String,
-    pub change_failure_rate: String,
-    pub time_to_restore: String,
-    pub recovery: String,
-    pub rework_rate: String,
+    /// Each metric's value, in the order of `group_columns` (the metric catalogue's).
+    pub values: Vec<String>,
 }
 
 /// One stage of the lead time breakdown.
@@ -103,6 +119,8 @@ pub struct ReportContext {
     pub headline: Vec<Headline>,
     pub group_by: Option<&'static str>,
     pub groups: Vec<GroupRow>,
+    /// The header of each metric's column in the table of groups.
+    pub group_columns: Vec<&'static str>,
     pub failed_deployments: Vec<Vec<String>>,
     /// Per failed deployment, its link (empty when the source gave none).
     pub failed_deployment_links: Vec<String>,
@@ -326,7 +344,7 @@ fn title_of(chart: &Chart) -> String {
 }
 
 /// The template context; `png` says whether PNG files are written next to the SVGs.
-pub fn context(digest: &Digest, png: bool) -> Result<ReportContext, String> {
+pub fn context(digest: &Digest, png: bool) -> Result<ReportContext, ReportError> {
     let zone = digest.zone;
     let charts = charts(digest)
         .into_iter()
@@ -336,10 +354,10 @@ pub fn context(digest: &Digest, png: bool) -> Result<ReportContext, String> {
                 title: title_of(&c),
                 svg_file: format!("charts/{id}.svg"),
                 png_file: png.then(|| format!("charts/{id}.png")),
-                svg: c.svg()?,
+                svg: c.svg().map_err(|source| ReportError::Chart { chart: id, source })?,
             })
         })
-        .collect::<Result<Vec<_>, String>>()?;
+        .collect::<Result<Vec<_>, ReportError>>()?;
     let groups = digest
         .groups
         .iter()
@@ -355,15 +373,13 @@ pub fn context(digest: &Digest, png: bool) -> Result<ReportContext, String> {
                     false,
                 )
                 .0,
-                per_week: f
-                    .deployment_frequency
-                    .per_week
-                    .map_or_else(|| "-".into(), |w| format!("{w:.2}")),
-                lead_time: duration(f.lead_time_hours.median),
-                change_failure_rate: percent(f.change_failure_rate),
-                time_to_restore: duration(f.time_to_restore_hours.median),
-                recovery: duration(f.failed_deployment_recovery_hours.median),
-                rework_rate: percent(f.rework_rate),
+                values: Metric::ALL
+                    .iter()
+                    .map(|m| {
+                        let spec = m.spec();
+                        (spec.value)(f).map_or_else(|| "-".into(), |v| in_unit(spec.unit, v, |w| format!("{w:.2}")))
+                    })
+                    .collect(),
             }
         })
         .collect();
@@ -388,6 +404,7 @@ pub fn context(digest: &Digest, png: bool) -> Result<ReportContext, String> {
         headline: headline(&digest.current, &digest.previous),
         group_by: digest.group_by.map(crate::analysis::GroupBy::as_str),
         groups,
+        group_columns: Metric::ALL.iter().map(|m| m.spec().column).collect(),
         failed_deployments: display_rows(&without_url(&digest.failed_deployments), zone, &["recovery_hours"]),
         failed_deployment_links: links(&digest.failed_deployments),
         failed_deployment_columns: vec![
@@ -442,7 +459,7 @@ pub fn context(digest: &Digest, png: bool) -> Result<ReportContext, String> {
 
 /// Renders the Markdown and HTML reports with the compiled-in templates, or those of
 /// `template_dir` where it has a file of the same name.
-pub fn render(context: &ReportContext, template_dir: Option<&Path>) -> Result<(String, String), String> {
+pub fn render(context: &ReportContext, template_dir: Option<&Path>) -> Result<(String, String), ReportError> {
     let mut env = minijinja::Environment::new();
     env.set_auto_escape_callback(|name| {
         if name.ends_with(".html.j2") {
@@ -459,7 +476,10 @@ pub fn render(context: &ReportContext, template_dir: Option<&Path>) -> Result<(S
         let custom: Option<PathBuf> = template_dir.map(|d| d.join(name)).filter(|p| p.is_file());
         let (text, origin) = match custom {
             Some(path) => (
-                std::fs::read_to_string(&path).map_err(|e| format!("failed to read `{}`: {e}", path.display()))?,
+                std::fs::read_to_string(&path).map_err(|source| ReportError::ReadTemplate {
+                    path: path.clone(),
+                    source,
+                })?,
                 path.display().to_string(),
             ),
             None => (text.to_string(), format!("reports/templates/{name}")),
@@ -468,7 +488,10 @@ pub fn render(context: &ReportContext, template_dir: Option<&Path>) -> Result<(S
     }
     for (name, text, origin) in &sources {
         env.add_template_owned(name.clone(), text.clone())
-            .map_err(|e| format!("template `{origin}`: {e}"))?;
+            .map_err(|error| ReportError::Template {
+                origin: origin.clone(),
+                error,
+            })?;
     }
     let render = |name: &str| {
         let origin = sources
@@ -478,7 +501,7 @@ pub fn render(context: &ReportContext, template_dir: Option<&Path>) -> Result<(S
             .unwrap_or_default();
         env.get_template(name)
             .and_then(|t| t.render(context))
-            .map_err(|e| format!("template `{origin}`: {e:#}"))
+            .map_err(|error| ReportError::Template { origin, error })
     };
     Ok((render("report.md.j2")?, render("report.html.j2")?))
 }
