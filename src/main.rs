@@ -13,6 +13,9 @@ fn main() -> ExitCode {
             #[expect(clippy::print_stderr, reason = "main reports the error that ends the process")]
             {
                 eprintln!("error: {err:#}");
+                if let Some(hint) = commands::hint::hint(&err) {
+                    eprintln!("\nhint: {hint}");
+                }
             }
             ExitStatus::Error.into()
         }

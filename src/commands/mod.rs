@@ -6,6 +6,7 @@ pub mod collect;
 pub mod collect_github;
 pub mod explain;
 pub mod generate;
+pub mod hint;
 pub mod import;
 pub mod metrics;
 pub mod query;

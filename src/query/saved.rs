@@ -184,11 +184,9 @@ pub fn find(name: &str, dir: Option<&Path>) -> Result<SavedQuery> {
     queries
         .into_iter()
         .find(|q| q.name == name)
-        .ok_or_else(|| Error::Query {
-            message: format!(
-                "no saved query named `{name}`; saved queries: {}\n\nhint: `dora query --list` describes them",
-                names.join(", ")
-            ),
+        .ok_or_else(|| Error::UnknownSavedQuery {
+            name: name.to_string(),
+            known: names,
         })
 }
 

@@ -123,19 +123,17 @@ pub fn collect(repo: &Repo, options: &Options, name: &str, known: &Known) -> Res
     let all_tags = repo.tags()?;
     let (matching, other): (Vec<_>, Vec<_>) = all_tags.into_iter().partition(|t| options.tags.matches(&t.name));
     if matching.is_empty() {
-        let examples: Vec<&str> = other.iter().take(5).map(|t| t.name.as_str()).collect();
-        return Err(Error::Git {
-            path: repo.path().into(),
-            message: if other.is_empty() {
-                "the repository has no tags, so there are no deployments to read\n\nhint: tag your releases, or name the tags that mark deployments with `--tags GLOB`".into()
-            } else {
-                format!(
-                    "no tag matches {}; there are {} other tags, such as {}\n\nhint: name the tags that mark deployments with `--tags GLOB`, e.g. `--tags 'release-*'`",
-                    options.tags.describe(),
-                    other.len(),
-                    examples.join(", ")
-                )
-            },
+        return Err(if other.is_empty() {
+            Error::NoTags {
+                path: repo.path().into(),
+            }
+        } else {
+            Error::NoMatchingTag {
+                path: repo.path().into(),
+                pattern: options.tags.describe(),
+                others: other.len(),
+                examples: other.iter().take(5).map(|t| t.name.clone()).collect(),
+            }
         });
     }
 

@@ -16,7 +16,7 @@ use http_body_util::BodyExt as _;
 use octocrab::Octocrab;
 use serde::de::DeserializeOwned;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, GithubError, Result};
 
 /// A response remembered for its `ETag`.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -73,7 +73,7 @@ struct Page {
     next: Option<String>,
 }
 
-/// The permissions a sync needs, for error messages.
+/// The permissions a sync needs, for the hints of errors and `dora collect github --help`.
 pub const PERMISSIONS: &str = "a classic token with `repo` (or `public_repo` for public repositories), or a \
 fine-grained token with read access to Contents, Metadata, Deployments, Issues, Pull requests and Actions";
 
@@ -86,8 +86,9 @@ impl Client {
     ) -> Result<Self> {
         let mut builder = Octocrab::builder()
             .base_uri(api_url)
-            .map_err(|e| Error::Github {
-                message: format!("invalid --api-url `{api_url}`: {e}"),
+            .map_err(|source| GithubError::InvalidApiUrl {
+                url: api_url.to_string(),
+                source,
             })?
             // Rate limits are handled in `page`, with a bounded wait (octocrab's retry layer is
             // not compiled in).
@@ -96,9 +97,7 @@ impl Client {
         if let Some(token) = token {
             builder = builder.personal_token(token);
         }
-        let octocrab = builder.build().map_err(|e| Error::Github {
-            message: format!("failed to set up the GitHub client: {e}"),
-        })?;
+        let octocrab = builder.build().map_err(|source| GithubError::Client { source })?;
         Ok(Client {
             octocrab,
             max_wait,
@@ -175,10 +174,13 @@ impl Client {
                         .await;
                     continue;
                 }
-                Err(e) => {
-                    return Err(Error::Github {
-                        message: format!("request to {url} failed after {RETRIES} retries: {e}"),
-                    });
+                Err(source) => {
+                    return Err(GithubError::Request {
+                        url: url.to_string(),
+                        retries: RETRIES,
+                        source,
+                    }
+                    .into());
                 }
             };
             let status = response.status();
@@ -202,8 +204,9 @@ impl Client {
                 .collect()
                 .await
                 .map(|b| String::from_utf8_lossy(&b.to_bytes()).into_owned())
-                .map_err(|e| Error::Github {
-                    message: format!("reading the response of {url} failed: {e}"),
+                .map_err(|source| GithubError::ReadBody {
+                    url: url.to_string(),
+                    source: source.into(),
                 })?;
             if status.is_success() {
                 let next = header("link").and_then(|l| next_link(&l));
@@ -234,14 +237,11 @@ impl Client {
                 }
                 limited += 1;
                 if waited + wait > self.max_wait {
-                    return Err(Error::Github {
-                        message: format!(
-                            "GitHub's rate limit is exhausted ({}); it resets in {} s, more than --max-wait allows. \
-                             Run again later: the store keeps what was collected so far",
-                            message_of(&body),
-                            wait.as_secs()
-                        ),
-                    });
+                    return Err(GithubError::RateLimited {
+                        message: message_of(&body),
+                        resets_in_secs: wait.as_secs(),
+                    }
+                    .into());
                 }
                 self.stats.rate_limit_waits.fetch_add(1, Ordering::Relaxed);
                 waited += wait;
@@ -303,8 +303,12 @@ fn backoff(attempt: u32) -> Duration {
 }
 
 fn parse<T: DeserializeOwned>(url: &str, body: &str) -> Result<T> {
-    serde_json::from_str(body).map_err(|e| Error::Github {
-        message: format!("unexpected response from {url}: {e}"),
+    serde_json::from_str(body).map_err(|source| {
+        GithubError::UnexpectedResponse {
+            url: url.to_string(),
+            source,
+        }
+        .into()
     })
 }
 
@@ -356,16 +360,14 @@ pub fn rate_limit_wait(status: http::StatusCode, headers: &HeaderMap, body: &str
 
 fn http_error(url: &str, status: http::StatusCode, body: &str) -> Error {
     let message = message_of(body);
-    Error::Github {
-        message: match status.as_u16() {
-            401 => format!("GitHub rejected the token ({message}); dora needs {PERMISSIONS}"),
-            403 => format!("GitHub refused {url} ({message}); the token needs {PERMISSIONS}"),
-            404 => format!(
-                "GitHub has no {url} ({message}): check the repository name, or the token cannot see it (it needs {PERMISSIONS})"
-            ),
-            _ => format!("GitHub answered {status} for {url}: {message}"),
-        },
+    let url = url.to_string();
+    match status.as_u16() {
+        401 => GithubError::BadToken { message },
+        403 => GithubError::Forbidden { url, message },
+        404 => GithubError::NotFound { url, message },
+        _ => GithubError::Status { status, url, message },
     }
+    .into()
 }
 
 #[cfg(test)]

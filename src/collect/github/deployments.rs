@@ -19,7 +19,7 @@ pub(super) async fn deployments(
     known: &Known,
 ) -> Result<Vec<Found>> {
     let since = options.since;
-    let newer = |what: &str, t: &str| parse_time(what, t).map(|t| t >= since);
+    let newer = |what: &'static str, t: &str| parse_time(what, t).map(|t| t >= since);
     let mut found = Vec::new();
     match &options.source {
         Source::Deployments => {

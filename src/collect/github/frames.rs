@@ -3,7 +3,7 @@
 use polars::prelude::*;
 
 use super::{Found, models, parse_time};
-use crate::error::{Error, Result};
+use crate::error::{GithubError, Result};
 use crate::table::frame_from;
 use crate::table::schema::{self, commits as c, deployment_commits as dc, deployments as d};
 
@@ -40,8 +40,9 @@ pub(super) fn commits_frame(repo: &str, commits: &[models::Commit]) -> Result<Da
         committed.push(
             date(&cm.commit.committer)
                 .or_else(|| date(&cm.commit.author))
-                .ok_or_else(|| Error::Github {
-                    message: format!("commit {} of {repo} has no date", cm.sha),
+                .ok_or_else(|| GithubError::CommitWithoutDate {
+                    sha: cm.sha.clone(),
+                    repo: repo.to_string(),
                 })??,
         );
         authored.push(date(&cm.commit.author).transpose()?);

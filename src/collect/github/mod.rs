@@ -27,7 +27,7 @@ use std::collections::{HashMap, HashSet};
 use polars::prelude::*;
 
 use super::ancestry::Graph;
-use crate::error::{Error, Result};
+use crate::error::{Error, GithubError, Result};
 use crate::table::Tables;
 use crate::table::schema::{self, Table, commits as c, deployment_commits as dc, deployments as d, status};
 use crate::timestamp::{self, Micros};
@@ -119,9 +119,13 @@ fn iso(us: Micros) -> String {
     timestamp::format_utc(us)
 }
 
-fn parse_time(what: &str, text: &str) -> Result<Micros> {
-    timestamp::parse(text, chrono_tz::UTC).ok_or_else(|| Error::Github {
-        message: format!("unexpected timestamp {text:?} in {what}"),
+fn parse_time(what: &'static str, text: &str) -> Result<Micros> {
+    timestamp::parse(text, chrono_tz::UTC).ok_or_else(|| {
+        GithubError::BadTimestamp {
+            text: text.to_string(),
+            what,
+        }
+        .into()
     })
 }
 

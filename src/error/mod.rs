@@ -1,8 +1,13 @@
 //! The library's error type. Every variant names the thing the user has to fix: the file, the
-//! line, the column, the value, and what was expected.
+//! line, the column, the value, and what was expected. What to do about it (a flag to pass, a
+//! command to run) is the command line's hint (`commands::hint`), not the library's.
+
+mod github;
 
 use std::fmt;
 use std::path::PathBuf;
+
+pub use github::GithubError;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -63,7 +68,7 @@ pub enum Error {
     #[error("invalid settings file `{}`: {message}", path.display())]
     Config { path: PathBuf, message: String },
 
-    #[error("no store at `{}`\n\nhint: run `dora import DIR` first, or read a CSV folder directly with `--input DIR`", path.display())]
+    #[error("no store at `{}`", path.display())]
     NoStore { path: PathBuf },
 
     #[error("the store at `{}` is damaged: {message}", path.display())]
@@ -85,8 +90,22 @@ pub enum Error {
     #[error("git repository `{}`: {message}", path.display())]
     Git { path: PathBuf, message: String },
 
-    #[error("{message}")]
-    Github { message: String },
+    #[error("git repository `{}`: the repository has no tags, so there are no deployments to read", path.display())]
+    NoTags { path: PathBuf },
+
+    #[error("git repository `{}`: no tag matches {pattern}; there are {others} other tags, such as {}", path.display(), examples.join(", "))]
+    NoMatchingTag {
+        path: PathBuf,
+        pattern: String,
+        others: usize,
+        examples: Vec<String>,
+    },
+
+    #[error("no saved query named `{name}`; saved queries: {}", known.join(", "))]
+    UnknownSavedQuery { name: String, known: Vec<String> },
+
+    #[error(transparent)]
+    Github(#[from] GithubError),
 
     /// A query that cannot run; `message` already points at the problem.
     #[error("{message}")]
@@ -109,7 +128,6 @@ fn invalid_rows_message(problems: &[Problem], total: usize) -> String {
     if total > problems.len() {
         let _ = write!(s, "\n  ... and {} more", total - problems.len());
     }
-    s.push_str("\n\nhint: fix the rows, or pass `--skip-invalid` to import the valid rows and write the rejected ones to a CSV file");
     s
 }
 
