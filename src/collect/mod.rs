@@ -5,8 +5,6 @@ pub mod ancestry;
 pub mod csv;
 pub mod git;
 pub mod github;
-pub mod mapping;
-mod plain_csv;
 
 use std::path::{Path, PathBuf};
 
@@ -25,7 +23,7 @@ pub struct Input {
 }
 
 /// The canonical files present in a CSV folder. `deployments.csv` must be there.
-pub fn folder_files(dir: &Path, mapping: &mapping::Mapping) -> Result<Vec<(&'static Table, PathBuf)>> {
+pub fn folder_files(dir: &Path, mapping: &csv::mapping::Mapping) -> Result<Vec<(&'static Table, PathBuf)>> {
     if !dir.is_dir() {
         return Err(Error::io(
             "read folder",

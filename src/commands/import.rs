@@ -9,9 +9,9 @@ use anyhow::bail;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::cli::{GlobalArgs, ImportArgs};
+use crate::collect::csv::mapping::Mapping;
 use crate::collect::csv::{ReadOptions, Reject, conclude, read_chunks};
 use crate::collect::folder_files;
-use crate::collect::mapping::Mapping;
 use crate::commands::{ExitStatus, write_atomically};
 use crate::settings;
 use crate::store::{self, Store};

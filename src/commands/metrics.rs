@@ -4,7 +4,7 @@ use crate::analysis::figures::Inputs;
 use crate::analysis::{self, Context, GroupBy, PeriodKind};
 use crate::cli::{By, DataArgs, GlobalArgs, MetricsArgs, Period, WindowArgs};
 use crate::collect::csv::ReadOptions;
-use crate::collect::mapping::Mapping;
+use crate::collect::csv::mapping::Mapping;
 use crate::collect::{folder_files, read_files, tables_from_inputs};
 use crate::commands::{ExitStatus, write_out};
 use crate::output;

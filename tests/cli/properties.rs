@@ -6,7 +6,7 @@ use std::path::Path;
 use dora::analysis::figures::Scorecard;
 use dora::analysis::{self, Context, GroupBy, PeriodKind};
 use dora::collect::csv::ReadOptions;
-use dora::collect::mapping::Mapping;
+use dora::collect::csv::mapping::Mapping;
 use dora::collect::{folder_files, read_files, tables_from_inputs};
 use proptest::prelude::*;
 

@@ -11,7 +11,7 @@
 //! Anything else (a quote, a `\r` not before a `\n`, an empty line, a line of another width,
 //! bytes that are not UTF-8) gives `None`, and the caller reads the chunk with Polars' reader
 //! as before. Either way the rows and their problems are the same: text cells as Polars reads
-//! them (tested below), numbers as the caller parses Polars' text (tested in `csv.rs`).
+//! them (tested below), numbers as the caller parses Polars' text (tested in `mod.rs`).
 
 use polars::prelude::*;
 use rayon::prelude::*;
