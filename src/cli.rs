@@ -131,12 +131,7 @@ Example:
              --min-deployments-per-week 3 --max-time-to-restore 1d")]
 pub struct CheckArgs {
     #[command(flatten)]
-    pub data: DataArgs,
-    #[command(flatten)]
-    pub window: WindowArgs,
-    /// Environment that counts as production (any case)
-    #[arg(long, default_value = "production", value_name = "NAME")]
-    pub environment: String,
+    pub scope: ScopeArgs,
     /// Check each repository, service or team instead of the overall figures
     #[arg(long, value_enum)]
     pub by: Option<By>,
@@ -145,13 +140,8 @@ pub struct CheckArgs {
     /// A threshold on a metric without data fails instead of passing
     #[arg(long)]
     pub strict: bool,
-    /// Output format of the results
-    #[arg(long, value_enum, default_value_t = FrameFormat::Table)]
-    pub format: FrameFormat,
-    /// Write the results to this file (atomically) instead of standard output; required by
-    /// `--format parquet`
-    #[arg(long, value_name = "FILE")]
-    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub output: FrameOutputArgs,
     #[command(flatten)]
     pub step_summary: StepSummaryArgs,
 }
@@ -178,12 +168,7 @@ pub struct ReportArgs {
     #[arg(long, value_name = "MONTH", conflicts_with_all = ["since", "until", "all"])]
     pub month: Option<String>,
     #[command(flatten)]
-    pub data: DataArgs,
-    #[command(flatten)]
-    pub window: WindowArgs,
-    /// Environment that counts as production (any case)
-    #[arg(long, default_value = "production", value_name = "NAME")]
-    pub environment: String,
+    pub scope: ScopeArgs,
     /// A table of figures per repository, service or team
     #[arg(long, value_enum)]
     pub by: Option<By>,
@@ -222,12 +207,7 @@ pub struct BadgeArgs {
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     #[command(flatten)]
-    pub data: DataArgs,
-    #[command(flatten)]
-    pub window: WindowArgs,
-    /// Environment that counts as production (any case)
-    #[arg(long, default_value = "production", value_name = "NAME")]
-    pub environment: String,
+    pub scope: ScopeArgs,
     /// Badges of one repository only
     #[arg(long, value_name = "OWNER/NAME")]
     pub repo: Option<String>,
@@ -346,6 +326,31 @@ pub struct GitArgs {
     pub full: bool,
 }
 
+/// What every analysis command reads and over what: the data, the window and the environment
+/// that counts as production. Resolved once, by `commands::resolve`.
+#[derive(Debug, Args)]
+pub struct ScopeArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[command(flatten)]
+    pub window: WindowArgs,
+    /// Environment that counts as production (any case)
+    #[arg(long, default_value = "production", value_name = "NAME")]
+    pub environment: String,
+}
+
+/// Where a table of rows goes (`check`, `explain`, `query`), and in what format.
+#[derive(Debug, Args)]
+pub struct FrameOutputArgs {
+    /// Output format
+    #[arg(long, value_enum, default_value_t = FrameFormat::Table)]
+    pub format: FrameFormat,
+    /// Write to this file (atomically) instead of standard output; required by `--format
+    /// parquet`
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
 /// Where analysis reads its data from, and the time zone.
 #[derive(Debug, Args)]
 pub struct DataArgs {
@@ -396,12 +401,7 @@ pub enum Period {
 #[derive(Debug, Args)]
 pub struct MetricsArgs {
     #[command(flatten)]
-    pub data: DataArgs,
-    #[command(flatten)]
-    pub window: WindowArgs,
-    /// Environment that counts as production (any case)
-    #[arg(long, default_value = "production", value_name = "NAME")]
-    pub environment: String,
+    pub scope: ScopeArgs,
     /// One group of figures per repository, service or team
     #[arg(long, value_enum)]
     pub by: Option<By>,
@@ -448,24 +448,15 @@ pub struct QueryArgs {
     #[arg(long, env = "DORA_QUERIES", value_name = "DIR")]
     pub queries: Option<PathBuf>,
     #[command(flatten)]
-    pub data: DataArgs,
-    #[command(flatten)]
-    pub window: WindowArgs,
-    /// Environment that counts as production (any case)
-    #[arg(long, default_value = "production", value_name = "NAME")]
-    pub environment: String,
+    pub scope: ScopeArgs,
     /// Rows of the `periods` view per repository, service or team
     #[arg(long, value_enum)]
     pub by: Option<By>,
     /// The periods of the views: day, ISO week (Monday start) or month in `--tz`
     #[arg(long, value_enum, default_value_t = Period::Week)]
     pub period: Period,
-    /// Output format
-    #[arg(long, value_enum, default_value_t = FrameFormat::Table)]
-    pub format: FrameFormat,
-    /// Write to this file (atomically) instead of standard output
-    #[arg(long, value_name = "FILE")]
-    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub output: FrameOutputArgs,
 }
 
 fn parse_param(text: &str) -> Result<(String, String), String> {
@@ -495,21 +486,12 @@ pub struct ExplainArgs {
     #[arg(long, value_name = "PERIOD", conflicts_with_all = ["since", "until", "all"])]
     pub period: Option<String>,
     #[command(flatten)]
-    pub data: DataArgs,
-    #[command(flatten)]
-    pub window: WindowArgs,
-    /// Environment that counts as production (any case)
-    #[arg(long, default_value = "production", value_name = "NAME")]
-    pub environment: String,
+    pub scope: ScopeArgs,
     /// Rows to print; 0 for all [default: 20 for table and markdown, all otherwise]
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
-    /// Output format
-    #[arg(long, value_enum, default_value_t = FrameFormat::Table)]
-    pub format: FrameFormat,
-    /// Write to this file (atomically) instead of standard output
-    #[arg(long, value_name = "FILE")]
-    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub output: FrameOutputArgs,
 }
 
 /// The limits of `dora check`: one flag per metric of the catalogue (`--max-lead-time`,

@@ -19,6 +19,15 @@ pub fn instant(flag: &'static str, value: &str, zone: Tz) -> Result<Micros> {
     })
 }
 
+/// Now, or the instant of `--as-of`: the one place dora reads the clock, so that `--as-of`
+/// makes every command reproducible.
+pub fn now(as_of: Option<&str>, zone: Tz) -> Result<Micros> {
+    match as_of {
+        Some(v) => instant("--as-of", v, zone),
+        None => Ok(chrono::Utc::now().timestamp_micros()),
+    }
+}
+
 /// The window from `--since`/`--until`/`--as-of`; `span` (first and last event) for `--all`.
 pub fn window(
     since: Option<&str>,
@@ -28,10 +37,7 @@ pub fn window(
     zone: Tz,
     span: impl FnOnce() -> Result<Option<(Micros, Micros)>>,
 ) -> Result<Window> {
-    let now = match as_of {
-        Some(v) => instant("--as-of", v, zone)?,
-        None => chrono::Utc::now().timestamp_micros(),
-    };
+    let now = now(as_of, zone)?;
     if all {
         return Ok(match span()? {
             Some((first, last)) => {

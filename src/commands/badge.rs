@@ -2,25 +2,17 @@
 
 use anyhow::Context as _;
 
-use crate::analysis::{self, Context, GroupBy};
+use crate::analysis::{self, GroupBy};
 use crate::cli::{BadgeArgs, GlobalArgs};
-use crate::commands::metrics::{METRIC_COLUMNS, load_tables, window};
+use crate::commands::resolve::{METRIC_COLUMNS, Scope, figures_of};
 use crate::commands::{ExitStatus, write_atomically};
 use crate::output::badge;
-use crate::settings;
 
 pub fn run(global: &GlobalArgs, args: &BadgeArgs) -> anyhow::Result<ExitStatus> {
-    let zone = settings::time_zone(&args.data.tz)?;
-    let tables = load_tables(global, &args.data, Some(METRIC_COLUMNS))?;
-    let context = Context {
-        window: window(&args.window, zone, &tables)?,
-        zone,
-        environment: args.environment.clone(),
-        group_by: args.repo.as_ref().map(|_| GroupBy::Repo),
-        period: None,
-    };
-    let report = analysis::compute(&tables, &context)?;
-    let f = crate::commands::metrics::figures_of(&report, args.repo.as_deref())?;
+    let scope = Scope::load(global, &args.scope, Some(METRIC_COLUMNS))?;
+    let context = scope.context(scope.window()?, args.repo.as_ref().map(|_| GroupBy::Repo), None);
+    let report = analysis::compute(&scope.tables, &context)?;
+    let f = figures_of(&report, args.repo.as_deref())?;
     let badges = badge::badges(&f);
     std::fs::create_dir_all(&args.out).with_context(|| format!("failed to create `{}`", args.out.display()))?;
     for (file, svg) in &badges {

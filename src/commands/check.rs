@@ -1,15 +1,14 @@
 //! `dora check`: thresholds on the metrics, exit 1 when one is broken.
 
+use crate::analysis;
 use crate::analysis::catalogue::Metric;
 use crate::analysis::gates::{self, Outcome, Threshold};
-use crate::analysis::{self, Context};
 use crate::cli::{CheckArgs, GlobalArgs};
-use crate::commands::metrics::{METRIC_COLUMNS, group_by, load_tables, window};
+use crate::commands::resolve::{METRIC_COLUMNS, Scope, group_by};
 use crate::commands::{ExitStatus, print_or_write};
 use crate::error::Error;
 use crate::output::check::{describe, results_frame};
 use crate::output::frame;
-use crate::settings;
 
 /// The thresholds given, in the catalogue's order.
 fn thresholds(args: &CheckArgs) -> anyhow::Result<Vec<Threshold>> {
@@ -30,16 +29,9 @@ fn thresholds(args: &CheckArgs) -> anyhow::Result<Vec<Threshold>> {
 
 pub fn run(global: &GlobalArgs, args: &CheckArgs) -> anyhow::Result<ExitStatus> {
     let thresholds = thresholds(args)?;
-    let zone = settings::time_zone(&args.data.tz)?;
-    let tables = load_tables(global, &args.data, Some(METRIC_COLUMNS))?;
-    let context = Context {
-        window: window(&args.window, zone, &tables)?,
-        zone,
-        environment: args.environment.clone(),
-        group_by: args.by.map(group_by),
-        period: None,
-    };
-    let report = analysis::compute(&tables, &context)?;
+    let scope = Scope::load(global, &args.scope, Some(METRIC_COLUMNS))?;
+    let context = scope.context(scope.window()?, args.by.map(group_by), None);
+    let report = analysis::compute(&scope.tables, &context)?;
     let outcomes: Vec<Outcome> = if args.by.is_some() {
         report
             .groups
@@ -68,8 +60,8 @@ pub fn run(global: &GlobalArgs, args: &CheckArgs) -> anyhow::Result<ExitStatus> 
         frame::render(&mut table, frame::FrameFormat::Markdown, &mut markdown)?;
         crate::commands::append_step_summary(&args.step_summary, &String::from_utf8_lossy(&markdown))?;
     }
-    print_or_write(args.out.as_deref(), args.format, |out| {
-        if args.format == frame::FrameFormat::Table {
+    print_or_write(args.output.out.as_deref(), args.output.format, |out| {
+        if args.output.format == frame::FrameFormat::Table {
             writeln!(
                 out,
                 "dora check, {} to {} ({})",
@@ -88,7 +80,7 @@ pub fn run(global: &GlobalArgs, args: &CheckArgs) -> anyhow::Result<ExitStatus> 
                 Ok(())
             }
         } else {
-            frame::render(&mut table, args.format, out)
+            frame::render(&mut table, args.output.format, out)
         }
     })?;
     Ok(if broken == 0 {

@@ -111,7 +111,7 @@ pub fn run(global: &GlobalArgs, args: &GithubArgs) -> anyhow::Result<ExitStatus>
     let file = file.github;
     let since = match args.since.as_ref().or(file.since.as_ref()) {
         Some(t) => settings::instant("--since", t, chrono_tz::UTC)?,
-        None => chrono::Utc::now().timestamp_micros() - 90 * MICROS_PER_DAY,
+        None => settings::now(None, chrono_tz::UTC)? - 90 * MICROS_PER_DAY,
     };
     // Checked now, so a bad flag or file stops before any request.
     let defaults = repo_options(args, &file.defaults, since)?;

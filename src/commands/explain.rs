@@ -1,17 +1,16 @@
 //! `dora explain`: one figure and the rows behind it.
 
-use crate::analysis::{self, Context, GroupBy, explain, window};
+use crate::analysis::{self, GroupBy, explain, window};
 use crate::cli::{ExplainArgs, GlobalArgs};
-use crate::commands::metrics::{self, METRIC_COLUMNS, load_tables};
+use crate::commands::resolve::{METRIC_COLUMNS, Scope, figures_of};
 use crate::commands::{ExitStatus, print_or_write};
 use crate::error::Error;
 use crate::output::explain::Heading;
 use crate::output::frame::{self, FrameFormat};
-use crate::settings;
 
 pub fn run(global: &GlobalArgs, args: &ExplainArgs) -> anyhow::Result<ExitStatus> {
-    let zone = settings::time_zone(&args.data.tz)?;
-    let tables = load_tables(global, &args.data, Some(METRIC_COLUMNS))?;
+    let scope = Scope::load(global, &args.scope, Some(METRIC_COLUMNS))?;
+    let (zone, tables) = (scope.zone, &scope.tables);
     let window = if let Some(text) = &args.period {
         window::named_period(text, zone)
             .ok_or_else(|| Error::InvalidArgument {
@@ -21,21 +20,15 @@ pub fn run(global: &GlobalArgs, args: &ExplainArgs) -> anyhow::Result<ExitStatus
             })?
             .1
     } else {
-        metrics::window(&args.window, zone, &tables)?
+        scope.window()?
     };
-    let context = Context {
-        window,
-        zone,
-        environment: args.environment.clone(),
-        group_by: args.repo.as_ref().map(|_| GroupBy::Repo),
-        period: None,
-    };
+    let context = scope.context(window, args.repo.as_ref().map(|_| GroupBy::Repo), None);
 
     // The figure comes from the same computation as `dora metrics`; the rows from its facts.
-    let report = analysis::compute(&tables, &context)?;
-    let figures = metrics::figures_of(&report, args.repo.as_deref())?;
-    let facts = analysis::facts(&tables, &context)?;
-    let limit = match (args.limit, args.format) {
+    let report = analysis::compute(tables, &context)?;
+    let figures = figures_of(&report, args.repo.as_deref())?;
+    let facts = analysis::facts(tables, &context)?;
+    let limit = match (args.limit, args.output.format) {
         (Some(0), _) => None,
         (Some(n), _) => Some(n),
         (None, FrameFormat::Table | FrameFormat::Markdown) => Some(20),
@@ -53,16 +46,18 @@ pub fn run(global: &GlobalArgs, args: &ExplainArgs) -> anyhow::Result<ExitStatus
         total,
         shown: rows.height(),
     };
-    print_or_write(args.out.as_deref(), args.format, |out| match args.format {
-        FrameFormat::Table => {
-            heading.text(out, false)?;
-            writeln!(out, "{}", frame::table(&rows))
+    print_or_write(args.output.out.as_deref(), args.output.format, |out| {
+        match args.output.format {
+            FrameFormat::Table => {
+                heading.text(out, false)?;
+                writeln!(out, "{}", frame::table(&rows))
+            }
+            FrameFormat::Markdown => {
+                heading.text(out, true)?;
+                frame::render(&mut rows, args.output.format, out)
+            }
+            FrameFormat::Json => heading.json(out, &mut rows),
+            FrameFormat::Csv | FrameFormat::Parquet => frame::render(&mut rows, args.output.format, out),
         }
-        FrameFormat::Markdown => {
-            heading.text(out, true)?;
-            frame::render(&mut rows, args.format, out)
-        }
-        FrameFormat::Json => heading.json(out, &mut rows),
-        FrameFormat::Csv | FrameFormat::Parquet => frame::render(&mut rows, args.format, out),
     })
 }

@@ -11,6 +11,7 @@ pub mod import;
 pub mod metrics;
 pub mod query;
 pub mod report;
+pub mod resolve;
 
 use std::io::Write;
 use std::path::Path;

@@ -4,10 +4,9 @@ use std::fmt::Write as _;
 
 use anyhow::Context as _;
 
-use crate::analysis::{self, Context};
-use crate::cli::{GlobalArgs, QueryArgs};
+use crate::cli::{GlobalArgs, QueryArgs, WindowArgs};
 use crate::commands::ExitStatus;
-use crate::commands::metrics::{group_by, load_tables, period_kind};
+use crate::commands::resolve::{Scope, group_by};
 use crate::error::Error;
 use crate::output::frame;
 use crate::query::params::{self, Bound, ParamDecl};
@@ -22,7 +21,7 @@ pub fn run(global: &GlobalArgs, args: &QueryArgs) -> anyhow::Result<ExitStatus> 
         let text = list(args)?;
         return print(args, |out| out.write_all(text.as_bytes()));
     }
-    let zone = settings::time_zone(&args.data.tz)?;
+    let zone = settings::time_zone(&args.scope.data.tz)?;
 
     // The SQL and its declared parameters: inline, from a file, or a saved query.
     let (sql, decls) = match (&args.query, &args.file) {
@@ -50,8 +49,13 @@ pub fn run(global: &GlobalArgs, args: &QueryArgs) -> anyhow::Result<ExitStatus> 
 
     // `--param since=...` and `--param until=...` are the window flags under another name.
     let window_param = |name: &str| args.params.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
-    let since = either("--since", args.window.since.as_deref(), window_param("since"))?;
-    let until = either("--until", args.window.until.as_deref(), window_param("until"))?;
+    let window_args = &args.scope.window;
+    let window_args = WindowArgs {
+        since: either("--since", window_args.since.as_deref(), window_param("since"))?.map(str::to_string),
+        until: either("--until", window_args.until.as_deref(), window_param("until"))?.map(str::to_string),
+        all: window_args.all,
+        as_of: window_args.as_of.clone(),
+    };
     let given: Vec<(String, String)> = args
         .params
         .iter()
@@ -60,31 +64,18 @@ pub fn run(global: &GlobalArgs, args: &QueryArgs) -> anyhow::Result<ExitStatus> 
         .collect();
     let mut bindings = params::bind(&decls, &given, zone)?;
 
-    let tables = load_tables(global, &args.data, None)?;
-    let window = settings::window(
-        since,
-        until,
-        args.window.all,
-        args.window.as_of.as_deref(),
-        zone,
-        || analysis::data_span(&tables),
-    )?;
+    let scope = Scope::load(global, &args.scope, None)?;
+    let window = scope.window_of(&window_args)?;
     bindings.insert("since".into(), Bound::Timestamp(window.since));
     bindings.insert("until".into(), Bound::Timestamp(window.until));
 
-    let context = Context {
-        window,
-        zone,
-        environment: args.environment.clone(),
-        group_by: args.by.map(group_by),
-        period: Some(period_kind(args.period)),
-    };
+    let context = scope.context(window, args.by.map(group_by), Some(args.period));
     let prepared = if args.tables && args.query.is_none() && args.file.is_none() {
         None
     } else {
         Some(prepare(&sql, &bindings)?)
     };
-    let catalog = catalogue::build(&tables, &context, prepared.as_ref(), args.tables)?;
+    let catalog = catalogue::build(&scope.tables, &context, prepared.as_ref(), args.tables)?;
     if args.tables {
         let text = catalogue::describe(&catalog)?;
         return print(args, |out| out.write_all(text.as_bytes()));
@@ -93,7 +84,7 @@ pub fn run(global: &GlobalArgs, args: &QueryArgs) -> anyhow::Result<ExitStatus> 
         return Ok(ExitStatus::Success);
     };
     let mut result = catalog.run(&prepared)?;
-    print(args, |out| frame::render(&mut result, args.format, out))
+    print(args, |out| frame::render(&mut result, args.output.format, out))
 }
 
 /// A saved query's name: letters, digits, `-` and `_` only (no SQL is that).
@@ -147,5 +138,5 @@ fn print(
     args: &QueryArgs,
     write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
 ) -> anyhow::Result<ExitStatus> {
-    super::print_or_write(args.out.as_deref(), args.format, write)
+    super::print_or_write(args.output.out.as_deref(), args.output.format, write)
 }

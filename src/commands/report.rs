@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use crate::analysis::report_period::{self, ReportPeriod};
 use crate::analysis::{PeriodKind, window};
 use crate::cli::{GlobalArgs, ReportArgs};
-use crate::commands::metrics::{group_by, load_tables};
+use crate::commands::resolve::{Scope, group_by};
 use crate::commands::{ExitStatus, append_step_summary, write_atomically};
 use crate::error::Error;
 use crate::output::report;
@@ -15,15 +15,14 @@ use crate::settings;
 use crate::timestamp;
 
 pub fn run(global: &GlobalArgs, args: &ReportArgs) -> anyhow::Result<ExitStatus> {
-    let zone = settings::time_zone(&args.data.tz)?;
-    let tables = load_tables(global, &args.data, None)?;
-    let period = period(args, zone, &tables)?;
+    let scope = Scope::load(global, &args.scope, None)?;
+    let period = period(args, &scope)?;
     let digest = report_period::digest(
-        &tables,
+        &scope.tables,
         period,
         args.trend,
-        zone,
-        &args.environment,
+        scope.zone,
+        scope.environment(),
         args.by.map(group_by),
     )?;
     let context = report::context(&digest, args.png)?;
@@ -68,7 +67,8 @@ fn eprintln_report(out: &Path, label: &str, charts: usize, png: bool) {
 }
 
 /// The report's period from `--week`, `--month`, `--since`/`--until`, or the last complete week.
-fn period(args: &ReportArgs, zone: chrono_tz::Tz, tables: &crate::table::Tables) -> anyhow::Result<ReportPeriod> {
+fn period(args: &ReportArgs, scope: &Scope) -> anyhow::Result<ReportPeriod> {
+    let zone = scope.zone;
     let named = |flag: &'static str, text: &str, kind: PeriodKind| -> anyhow::Result<ReportPeriod> {
         match window::named_period(text, zone) {
             Some((k, w)) if k == kind => Ok(ReportPeriod::calendar(kind, timestamp::local_date(w.since, zone))),
@@ -89,18 +89,15 @@ fn period(args: &ReportArgs, zone: chrono_tz::Tz, tables: &crate::table::Tables)
     if let Some(m) = &args.month {
         return named("--month", m, PeriodKind::Month);
     }
-    let w = &args.window;
+    let w = &args.scope.window;
     if w.since.is_some() || w.until.is_some() || w.all {
-        let window = crate::commands::metrics::window(w, zone, tables)?;
+        let window = scope.window()?;
         return Ok(ReportPeriod::days(
             timestamp::local_date(window.since, zone),
             // The window's end is exclusive: a day starting exactly at it is not in it.
             timestamp::local_date(window.until - 1, zone) + chrono::Days::new(1),
         ));
     }
-    let now = match &w.as_of {
-        Some(v) => settings::instant("--as-of", v, zone)?,
-        None => chrono::Utc::now().timestamp_micros(),
-    };
+    let now = settings::now(w.as_of.as_deref(), zone)?;
     Ok(ReportPeriod::last_complete(PeriodKind::Week, now, zone))
 }

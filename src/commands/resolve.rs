@@ -1,0 +1,183 @@
+//! The flags every analysis command shares, resolved once: the time zone, the tables (from
+//! `--input DIR` or the store), the window and the analysis [`Context`]. `badge`, `check`,
+//! `explain`, `metrics`, `query` and `report` all start here.
+
+use chrono_tz::Tz;
+
+use crate::analysis::figures::{Figures, Inputs, Scorecard};
+use crate::analysis::{self, Context, GroupBy, PeriodKind, Window};
+use crate::cli::{By, DataArgs, GlobalArgs, Period, ScopeArgs, WindowArgs};
+use crate::collect::csv::ReadOptions;
+use crate::collect::csv::mapping::Mapping;
+use crate::collect::{folder_files, read_files, tables_from_inputs};
+use crate::settings;
+use crate::store::{self, Store};
+use crate::table::Tables;
+use crate::table::schema::{deployments as d, incidents as i, pull_requests as pr};
+
+/// The optional columns the metrics read; `--input` parses only these (and the required ones).
+pub const METRIC_COLUMNS: &[(&str, &str)] = &[
+    ("deployments", d::ENVIRONMENT),
+    ("deployments", d::STATUS),
+    ("deployments", d::SERVICE),
+    ("deployments", d::TEAM),
+    ("deployments", d::KIND),
+    ("incidents", i::RESOLVED_AT),
+    ("incidents", i::DEPLOYMENT_ID),
+    ("incidents", i::SERVICE),
+    ("pull_requests", pr::FIRST_COMMIT_AT),
+    ("pull_requests", pr::FIRST_REVIEW_AT),
+    ("pull_requests", pr::MERGED_AT),
+    ("pull_requests", pr::MERGE_SHA),
+];
+
+/// An analysis command's scope, resolved: its time zone and tables, ready to build contexts.
+pub struct Scope<'a> {
+    pub zone: Tz,
+    pub tables: Tables,
+    args: &'a ScopeArgs,
+}
+
+impl<'a> Scope<'a> {
+    /// Resolves the time zone and loads the tables; `only`: the optional columns to read from
+    /// `--input` (all without it).
+    pub fn load(
+        global: &GlobalArgs,
+        args: &'a ScopeArgs,
+        only: Option<&[(&'static str, &'static str)]>,
+    ) -> anyhow::Result<Self> {
+        let zone = settings::time_zone(&args.data.tz)?;
+        let tables = load_tables(global, &args.data, zone, only)?;
+        Ok(Scope { zone, tables, args })
+    }
+
+    /// The window of `--since`/`--until`/`--all`/`--as-of`.
+    pub fn window(&self) -> anyhow::Result<Window> {
+        self.window_of(&self.args.window)
+    }
+
+    /// The window of other window flags than the scope's own (`dora query` takes `--param
+    /// since=...` as `--since`).
+    pub fn window_of(&self, w: &WindowArgs) -> anyhow::Result<Window> {
+        Ok(settings::window(
+            w.since.as_deref(),
+            w.until.as_deref(),
+            w.all,
+            w.as_of.as_deref(),
+            self.zone,
+            || analysis::data_span(&self.tables),
+        )?)
+    }
+
+    /// The analysis context over `window`, grouped and cut into periods as asked.
+    pub fn context(&self, window: Window, by: Option<GroupBy>, period: Option<Period>) -> Context {
+        Context {
+            window,
+            zone: self.zone,
+            environment: self.args.environment.clone(),
+            group_by: by,
+            period: period.map(period_kind),
+        }
+    }
+
+    pub fn environment(&self) -> &str {
+        &self.args.environment
+    }
+}
+
+/// The canonical tables from `--input DIR` or the store.
+pub fn load_tables(
+    global: &GlobalArgs,
+    data: &DataArgs,
+    zone: Tz,
+    only: Option<&[(&'static str, &'static str)]>,
+) -> anyhow::Result<Tables> {
+    match &data.input {
+        Some(dir) => {
+            let mapping = mapping(data)?;
+            let files = folder_files(dir, &mapping)?;
+            let options = ReadOptions {
+                zone,
+                mapping: &mapping,
+                skip_invalid: false,
+                only,
+                progress: None,
+            };
+            let inputs = read_files(&files, &options)?;
+            Ok(store::with_derived_columns_of(tables_from_inputs(&inputs))?.lazy())
+        }
+        None => Ok(Store::open(&global.store)?.tables()?),
+    }
+}
+
+fn mapping(data: &DataArgs) -> anyhow::Result<Mapping> {
+    Ok(data
+        .mapping
+        .as_deref()
+        .map(Mapping::load)
+        .transpose()?
+        .unwrap_or_default())
+}
+
+/// The source and fingerprint of the data `load_tables` reads.
+pub fn inputs(global: &GlobalArgs, data: &DataArgs) -> anyhow::Result<Inputs> {
+    use crate::table::fingerprint::{combine, file_sha256};
+    match &data.input {
+        Some(dir) => {
+            let mut parts = Vec::new();
+            for (table, path) in folder_files(dir, &mapping(data)?)? {
+                parts.push((table.name.to_string(), file_sha256(&path)?));
+            }
+            // The mapping changes what the files mean, so it is part of the input.
+            if let Some(path) = &data.mapping {
+                parts.push(("mapping".to_string(), file_sha256(path)?));
+            }
+            Ok(Inputs {
+                source: "csv",
+                fingerprint: combine(parts.iter().map(|(n, h)| (n.as_str(), h.as_str()))),
+            })
+        }
+        None => Ok(Inputs {
+            source: "store",
+            fingerprint: Store::open(&global.store)?.fingerprint()?,
+        }),
+    }
+}
+
+/// The figures of `--repo` (the report grouped by repository), or the overall figures without
+/// it; an unknown repository is an error that lists those there are.
+pub fn figures_of(report: &Scorecard, repo: Option<&str>) -> anyhow::Result<Figures> {
+    let Some(repo) = repo else {
+        return Ok(report.overall.clone());
+    };
+    report
+        .groups
+        .iter()
+        .find(|g| g.key.as_deref() == Some(repo))
+        .map(|g| g.figures.clone())
+        .ok_or_else(|| {
+            let repos: Vec<&str> = report.groups.iter().filter_map(|g| g.key.as_deref()).collect();
+            crate::error::Error::InvalidArgument {
+                flag: "--repo",
+                value: repo.to_string(),
+                expected: format!("a repository with production deployments: {}", repos.join(", ")),
+            }
+            .into()
+        })
+}
+
+pub fn group_by(by: By) -> GroupBy {
+    match by {
+        By::Repo => GroupBy::Repo,
+        By::Service => GroupBy::Service,
+        By::Team => GroupBy::Team,
+    }
+}
+
+pub fn period_kind(period: Period) -> PeriodKind {
+    match period {
+        Period::Day => PeriodKind::Day,
+        Period::Week => PeriodKind::Week,
+        Period::Month => PeriodKind::Month,
+    }
+}
