@@ -59,3 +59,61 @@ pub fn render(report: &Scorecard, out: &mut dyn Write) -> std::io::Result<()> {
     }
     w.flush()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows() -> Vec<csv::StringRecord> {
+        let mut out = Vec::new();
+        render(&crate::output::sample_scorecard(), &mut out).expect("render");
+        let mut reader = csv::ReaderBuilder::new().has_headers(false).from_reader(out.as_slice());
+        reader.records().map(|r| r.expect("a record")).collect()
+    }
+
+    #[test]
+    fn every_row_has_the_header_s_width_and_scope() {
+        let rows = rows();
+        let width = header().len();
+        assert!(rows.iter().all(|r| r.len() == width));
+        let scopes: Vec<&str> = rows[1..].iter().map(|r| &r[0]).collect();
+        // overall, then each group followed by its periods, then the periods.
+        assert_eq!(
+            scopes,
+            [
+                "overall",
+                "group",
+                "group_period",
+                "group_period",
+                "group",
+                "group_period",
+                "group_period",
+                "period",
+                "period"
+            ]
+        );
+        // A group key with a `|` is written as it is; a group without one is empty.
+        assert_eq!((&rows[2][1], &rows[5][1]), ("acme/a|b", ""));
+    }
+
+    #[test]
+    fn cells_are_the_figures_under_their_catalogue_column() {
+        let rows = rows();
+        let column = |name: &str| rows[0].iter().position(|h| h == name).expect("a column");
+        let overall = &rows[1];
+        assert_eq!(&overall[column("deployments")], "4");
+        assert_eq!(&overall[column("change_failure_rate")], "0.25");
+        assert_eq!(&overall[column("lead_time_median_hours")], "2.5");
+        assert_eq!(&overall[column("level_lead_time")], "high");
+        assert_eq!(&overall[column("time_zone")], "UTC");
+        // No data: an empty cell, not 0 or NaN.
+        let empty_week = &rows[4];
+        assert_eq!(
+            (
+                &empty_week[column("change_failure_rate")],
+                &empty_week[column("level_lead_time")]
+            ),
+            ("", "")
+        );
+    }
+}

@@ -174,3 +174,35 @@ impl Serialize for Artifact<'_> {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn figures_sit_under_their_catalogue_keys_in_sorted_objects() {
+        let mut out = Vec::new();
+        render(&crate::output::sample_scorecard(), &mut out).expect("render");
+        let text = String::from_utf8(out).expect("UTF-8");
+        let json: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        let overall = &json["overall"];
+        assert_eq!(overall["deployments"], 4);
+        assert_eq!(overall["change_failure_rate"], 0.25);
+        assert_eq!(overall["lead_time_hours"]["median"], 2.5);
+        assert_eq!(overall["levels"]["lead_time"], "high");
+        assert_eq!(overall["levels"]["change_failure_rate"], serde_json::Value::Null);
+        assert_eq!(json["groups"][0]["repo"], "acme/a|b");
+        assert_eq!(json["groups"][1]["periods"][1]["start"], "2026-03-09");
+        // Keys are written in alphabetical order, so artifacts diff cleanly (the top level's
+        // here).
+        let keys: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("  \"") && !l.starts_with("   "))
+            .filter_map(|l| l.trim().split('"').nth(1))
+            .collect();
+        let mut sorted = keys.clone();
+        sorted.sort_unstable();
+        assert!(!keys.is_empty());
+        assert_eq!(keys, sorted);
+    }
+}

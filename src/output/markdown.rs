@@ -92,3 +92,24 @@ pub fn render(report: &Scorecard, out: &mut dyn Write) -> std::io::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_table_row_has_the_heading_s_cells_and_pipes_are_escaped() {
+        let mut out = Vec::new();
+        render(&crate::output::sample_scorecard(), &mut out).expect("render");
+        let text = String::from_utf8(out).expect("UTF-8");
+        assert!(text.contains("acme/a\\|b"), "{text}");
+        // Each table's rows split into as many cells as its heading (escaped pipes excepted).
+        for table in text.split("\n\n").filter(|block| block.starts_with('|')) {
+            let cells = |line: &str| line.replace("\\|", "").matches('|').count();
+            let mut lines = table.lines();
+            let width = cells(lines.next().expect("a heading"));
+            assert!(lines.all(|l| cells(l) == width), "{table}");
+        }
+        assert!(text.contains("### By repo"), "{text}");
+    }
+}

@@ -192,3 +192,54 @@ pub fn window_line(report: &Scorecard) -> String {
         report.lead_time_source,
     )
 }
+
+/// A small scorecard for the renderers' unit tests: two repositories (one without a key) over
+/// two weeks, with a cell that needs escaping.
+#[cfg(test)]
+pub(crate) fn sample_scorecard() -> Scorecard {
+    use crate::analysis::figures::{Figures, Group, PeriodFigures};
+    use crate::analysis::levels::Level;
+    let figures = |deployments: u64, failed: u64, median: Option<f64>| {
+        let mut f = Figures {
+            deployments,
+            failed_deployments: failed,
+            change_failure_rate: (deployments > 0).then(|| failed as f64 / deployments as f64),
+            ..Figures::default()
+        };
+        f.lead_time_hours.count = deployments * 2;
+        f.lead_time_hours.median = median;
+        f.deployment_frequency.per_week = Some(deployments as f64 / 2.0);
+        f.levels.lead_time = median.map(|_| Level::High);
+        f
+    };
+    let week = |day: u32, f: Figures| PeriodFigures {
+        start: chrono::NaiveDate::from_ymd_opt(2026, 3, day).expect("a date"),
+        end: chrono::NaiveDate::from_ymd_opt(2026, 3, day + 7).expect("a date"),
+        figures: f,
+    };
+    Scorecard {
+        since: 1_772_409_600_000_000,
+        until: 1_773_619_200_000_000,
+        time_zone: "UTC".into(),
+        environment: "production".into(),
+        group_by: Some("repo"),
+        period: Some("week"),
+        lead_time_source: "deployment_commits",
+        overall: figures(4, 1, Some(2.5)),
+        groups: vec![
+            Group {
+                key: Some("acme/a|b".into()),
+                figures: figures(3, 1, Some(2.0)),
+                periods: vec![week(2, figures(3, 1, Some(2.0))), week(9, figures(0, 0, None))],
+            },
+            Group {
+                key: None,
+                figures: figures(1, 0, Some(30.0)),
+                periods: vec![week(2, figures(0, 0, None)), week(9, figures(1, 0, Some(30.0)))],
+            },
+        ],
+        periods: vec![week(2, figures(3, 1, Some(2.0))), week(9, figures(1, 0, Some(30.0)))],
+        inputs: None,
+        pull_requests: None,
+    }
+}

@@ -60,3 +60,21 @@ pub fn render(report: &Scorecard, out: &mut dyn Write) -> std::io::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_summary_lists_every_metric_and_the_groups_by_name() {
+        let mut out = Vec::new();
+        render(&crate::output::sample_scorecard(), &mut out).expect("render");
+        let text = String::from_utf8(out).expect("UTF-8");
+        for m in crate::analysis::catalogue::Metric::ALL {
+            assert!(text.contains(m.spec().name), "{}: {text}", m.spec().name);
+        }
+        // A group without a key is shown as `(none)`; a key is shown as it is.
+        assert!(text.contains("(none)") && text.contains("acme/a|b"), "{text}");
+        assert!(text.contains("2.5 h"), "{text}");
+    }
+}
