@@ -106,14 +106,27 @@ fn repo_options(args: &GithubArgs, settings: &RepoSettings, since: i64) -> anyho
     })
 }
 
-pub fn run(global: &GlobalArgs, args: &GithubArgs) -> anyhow::Result<ExitStatus> {
+/// Everything a sync needs from the flags and the settings file, checked before any request.
+struct Plan {
+    file: config::GithubSettings,
+    since: i64,
+    defaults: Options,
+    exclude: Vec<glob::Pattern>,
+    org: Option<String>,
+    named: Vec<String>,
+    token: String,
+    api_url: String,
+    concurrency: usize,
+    max_wait: u64,
+}
+
+fn plan(args: &GithubArgs) -> anyhow::Result<Plan> {
     let (file, _) = config::load(args.config.as_deref())?;
     let file = file.github;
     let since = match args.since.as_ref().or(file.since.as_ref()) {
         Some(t) => settings::instant("--since", t, chrono_tz::UTC)?,
         None => settings::now(None, chrono_tz::UTC)? - 90 * MICROS_PER_DAY,
     };
-    // Checked now, so a bad flag or file stops before any request.
     let defaults = repo_options(args, &file.defaults, since)?;
     let exclude = args
         .exclude
@@ -154,45 +167,91 @@ pub fn run(global: &GlobalArgs, args: &GithubArgs) -> anyhow::Result<ExitStatus>
         .unwrap_or_else(|| "https://api.github.com".into());
     let concurrency = args.concurrency.or(file.concurrency).unwrap_or(4).max(1);
     let max_wait = args.max_wait.or(file.max_wait).unwrap_or(900);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("failed to start the async runtime")?;
-    // A spinner on a terminal; in CI (not a terminal) it hides itself and waits are logged as
-    // plain lines instead.
-    let progress = if global.quiet {
-        ProgressBar::hidden()
-    } else {
-        ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())
-    };
-    progress.set_style(
-        ProgressStyle::with_template("{spinner} {elapsed} {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()),
-    );
-    progress.enable_steady_tick(Duration::from_millis(120));
-    let on_terminal = !progress.is_hidden();
-    let notify = {
-        let progress = progress.clone();
+    Ok(Plan {
+        file,
+        since,
+        defaults,
+        exclude,
+        org,
+        named,
+        token,
+        api_url,
+        concurrency,
+        max_wait,
+    })
+}
+
+/// What the user sees while a sync runs: a spinner on a terminal; in CI (not a terminal) it
+/// hides itself and waits and finished repositories are logged as plain lines instead.
+#[derive(Clone)]
+struct Progress {
+    bar: ProgressBar,
+    on_terminal: bool,
+    quiet: bool,
+}
+
+impl Progress {
+    fn new(quiet: bool) -> Self {
+        let bar = if quiet {
+            ProgressBar::hidden()
+        } else {
+            ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())
+        };
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {elapsed} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        bar.enable_steady_tick(Duration::from_millis(120));
+        let on_terminal = !bar.is_hidden();
+        Progress {
+            bar,
+            on_terminal,
+            quiet,
+        }
+    }
+
+    /// A line above the spinner, or on its own in CI.
+    fn line(&self, line: String) {
+        if self.on_terminal {
+            self.bar.println(line);
+        } else if !self.quiet {
+            #[expect(clippy::print_stderr, reason = "the log line CI shows instead of a progress bar")]
+            {
+                eprintln!("{line}");
+            }
+        }
+    }
+
+    /// The client's events: requests counted on the spinner, waits logged.
+    fn notify(&self) -> github::client::Notify {
+        let progress = self.clone();
         let (requests, not_modified) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
-        let quiet = global.quiet;
         Box::new(move |event: Event| match event {
             Event::Response { not_modified: nm } => {
                 let n = requests.fetch_add(1, Ordering::Relaxed) + 1;
                 let m = not_modified.fetch_add(u64::from(nm), Ordering::Relaxed) + u64::from(nm);
-                progress.set_message(format!("{n} requests ({m} not modified)"));
+                progress.bar.set_message(format!("{n} requests ({m} not modified)"));
             }
             Event::Waiting { reason, seconds, first } => {
                 let line = format!("waiting {seconds} s: {reason}");
-                if on_terminal {
-                    progress.set_message(line);
-                } else if first && !quiet {
-                    #[expect(clippy::print_stderr, reason = "the log line CI shows instead of a progress bar")]
-                    {
-                        eprintln!("{line}");
-                    }
+                if progress.on_terminal {
+                    progress.bar.set_message(line);
+                } else if first {
+                    progress.line(line);
                 }
             }
-        }) as github::client::Notify
-    };
+        })
+    }
+}
+
+pub fn run(global: &GlobalArgs, args: &GithubArgs) -> anyhow::Result<ExitStatus> {
+    // Checked now, so a bad flag or file stops before any request.
+    let plan = plan(args)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("failed to start the async runtime")?;
+    let progress = Progress::new(global.quiet);
     let client = {
         // octocrab's client starts its connection pool on the runtime it is built in. The
         // guard must not outlive this block: Polars, used below, refuses to run inside a
@@ -200,97 +259,41 @@ pub fn run(global: &GlobalArgs, args: &GithubArgs) -> anyhow::Result<ExitStatus>
         let _runtime = runtime.enter();
         Arc::new(
             Client::new(
-                &api_url,
-                Some(token),
+                &plan.api_url,
+                Some(plan.token.clone()),
                 load_cache(&global.store),
-                Duration::from_secs(max_wait),
+                Duration::from_secs(plan.max_wait),
             )?
-            .with_notify(notify),
+            .with_notify(progress.notify()),
         )
     };
-    let mut repos = named;
-    if let Some(org) = &org {
-        repos.extend(runtime.block_on(github::org_repositories(&client, org, &exclude))?);
+    let mut repos = plan.named.clone();
+    if let Some(org) = &plan.org {
+        repos.extend(runtime.block_on(github::org_repositories(&client, org, &plan.exclude))?);
     }
     repos.sort();
     repos.dedup();
-    let stored = Store::open(&global.store).ok().map(|s| s.tables()).transpose()?;
-    let mut jobs = Vec::new();
-    for repo in repos {
-        let known = match &stored {
-            Some(t) => github::known(t, &repo)?,
-            None => Known::default(),
-        };
-        let options = match file.repo.get(&repo) {
-            Some(own) => repo_options(args, &own.or(&file.defaults), since)?,
-            None => defaults.clone(),
-        };
-        jobs.push((repo, known, Arc::new(options)));
-    }
-
-    let (synced, failed) = runtime.block_on(async {
-        let limit = Arc::new(tokio::sync::Semaphore::new(concurrency));
-        let mut tasks = tokio::task::JoinSet::new();
-        for (repo, known, options) in jobs {
-            let (client, limit) = (Arc::clone(&client), Arc::clone(&limit));
-            tasks.spawn(async move {
-                let _permit = limit.acquire().await;
-                let result = github::sync(&client, &repo, &options, &known).await;
-                (repo, result)
-            });
-        }
-        let mut synced: Vec<Synced> = Vec::new();
-        let mut failed: Vec<(String, Error)> = Vec::new();
-        while let Some(joined) = tasks.join_next().await {
-            let (repo, result) = joined.context("a sync task failed")?;
-            let line = match &result {
-                Ok(s) => format!("{repo}: done ({} commits, {} deployments)", s.commits, s.deployments),
-                Err(_) => format!("{repo}: failed"),
-            };
-            if on_terminal {
-                progress.println(line);
-            } else if !global.quiet {
-                #[expect(clippy::print_stderr, reason = "the log line CI shows instead of a progress bar")]
-                {
-                    eprintln!("{line}");
-                }
-            }
-            match result {
-                Ok(s) => synced.push(s),
-                Err(e) => failed.push((repo, e)),
-            }
-        }
-        anyhow::Ok((synced, failed))
-    })?;
+    let jobs = jobs(global, args, &plan, repos)?;
+    let (synced, failed) = runtime.block_on(sync_all(&client, jobs, plan.concurrency, &progress))?;
 
     // What did sync is written, even when another repository failed: each repository's rows
     // are complete in themselves, and a rerun continues from them.
-    let mut updates: Vec<(&'static schema::Table, DataFrame)> = Vec::new();
-    for table in schema::TABLES {
-        let frames: Vec<DataFrame> = synced.iter().map(|s| s.tables.get(table).clone()).collect();
-        let mut merged = empty_frame(table);
-        for f in frames {
-            anyhow::Context::with_context(merged.vstack_mut(&f), || {
-                format!("failed to gather the `{}` rows", table.name)
-            })?;
-        }
-        updates.push((table, merged));
-    }
     let changes = if synced.is_empty() {
         Vec::new()
     } else {
-        Store::upsert(&global.store, &updates)?.1
+        Store::upsert(&global.store, &gathered(&synced)?)?.1
     };
-    progress.finish_and_clear();
+    progress.bar.finish_and_clear();
     let client = Arc::try_unwrap(client).map_err(|_| anyhow::anyhow!("the GitHub client is still in use"))?;
     let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
-    let stats = (
-        load(&client.stats.requests),
-        load(&client.stats.not_modified),
-        load(&client.stats.rate_limit_waits),
-        load(&client.stats.retries),
-        load(&client.stats.waited_ms),
-    );
+    let stats = Stats {
+        repositories: synced.len() + failed.len(),
+        requests: load(&client.stats.requests),
+        not_modified: load(&client.stats.not_modified),
+        rate_limit_waits: load(&client.stats.rate_limit_waits),
+        retries: load(&client.stats.retries),
+        waited_ms: load(&client.stats.waited_ms),
+    };
     if !synced.is_empty() {
         let cache = client.into_cache();
         write_atomically(&global.store.join(CACHE_FILE), |w| {
@@ -299,61 +302,7 @@ pub fn run(global: &GlobalArgs, args: &GithubArgs) -> anyhow::Result<ExitStatus>
     }
     let mut err = std::io::stderr().lock();
     if !global.quiet {
-        let mut sorted: Vec<&Synced> = synced.iter().collect();
-        sorted.sort_by(|a, b| a.repo.cmp(&b.repo));
-        for s in sorted {
-            writeln!(
-                err,
-                "{}: {} commits on {}, {} deployments, {} incidents, {} merged pull requests",
-                s.repo, s.commits, s.branch, s.deployments, s.incidents, s.pull_requests
-            )?;
-            if s.unmapped > 0 {
-                writeln!(
-                    err,
-                    "  {} deployment(s) off the default branch with no earlier deployment to compare with: their commits are unknown",
-                    s.unmapped
-                )?;
-            }
-            if s.reverted > 0 {
-                writeln!(
-                    err,
-                    "  {} deployment(s) marked rolled back: a merged pull request reverted their change",
-                    s.reverted
-                )?;
-            }
-            if s.unknown_causes > 0 {
-                writeln!(
-                    err,
-                    "  {} incident(s) name a cause dora could not find; they are attributed by time",
-                    s.unknown_causes
-                )?;
-            }
-        }
-        for c in changes.iter().filter(|c| c.added + c.replaced > 0) {
-            writeln!(
-                err,
-                "{:<19} {} added, {} replaced; {} rows in store",
-                c.table, c.added, c.replaced, c.total
-            )?;
-        }
-        writeln!(
-            err,
-            "{} repositories, {} requests ({} answered 304 Not Modified, free of rate limit){}{}, {:.1} s spent waiting",
-            synced.len() + failed.len(),
-            stats.0,
-            stats.1,
-            if stats.2 > 0 {
-                format!(", {} rate-limit waits", stats.2)
-            } else {
-                String::new()
-            },
-            if stats.3 > 0 {
-                format!(", {} retries", stats.3)
-            } else {
-                String::new()
-            },
-            stats.4 as f64 / 1000.0
-        )?;
+        summary(&mut err, &synced, &changes, &stats)?;
     }
     for (repo, e) in &failed {
         writeln!(err, "error: {repo}: {e}")?;
@@ -363,4 +312,142 @@ pub fn run(global: &GlobalArgs, args: &GithubArgs) -> anyhow::Result<ExitStatus>
     } else {
         ExitStatus::Error
     })
+}
+
+/// One sync job per repository: what the store already has of it, and its options.
+fn jobs(
+    global: &GlobalArgs,
+    args: &GithubArgs,
+    plan: &Plan,
+    repos: Vec<String>,
+) -> anyhow::Result<Vec<(String, Known, Arc<Options>)>> {
+    let stored = Store::open(&global.store).ok().map(|s| s.tables()).transpose()?;
+    let mut jobs = Vec::new();
+    for repo in repos {
+        let known = match &stored {
+            Some(t) => github::known(t, &repo)?,
+            None => Known::default(),
+        };
+        let options = match plan.file.repo.get(&repo) {
+            Some(own) => repo_options(args, &own.or(&plan.file.defaults), plan.since)?,
+            None => plan.defaults.clone(),
+        };
+        jobs.push((repo, known, Arc::new(options)));
+    }
+    Ok(jobs)
+}
+
+/// Syncs the repositories, `concurrency` at a time; each one's outcome is logged as it ends.
+async fn sync_all(
+    client: &Arc<Client>,
+    jobs: Vec<(String, Known, Arc<Options>)>,
+    concurrency: usize,
+    progress: &Progress,
+) -> anyhow::Result<(Vec<Synced>, Vec<(String, Error)>)> {
+    let limit = Arc::new(tokio::sync::Semaphore::new(concurrency));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (repo, known, options) in jobs {
+        let (client, limit) = (Arc::clone(client), Arc::clone(&limit));
+        tasks.spawn(async move {
+            let _permit = limit.acquire().await;
+            let result = github::sync(&client, &repo, &options, &known).await;
+            (repo, result)
+        });
+    }
+    let mut synced: Vec<Synced> = Vec::new();
+    let mut failed: Vec<(String, Error)> = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        let (repo, result) = joined.context("a sync task failed")?;
+        progress.line(match &result {
+            Ok(s) => format!("{repo}: done ({} commits, {} deployments)", s.commits, s.deployments),
+            Err(_) => format!("{repo}: failed"),
+        });
+        match result {
+            Ok(s) => synced.push(s),
+            Err(e) => failed.push((repo, e)),
+        }
+    }
+    Ok((synced, failed))
+}
+
+/// The synced repositories' rows, one frame per table.
+fn gathered(synced: &[Synced]) -> anyhow::Result<Vec<(&'static schema::Table, DataFrame)>> {
+    let mut updates = Vec::new();
+    for table in schema::TABLES {
+        let mut merged = empty_frame(table);
+        for s in synced {
+            anyhow::Context::with_context(merged.vstack_mut(s.tables.get(table)), || {
+                format!("failed to gather the `{}` rows", table.name)
+            })?;
+        }
+        updates.push((table, merged));
+    }
+    Ok(updates)
+}
+
+/// What the client did, for the summary line.
+struct Stats {
+    repositories: usize,
+    requests: u64,
+    not_modified: u64,
+    rate_limit_waits: u64,
+    retries: u64,
+    waited_ms: u64,
+}
+
+/// Per repository what was read, the store's changes, and the requests it took.
+fn summary(
+    err: &mut dyn std::io::Write,
+    synced: &[Synced],
+    changes: &[crate::store::TableChange],
+    stats: &Stats,
+) -> std::io::Result<()> {
+    let mut sorted: Vec<&Synced> = synced.iter().collect();
+    sorted.sort_by(|a, b| a.repo.cmp(&b.repo));
+    for s in sorted {
+        writeln!(
+            err,
+            "{}: {} commits on {}, {} deployments, {} incidents, {} merged pull requests",
+            s.repo, s.commits, s.branch, s.deployments, s.incidents, s.pull_requests
+        )?;
+        if s.unmapped > 0 {
+            writeln!(
+                err,
+                "  {} deployment(s) off the default branch with no earlier deployment to compare with: their commits are unknown",
+                s.unmapped
+            )?;
+        }
+        if s.reverted > 0 {
+            writeln!(
+                err,
+                "  {} deployment(s) marked rolled back: a merged pull request reverted their change",
+                s.reverted
+            )?;
+        }
+        if s.unknown_causes > 0 {
+            writeln!(
+                err,
+                "  {} incident(s) name a cause dora could not find; they are attributed by time",
+                s.unknown_causes
+            )?;
+        }
+    }
+    for c in changes.iter().filter(|c| c.added + c.replaced > 0) {
+        writeln!(
+            err,
+            "{:<19} {} added, {} replaced; {} rows in store",
+            c.table, c.added, c.replaced, c.total
+        )?;
+    }
+    let optional = |n: u64, what: &str| if n > 0 { format!(", {n} {what}") } else { String::new() };
+    writeln!(
+        err,
+        "{} repositories, {} requests ({} answered 304 Not Modified, free of rate limit){}{}, {:.1} s spent waiting",
+        stats.repositories,
+        stats.requests,
+        stats.not_modified,
+        optional(stats.rate_limit_waits, "rate-limit waits"),
+        optional(stats.retries, "retries"),
+        stats.waited_ms as f64 / 1000.0
+    )
 }
