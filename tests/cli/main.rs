@@ -24,6 +24,7 @@ mod oracle;
 mod properties;
 mod query;
 mod report;
+mod reruns;
 mod scale;
 
 use std::path::{Path, PathBuf};

@@ -2,7 +2,7 @@
 //! API, releases, tags, workflow runs or merged pull requests; reverts mark the deployment they
 //! undo as rolled back.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use super::pull_requests::merged_pulls;
 use super::{Client, Found, Known, Options, Source, deployment_id, iso, models, parse_time};
@@ -208,7 +208,7 @@ pub(super) async fn reverted_deployments(
     repo: &str,
     branch: &str,
     since: Micros,
-    shipped_by: &HashMap<&str, &str>,
+    shipped_by: &BTreeMap<&str, &str>,
 ) -> Result<Vec<String>> {
     let mut ids = Vec::new();
     for p in merged_pulls(client, repo, branch, since).await? {

@@ -1,12 +1,12 @@
 //! Incidents from labelled issues, and the deployment each one names as its cause.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 
 use polars::prelude::*;
 
 use super::{Client, Found, Options, iso, models, parse_time};
 use crate::error::Result;
-use crate::table::schema::{self, incidents as i};
+use crate::table::schema::{self, incidents as i, status};
 use crate::table::{empty_frame, frame_from};
 
 /// The `cause:` line of an incident's body: a commit sha, `#PR`, or a deployment id.
@@ -27,7 +27,7 @@ pub(super) async fn incidents(
     repo: &str,
     options: &Options,
     found: &[Found],
-    shipped_by: &HashMap<&str, &str>,
+    shipped_by: &BTreeMap<&str, &str>,
 ) -> Result<(DataFrame, usize)> {
     let mut issues: Vec<models::Issue> = Vec::new();
     for label in &options.incident_labels {
@@ -104,17 +104,27 @@ pub(super) async fn resolve_cause(
     repo: &str,
     cause: &str,
     found: &[Found],
-    shipped_by: &HashMap<&str, &str>,
+    shipped_by: &BTreeMap<&str, &str>,
 ) -> Result<Option<String>> {
     let by_sha = |sha: &str| -> Option<String> {
         if sha.len() < 7 {
             return None;
         }
+        // The first shipped commit in sha order with this prefix: the same on every run.
         shipped_by
-            .iter()
-            .find(|(s, _)| s.starts_with(sha))
+            .range(sha..)
+            .next()
+            .filter(|(s, _)| s.starts_with(sha))
             .map(|(_, d)| (*d).to_string())
-            .or_else(|| found.iter().find(|f| f.sha.starts_with(sha)).map(|f| f.id.clone()))
+            // A commit no successful deployment shipped: the first deployment of it that
+            // succeeded, else the first of it at all (`found` is in time order).
+            .or_else(|| {
+                let of_sha = || found.iter().filter(|f| f.sha.starts_with(sha));
+                of_sha()
+                    .find(|f| f.status == status::SUCCESS)
+                    .or_else(|| of_sha().next())
+                    .map(|f| f.id.clone())
+            })
     };
     if let Some(number) = cause.strip_prefix('#').and_then(|n| n.parse::<u64>().ok()) {
         let pull: models::PullRequest = client.get(&format!("/repos/{repo}/pulls/{number}")).await?;

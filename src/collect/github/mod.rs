@@ -22,7 +22,7 @@ use frames::{commits_frame, deployments_frame, pairs_frame};
 use incidents::incidents;
 use pull_requests::pull_requests;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use polars::prelude::*;
 
@@ -88,8 +88,9 @@ pub struct Known {
     /// `(sha, parents)` of its commits.
     pub commits: Vec<(String, Vec<String>)>,
     pub latest_commit: Option<Micros>,
-    /// Commits some deployment already shipped.
-    pub shipped: HashSet<String>,
+    /// Commits some deployment already shipped, and that deployment (its id). Ordered, so that
+    /// a short sha naming several commits resolves the same way on every run.
+    pub shipped: BTreeMap<String, String>,
     /// Deployments of the repository in the store, by id: `(sha, deployed_at, status,
     /// environment, url)`. A known deployment's statuses are not fetched again.
     pub deployments: HashMap<String, (String, Micros, String, String, Option<String>)>,
@@ -208,9 +209,12 @@ pub async fn sync(client: &Client, repo: &str, options: &Options, known: &Known)
     );
     let shipping: Vec<&Found> = found.iter().filter(|f| f.status == status::SUCCESS).collect();
     let shas: Vec<&str> = shipping.iter().map(|f| f.sha.as_str()).collect();
-    let claimed: Vec<&str> = known.shipped.iter().map(String::as_str).collect();
+    let claimed: Vec<&str> = known.shipped.keys().map(String::as_str).collect();
     let assignment = graph.assign_after(&claimed, &shas);
-    let mut shipped_by: HashMap<&str, &str> = HashMap::new();
+    // Which deployment shipped each commit: the store's answer for what earlier runs assigned,
+    // this run's for the rest. Causes and reverts are looked up in both, so a rerun (which
+    // assigns only new commits) finds the same deployment as the run that stored it.
+    let mut shipped_by: BTreeMap<&str, &str> = known.shipped.iter().map(|(s, d)| (s.as_str(), d.as_str())).collect();
     let mut pairs: Vec<(String, String)> = Vec::new();
     for (f, shipped) in shipping.iter().zip(&assignment) {
         for sha in shipped {
@@ -303,15 +307,20 @@ pub fn known(tables: &Tables, repo: &str) -> Result<Known> {
                 .starts_with(lit(prefix))
                 .or(col(dc::DEPLOYMENT_ID).str().starts_with(lit(tag_prefix))),
         )
-        .select([col(dc::SHA)])
+        .select([col(dc::SHA), col(dc::DEPLOYMENT_ID)])
         .collect()
         .map_err(polars)?;
-    let shipped = shipped
-        .column(dc::SHA)
-        .ok()
-        .and_then(|c| c.str().ok().cloned())
-        .map(|c| c.iter().flatten().map(str::to_string).collect())
-        .unwrap_or_default();
+    let shipped = match (
+        shipped.column(dc::SHA).and_then(|c| c.str().cloned()),
+        shipped.column(dc::DEPLOYMENT_ID).and_then(|c| c.str().cloned()),
+    ) {
+        (Ok(shas), Ok(ids)) => shas
+            .iter()
+            .zip(ids.iter())
+            .filter_map(|(sha, id)| Some((sha?.to_string(), id?.to_string())))
+            .collect(),
+        _ => BTreeMap::new(),
+    };
     let stored = tables
         .deployments
         .clone()
