@@ -8,12 +8,12 @@ use serde_json::Value;
 use crate::{Sandbox, assert_close};
 
 /// A git repository in the sandbox, driven with fixed dates and no user configuration.
-struct Git {
+pub(crate) struct Git {
     dir: PathBuf,
 }
 
 impl Git {
-    fn init(sandbox: &Sandbox, name: &str) -> Self {
+    pub(crate) fn init(sandbox: &Sandbox, name: &str) -> Self {
         let dir = sandbox.path().join(name);
         std::fs::create_dir_all(&dir).expect("mkdir");
         let git = Git { dir };
@@ -21,7 +21,7 @@ impl Git {
         git
     }
 
-    fn run(&self, args: &[&str], date: Option<&str>) -> String {
+    pub(crate) fn run(&self, args: &[&str], date: Option<&str>) -> String {
         let mut command = Command::new("git");
         command
             .arg("-C")
@@ -50,12 +50,12 @@ impl Git {
     }
 
     /// An empty commit at `date`; returns its sha.
-    fn commit(&self, message: &str, date: &str) -> String {
+    pub(crate) fn commit(&self, message: &str, date: &str) -> String {
         self.run(&["commit", "-q", "--allow-empty", "-m", message], Some(date));
         self.run(&["rev-parse", "HEAD"], None)
     }
 
-    fn tag(&self, name: &str) {
+    pub(crate) fn tag(&self, name: &str) {
         self.run(&["tag", name], None);
     }
 
@@ -63,7 +63,7 @@ impl Git {
         self.run(&["tag", "-a", name, "-m", name], Some(date));
     }
 
-    fn path(&self) -> &str {
+    pub(crate) fn path(&self) -> &str {
         self.dir.to_str().expect("utf-8")
     }
 }

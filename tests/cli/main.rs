@@ -18,6 +18,7 @@ mod check;
 mod explain;
 mod git;
 mod github;
+mod idempotence;
 mod import;
 mod metrics;
 mod oracle;
@@ -130,4 +131,72 @@ pub fn assert_close(value: &Value, expected: f64) {
         .as_f64()
         .unwrap_or_else(|| panic!("expected a number, got {value}"));
     assert!((got - expected).abs() < 1e-9, "expected {expected}, got {got}");
+}
+
+/// Everything a store holds, to compare two stores: every table row for row (sorted CSV), and
+/// every figure of `dora metrics --by repo --period week --all` (without the inputs'
+/// fingerprint, which names the snapshot).
+pub fn store_contents(sandbox: &Sandbox, store: &Path) -> std::collections::BTreeMap<String, String> {
+    let store = store.to_str().expect("utf-8");
+    let mut all = std::collections::BTreeMap::new();
+    for table in [
+        "deployments",
+        "commits",
+        "deployment_commits",
+        "incidents",
+        "pull_requests",
+    ] {
+        let csv = sandbox
+            .run(&[
+                "--store",
+                store,
+                "query",
+                &format!("SELECT * FROM {table}"),
+                "--format",
+                "csv",
+                "--all",
+            ])
+            .success()
+            .stdout();
+        let mut lines: Vec<&str> = csv.lines().collect();
+        lines[1..].sort_unstable();
+        all.insert(table.to_string(), lines.join("\n"));
+    }
+    let mut metrics = sandbox
+        .run(&[
+            "--store", store, "metrics", "--by", "repo", "--period", "week", "--all", "--format", "json",
+        ])
+        .success()
+        .json();
+    metrics.as_object_mut().expect("an object").remove("inputs");
+    all.insert("metrics".into(), serde_json::to_string_pretty(&metrics).expect("JSON"));
+    all
+}
+
+/// Fails with the first differing lines of the first table that differs.
+#[track_caller]
+pub fn assert_same_store(
+    label: &str,
+    got: &std::collections::BTreeMap<String, String>,
+    want: &std::collections::BTreeMap<String, String>,
+) {
+    for (name, expected) in want {
+        let actual = &got[name];
+        if actual != expected {
+            let diff: Vec<String> = actual
+                .lines()
+                .zip(expected.lines())
+                .filter(|(a, e)| a != e)
+                .take(5)
+                .map(|(a, e)| format!("  got  {a}\n  want {e}"))
+                .collect();
+            let lengths = (actual.lines().count(), expected.lines().count());
+            panic!(
+                "{label}: `{name}` differs ({} against {} lines):\n{}",
+                lengths.0,
+                lengths.1,
+                diff.join("\n")
+            );
+        }
+    }
 }

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::{Value, json};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-use crate::{Run, Sandbox};
+use crate::{Run, Sandbox, assert_same_store, store_contents};
 
 const TOKEN: &str = "ghp_rerun_token_never_printed_0123456789";
 const REPOS: [&str; 3] = ["acme/svc-0", "acme/svc-1", "acme/svc-2"];
@@ -384,51 +384,12 @@ impl Server {
     }
 }
 
-/// Every table of the store, row for row (sorted), and every figure by repository and week.
 fn contents(sandbox: &Sandbox) -> BTreeMap<String, String> {
-    let mut all = BTreeMap::new();
-    for table in [
-        "deployments",
-        "commits",
-        "deployment_commits",
-        "incidents",
-        "pull_requests",
-    ] {
-        let csv = sandbox
-            .run(&["query", &format!("SELECT * FROM {table}"), "--format", "csv", "--all"])
-            .success()
-            .stdout();
-        let mut lines: Vec<&str> = csv.lines().collect();
-        lines[1..].sort_unstable();
-        all.insert(table.to_string(), lines.join("\n"));
-    }
-    let mut metrics = sandbox
-        .run(&[
-            "metrics", "--by", "repo", "--period", "week", "--all", "--format", "json",
-        ])
-        .success()
-        .json();
-    // The store's fingerprint names its snapshot; the figures are what must not move.
-    metrics.as_object_mut().expect("an object").remove("inputs");
-    all.insert("metrics".into(), serde_json::to_string_pretty(&metrics).expect("JSON"));
-    all
+    store_contents(sandbox, &sandbox.store())
 }
 
-#[track_caller]
 fn assert_same(label: &str, got: &BTreeMap<String, String>, want: &BTreeMap<String, String>) {
-    for (name, expected) in want {
-        let actual = &got[name];
-        if actual != expected {
-            let diff: Vec<String> = actual
-                .lines()
-                .zip(expected.lines())
-                .filter(|(a, e)| a != e)
-                .take(5)
-                .map(|(a, e)| format!("  got  {a}\n  want {e}"))
-                .collect();
-            panic!("{label}: `{name}` differs from one clean run:\n{}", diff.join("\n"));
-        }
-    }
+    assert_same_store(label, got, want);
 }
 
 /// One clean run over all the data of `seed`: what every other sequence of runs must give.
