@@ -27,6 +27,21 @@ pub struct GlobalArgs {
     /// Print only errors
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// How long a writer (`import`, `collect`) waits for another one to finish with the store
+    #[arg(
+        long,
+        global = true,
+        env = "DORA_LOCK_WAIT",
+        default_value_t = 60,
+        value_name = "SECONDS"
+    )]
+    pub lock_wait: u64,
+}
+
+impl GlobalArgs {
+    pub fn lock_wait(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.lock_wait)
+    }
 }
 
 #[derive(Debug, Subcommand)]

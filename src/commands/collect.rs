@@ -35,7 +35,8 @@ fn run_git(global: &GlobalArgs, args: &GitArgs) -> anyhow::Result<ExitStatus> {
         _ => Vec::new(),
     };
     let collected = git::collect(&repo, &options, &name, &known)?;
-    let (store, changes) = Store::upsert_owned(&global.store, &collected.updates, &collected.owned)?;
+    let (store, changes) =
+        Store::upsert_owned(&global.store, &collected.updates, &collected.owned, global.lock_wait())?;
     if !global.quiet {
         let mut err = std::io::stderr().lock();
         for line in summary(&collected, &changes) {

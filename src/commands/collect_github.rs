@@ -281,7 +281,7 @@ pub fn run(global: &GlobalArgs, args: &GithubArgs) -> anyhow::Result<ExitStatus>
     let changes = if synced.is_empty() {
         Vec::new()
     } else {
-        Store::upsert(&global.store, &gathered(&synced)?)?.1
+        Store::upsert(&global.store, &gathered(&synced)?, global.lock_wait())?.1
     };
     progress.bar.finish_and_clear();
     let client = Arc::try_unwrap(client).map_err(|_| anyhow::anyhow!("the GitHub client is still in use"))?;
@@ -321,7 +321,9 @@ fn jobs(
     plan: &Plan,
     repos: Vec<String>,
 ) -> anyhow::Result<Vec<(String, Known, Arc<Options>)>> {
-    let stored = Store::open(&global.store).ok().map(|s| s.tables()).transpose()?;
+    // Kept open while its rows are read: it pins the snapshot.
+    let store = Store::open(&global.store).ok();
+    let stored = store.as_ref().map(Store::tables).transpose()?;
     let mut jobs = Vec::new();
     for repo in repos {
         let known = match &stored {

@@ -72,7 +72,7 @@ pub fn run(global: &GlobalArgs, args: &ImportArgs) -> anyhow::Result<ExitStatus>
         .filter(|((t, _), _)| t.name == schema::COMMITS.name || t.name == schema::DEPLOYMENT_COMMITS.name)
         .map(|(_, &size)| estimated_rows(size))
         .sum();
-    let mut writer = store::Writer::open(&global.store, big_rows, args.partition_rows)?;
+    let mut writer = store::Writer::open(&global.store, big_rows, args.partition_rows, global.lock_wait())?;
     let progress = Progress::new(global.quiet);
     progress.reading(sizes.iter().sum());
     let mut reads = Vec::new();
@@ -153,7 +153,12 @@ fn merge_store(global: &GlobalArgs, args: &ImportArgs, shard: &Store) -> anyhow:
         bail!("`{}` is the store itself", shard.root().display());
     }
     let tables = shard.tables()?;
-    let mut writer = store::Writer::open(&global.store, shard.partitioned_rows()?, args.partition_rows)?;
+    let mut writer = store::Writer::open(
+        &global.store,
+        shard.partitioned_rows()?,
+        args.partition_rows,
+        global.lock_wait(),
+    )?;
     let progress = Progress::new(global.quiet);
     progress.reading_store(shard.root());
     for (table, frame) in tables.iter() {

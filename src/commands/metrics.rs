@@ -7,14 +7,20 @@ use crate::commands::{ExitStatus, write_out};
 use crate::output;
 
 pub fn run(global: &GlobalArgs, args: &MetricsArgs) -> anyhow::Result<ExitStatus> {
-    // The artifact's fingerprint hashes the input files: done on another thread while they are
-    // read and the metrics computed, so it costs (almost) no time.
+    // The artifact's fingerprint of CSV input hashes the files: done on another thread while
+    // they are read and the metrics computed, so it costs (almost) no time. A store's is the
+    // fingerprint of the snapshot the figures come from.
+    let json = args.format == output::Format::Json;
     let (report, inputs) = std::thread::scope(|threads| {
         let fingerprint =
-            (args.format == output::Format::Json).then(|| threads.spawn(|| inputs(global, &args.scope.data)));
+            (json && args.scope.data.input.is_some()).then(|| threads.spawn(|| inputs(global, &args.scope.data)));
         let report = Scope::load(global, &args.scope, Some(METRIC_COLUMNS)).and_then(|scope| {
             let context = scope.context(scope.window()?, args.by.map(group_by), args.period);
-            Ok(analysis::compute(&scope.tables, &context)?)
+            let mut report = analysis::compute(&scope.tables, &context)?;
+            if json {
+                report.inputs = scope.store_inputs()?;
+            }
+            Ok(report)
         });
         let inputs = fingerprint.map(|handle| {
             handle
@@ -24,7 +30,9 @@ pub fn run(global: &GlobalArgs, args: &MetricsArgs) -> anyhow::Result<ExitStatus
         (report, inputs)
     });
     let mut report = report?;
-    report.inputs = inputs.transpose()?;
+    if let Some(inputs) = inputs {
+        report.inputs = Some(inputs?);
+    }
     if args.step_summary.github_step_summary {
         let mut markdown = Vec::new();
         output::render(&report, output::Format::Markdown, &mut markdown)?;

@@ -35,6 +35,8 @@ pub const METRIC_COLUMNS: &[(&str, &str)] = &[
 pub struct Scope<'a> {
     pub zone: Tz,
     pub tables: Tables,
+    /// The store the tables are read from (none with `--input`): it pins their snapshot.
+    store: Option<Store>,
     args: &'a ScopeArgs,
 }
 
@@ -47,8 +49,30 @@ impl<'a> Scope<'a> {
         only: Option<&[(&'static str, &'static str)]>,
     ) -> anyhow::Result<Self> {
         let zone = settings::time_zone(&args.data.tz)?;
-        let tables = load_tables(global, &args.data, zone, only)?;
-        Ok(Scope { zone, tables, args })
+        let (tables, store) = if let Some(dir) = &args.data.input {
+            (read_folder(dir, &args.data, zone, only)?, None)
+        } else {
+            let store = Store::open(&global.store)?;
+            (store.tables()?, Some(store))
+        };
+        Ok(Scope {
+            zone,
+            tables,
+            store,
+            args,
+        })
+    }
+
+    /// The source and fingerprint of the store's snapshot the tables are read from; `None`
+    /// with `--input` (see [`inputs`]).
+    pub fn store_inputs(&self) -> anyhow::Result<Option<Inputs>> {
+        Ok(match &self.store {
+            Some(store) => Some(Inputs {
+                source: "store",
+                fingerprint: store.fingerprint()?,
+            }),
+            None => None,
+        })
     }
 
     /// The window of `--since`/`--until`/`--all`/`--as-of`.
@@ -85,29 +109,24 @@ impl<'a> Scope<'a> {
     }
 }
 
-/// The canonical tables from `--input DIR` or the store.
-pub fn load_tables(
-    global: &GlobalArgs,
+/// The canonical tables of the CSV folder of `--input DIR`.
+fn read_folder(
+    dir: &std::path::Path,
     data: &DataArgs,
     zone: Tz,
     only: Option<&[(&'static str, &'static str)]>,
 ) -> anyhow::Result<Tables> {
-    match &data.input {
-        Some(dir) => {
-            let mapping = mapping(data)?;
-            let files = folder_files(dir, &mapping)?;
-            let options = ReadOptions {
-                zone,
-                mapping: &mapping,
-                skip_invalid: false,
-                only,
-                progress: None,
-            };
-            let inputs = read_files(&files, &options)?;
-            Ok(store::with_derived_columns_of(tables_from_inputs(&inputs))?.lazy())
-        }
-        None => Ok(Store::open(&global.store)?.tables()?),
-    }
+    let mapping = mapping(data)?;
+    let files = folder_files(dir, &mapping)?;
+    let options = ReadOptions {
+        zone,
+        mapping: &mapping,
+        skip_invalid: false,
+        only,
+        progress: None,
+    };
+    let inputs = read_files(&files, &options)?;
+    Ok(store::with_derived_columns_of(tables_from_inputs(&inputs))?.lazy())
 }
 
 fn mapping(data: &DataArgs) -> anyhow::Result<Mapping> {
@@ -119,7 +138,9 @@ fn mapping(data: &DataArgs) -> anyhow::Result<Mapping> {
         .unwrap_or_default())
 }
 
-/// The source and fingerprint of the data `load_tables` reads.
+/// The source and fingerprint of the CSV files of `--input` (hashing them takes a while: done
+/// on another thread while they are read), or of the store's current snapshot
+/// ([`Scope::store_inputs`] gives the one its tables are read from).
 pub fn inputs(global: &GlobalArgs, data: &DataArgs) -> anyhow::Result<Inputs> {
     use crate::table::fingerprint::{combine, file_sha256};
     match &data.input {

@@ -74,8 +74,14 @@ pub enum Error {
     #[error("the store at `{}` is damaged: {message}", path.display())]
     DamagedStore { path: PathBuf, message: String },
 
-    #[error("the store at `{}` is locked by another dora process", path.display())]
-    StoreLocked { path: PathBuf },
+    /// Another writer held the lock for longer than this one waits.
+    #[error("the store at `{}` is locked by another dora process ({}) and stayed locked for {waited_secs} s", path.display(), if holder.is_empty() { "holder unknown" } else { holder.as_str() })]
+    StoreLocked {
+        path: PathBuf,
+        /// `pid 123, started 2026-12-02T10:00:00Z`, as the holder wrote it.
+        holder: String,
+        waited_secs: u64,
+    },
 
     #[error("unknown time zone `{0}`; use an IANA name such as `Europe/Berlin` or `UTC`")]
     UnknownTimeZone(String),

@@ -16,6 +16,7 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use polars::prelude::*;
 use serde::Serialize;
@@ -43,10 +44,18 @@ const DATA: &str = "data";
 const SNAPSHOTS: &str = "snapshots";
 const LOCK: &str = "lock";
 
-/// An existing store.
+/// An existing store, opened on its current snapshot.
+///
+/// Opening resolves the `data` link once and pins that snapshot (a shared lock on its
+/// manifest) for as long as the `Store` or a clone of it lives: every table is read from the
+/// same snapshot, and a writer that switches to a new one meanwhile leaves the pinned one in
+/// place until its readers are done. Keep the `Store` alive while its lazy tables are read.
 #[derive(Debug, Clone)]
 pub struct Store {
     root: PathBuf,
+    /// The snapshot folder `data` pointed at when the store was opened.
+    snapshot: PathBuf,
+    _pin: Option<Arc<fs::File>>,
 }
 
 /// What an upsert did to one table.
@@ -118,26 +127,50 @@ struct ManifestTableRead {
 impl Store {
     /// Opens the store at `root`; fails with a hint when there is none.
     pub fn open(root: &Path) -> Result<Self> {
-        if !root.join(DATA).is_dir() {
-            return Err(Error::NoStore { path: root.into() });
+        // A writer may switch `data` and remove the old snapshot between the link being read
+        // and the pin being taken: then read the link again.
+        for _ in 0..100 {
+            if !root.join(DATA).is_dir() {
+                return Err(Error::NoStore { path: root.into() });
+            }
+            let snapshot = match fs::read_link(root.join(DATA)) {
+                Ok(target) => root.join(target),
+                // Not a link (a store written where links are not supported): the folder itself.
+                Err(_) => root.join(DATA),
+            };
+            let Ok(manifest) = fs::File::open(snapshot.join("manifest.json")) else {
+                continue;
+            };
+            // Shared: readers do not block each other; the writer's cleanup takes it exclusively.
+            if manifest.lock_shared().is_err() || !snapshot.join("manifest.json").is_file() {
+                continue;
+            }
+            return Ok(Store {
+                root: root.into(),
+                snapshot,
+                _pin: Some(Arc::new(manifest)),
+            });
         }
-        Ok(Store { root: root.into() })
+        Err(Error::DamagedStore {
+            path: root.into(),
+            message: "its current snapshot kept changing or has no manifest".into(),
+        })
     }
 
     pub fn root(&self) -> &Path {
         &self.root
     }
 
-    /// Path of a table's Parquet file in the current snapshot.
+    /// Path of a table's Parquet file in the snapshot this store was opened on.
     pub fn table_path(&self, table: &Table) -> PathBuf {
-        self.root.join(DATA).join(parquet_name(table))
+        self.snapshot.join(parquet_name(table))
     }
 
     /// `sha256:<hex>` identifying the current snapshot's content: from the hashes the manifest
     /// records (computed once, when the snapshot was written), or from the files for a store
     /// written before manifests had them.
     pub fn fingerprint(&self) -> Result<String> {
-        let data = self.root.join(DATA);
+        let data = &self.snapshot;
         let manifest = self.manifest()?;
         let mut parts = Vec::new();
         for t in manifest.tables {
@@ -153,7 +186,7 @@ impl Store {
     }
 
     fn manifest(&self) -> Result<ManifestRead> {
-        let manifest_path = self.root.join(DATA).join("manifest.json");
+        let manifest_path = self.snapshot.join("manifest.json");
         let text = fs::read_to_string(&manifest_path).map_err(|e| Error::io("read", &manifest_path, e))?;
         serde_json::from_str(&text).map_err(|e| Error::DamagedStore {
             path: self.root.clone(),
@@ -230,8 +263,12 @@ impl Store {
     ///
     /// `updates` holds the tables to merge; tables not named are kept as they are. Creates the
     /// store when there is none.
-    pub fn upsert(root: &Path, updates: &[(&'static Table, DataFrame)]) -> Result<(Store, Vec<TableChange>)> {
-        Self::upsert_owned(root, updates, &[])
+    pub fn upsert(
+        root: &Path,
+        updates: &[(&'static Table, DataFrame)],
+        lock_wait: std::time::Duration,
+    ) -> Result<(Store, Vec<TableChange>)> {
+        Self::upsert_owned(root, updates, &[], lock_wait)
     }
 
     /// Like [`Store::upsert`], and also removes the rows of the store that match a table's
@@ -242,13 +279,14 @@ impl Store {
         root: &Path,
         updates: &[(&'static Table, DataFrame)],
         owned: &[(&'static Table, Expr)],
+        lock_wait: std::time::Duration,
     ) -> Result<(Store, Vec<TableChange>)> {
         let big_rows = updates
             .iter()
             .filter(|(t, _)| is_partitioned(t))
             .map(|(_, f)| f.height())
             .sum();
-        let mut writer = Writer::open(root, big_rows, PARTITION_ROWS)?;
+        let mut writer = Writer::open(root, big_rows, PARTITION_ROWS, lock_wait)?;
         for (table, frame) in updates {
             writer.add(table, frame.clone())?;
         }
@@ -406,7 +444,7 @@ mod tests {
     /// Imports `rows` into the store at `root` with partitions of `partition_rows`; returns whether
     /// the store's rows were read by partition (its split kept).
     fn import_commits(root: &Path, rows: &[(&str, &str, i64)], partition_rows: usize) -> bool {
-        let mut writer = Writer::open(root, rows.len(), partition_rows).unwrap();
+        let mut writer = Writer::open(root, rows.len(), partition_rows, std::time::Duration::ZERO).unwrap();
         let kept = writer.stored.is_some();
         writer.add(&schema::COMMITS, commits(rows)).unwrap();
         writer.prepare(&[], false).unwrap().commit().unwrap();
@@ -478,7 +516,7 @@ mod tests {
             .map(|i| ("acme/api".to_string(), format!("{i:040x}"), i))
             .collect();
         let rows: Vec<(&str, &str, i64)> = rows.iter().map(|(r, s, t)| (r.as_str(), s.as_str(), *t)).collect();
-        let mut writer = Writer::open(dir.path(), rows.len(), 4).unwrap();
+        let mut writer = Writer::open(dir.path(), rows.len(), 4, std::time::Duration::ZERO).unwrap();
         let reports = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
         let seen = reports.clone();
         writer.report_progress(move |done, parts| seen.borrow_mut().push((done, parts)));
@@ -508,7 +546,7 @@ mod tests {
         counts[k] = (counts[k].as_u64().unwrap() + 1).into();
         fs::write(&path, serde_json::to_string(&manifest).unwrap()).unwrap();
 
-        let mut writer = Writer::open(&root, 1, 4).unwrap();
+        let mut writer = Writer::open(&root, 1, 4, std::time::Duration::ZERO).unwrap();
         assert!(writer.stored.is_some());
         writer.add(&schema::COMMITS, commits(&[("r", "s00", 0)])).unwrap();
         let error = writer.prepare(&[], false).map(|_| ()).unwrap_err().to_string();
@@ -524,7 +562,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("store");
         let mut deployments = empty_frame(&schema::DEPLOYMENTS);
-        let (store, _) = Store::upsert(&root, &[(&schema::DEPLOYMENTS, deployments.clone())]).unwrap();
+        let (store, _) = Store::upsert(
+            &root,
+            &[(&schema::DEPLOYMENTS, deployments.clone())],
+            std::time::Duration::ZERO,
+        )
+        .unwrap();
         // Rewrite the file without `url`, as the first versions of dora wrote it.
         deployments = deployments.drop(schema::deployments::URL).unwrap();
         let file = fs::File::create(store.table_path(&schema::DEPLOYMENTS)).unwrap();

@@ -4,6 +4,7 @@
 use std::fs;
 use std::io::Write as _;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use super::parquet_file::Written;
 use super::{DATA, FORMAT_VERSION, LOCK, Manifest, ManifestTable, Partitions, SNAPSHOTS, parquet_name};
@@ -99,24 +100,60 @@ pub(super) fn remove_stale_snapshots(root: &Path) {
     };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        if Some(&name) != current.as_ref() {
-            let _ = fs::remove_dir_all(entry.path());
+        if Some(&name) == current.as_ref() {
+            continue;
         }
+        // A snapshot a reader still pins (a shared lock on its manifest) stays until a later
+        // writer finds it unpinned; staging folders of killed writers have no manifest yet.
+        let manifest = entry.path().join("manifest.json");
+        let pin = fs::File::open(&manifest).ok();
+        if let Some(pin) = &pin
+            && pin.try_lock().is_err()
+        {
+            continue;
+        }
+        let _ = fs::remove_dir_all(entry.path());
     }
 }
 
-/// Holds the store's lock file for as long as it lives.
-pub(super) fn lock(root: &Path) -> Result<fs::File> {
+/// Holds the store's lock file for as long as it lives; waits up to `wait` for another writer
+/// to finish. The lock is the operating system's (`flock`): a killed writer's lock is released
+/// with its process, so a stale lock file never blocks the next writer. The file names its
+/// holder (pid and start time) for the message of a writer that gives up waiting.
+pub(super) fn lock(root: &Path, wait: Duration) -> Result<fs::File> {
     let path = root.join(LOCK);
-    let file = fs::OpenOptions::new()
+    let mut file = fs::OpenOptions::new()
         .create(true)
         .truncate(false)
+        .read(true)
         .write(true)
         .open(&path)
         .map_err(|e| Error::io("open", &path, e))?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(fs::TryLockError::WouldBlock) => Err(Error::StoreLocked { path: root.into() }),
-        Err(fs::TryLockError::Error(e)) => Err(Error::io("lock", &path, e)),
+    let deadline = Instant::now() + wait;
+    loop {
+        match file.try_lock() {
+            Ok(()) => break,
+            Err(fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(fs::TryLockError::WouldBlock) => {
+                let holder = fs::read_to_string(&path).unwrap_or_default();
+                return Err(Error::StoreLocked {
+                    path: root.into(),
+                    holder: holder.lines().next().unwrap_or_default().trim().to_string(),
+                    waited_secs: wait.as_secs(),
+                });
+            }
+            Err(fs::TryLockError::Error(e)) => return Err(Error::io("lock", &path, e)),
+        }
     }
+    let holder = format!(
+        "pid {}, started {}\n",
+        std::process::id(),
+        crate::timestamp::format_utc(chrono::Utc::now().timestamp_micros())
+    );
+    file.set_len(0)
+        .and_then(|()| file.write_all(holder.as_bytes()))
+        .map_err(|e| Error::io("write", &path, e))?;
+    Ok(file)
 }

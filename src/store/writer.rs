@@ -156,20 +156,21 @@ impl Bucket {
 impl Writer {
     /// Locks the store (creating it if needed) and prepares a staging folder. `big_rows`: about
     /// how many `commits` and `deployment_commits` rows will be added, to size the partitions.
-    pub fn open(root: &Path, big_rows: usize, partition_rows: usize) -> Result<Writer> {
+    /// `lock_wait`: how long to wait for another writer to finish.
+    pub fn open(root: &Path, big_rows: usize, partition_rows: usize, lock_wait: std::time::Duration) -> Result<Writer> {
         let partition_rows = partition_rows.max(1);
         fs::create_dir_all(root.join(SNAPSHOTS)).map_err(|e| Error::io("create store", root, e))?;
-        let lock = lock(root)?;
+        let lock = lock(root, lock_wait)?;
         remove_stale_snapshots(root);
         let existing = if root.join(DATA).is_dir() {
-            Some(Store { root: root.into() }.tables()?)
+            Some(Store::open(root)?.tables()?)
         } else {
             None
         };
         let (old_rows, stored) = match &existing {
             Some(tables) => {
                 let counts = partitioned_counts(tables)?;
-                let stored = Store { root: root.into() }.partitions(&counts)?;
+                let stored = Store::open(root)?.partitions(&counts)?;
                 (counts.iter().map(|(_, n)| n).sum(), stored)
             }
             None => (0, None),
@@ -422,7 +423,7 @@ impl Prepared {
             finish_snapshot(&root, &self.writer.staging, &tables, self.partitions.take())?;
             self.writer.armed = false;
         }
-        Ok(Store { root })
+        Store::open(&root)
     }
 }
 

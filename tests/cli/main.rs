@@ -20,6 +20,7 @@ mod git;
 mod github;
 mod idempotence;
 mod import;
+mod interrupted;
 mod metrics;
 mod oracle;
 mod properties;
