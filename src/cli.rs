@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::analysis::catalogue::Metric;
+use crate::collect::github::token::Token;
 use crate::output::Format;
 use crate::output::frame::FrameFormat;
 
@@ -278,9 +279,9 @@ pub struct GithubArgs {
     #[arg(long, value_name = "FILE")]
     pub token_file: Option<PathBuf>,
     #[arg(long, env = "GITHUB_TOKEN", hide = true, hide_env_values = true)]
-    pub github_token: Option<String>,
+    pub github_token: Option<Token>,
     #[arg(long, env = "GH_TOKEN", hide = true, hide_env_values = true)]
-    pub gh_token: Option<String>,
+    pub gh_token: Option<Token>,
     /// Repositories synced at the same time [default: 4]
     #[arg(long, value_name = "N")]
     pub concurrency: Option<usize>,

@@ -13,6 +13,7 @@ use crate::cli::{GithubArgs, GlobalArgs};
 use crate::collect::git::TagPattern;
 use crate::collect::github::client::{Cached, Event};
 use crate::collect::github::config::{self, RepoSettings};
+use crate::collect::github::token::Token;
 use crate::collect::github::{self, Client, Known, Options, Source, Synced};
 use crate::commands::{ExitStatus, write_atomically};
 use crate::error::Error;
@@ -28,20 +29,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// costs full requests).
 const CACHE_FILE: &str = "github-cache.json";
 
-fn token(args: &GithubArgs) -> anyhow::Result<String> {
+fn token(args: &GithubArgs) -> anyhow::Result<Token> {
     if let Some(path) = &args.token_file {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("failed to read the token file `{}`", path.display()))?;
-        let token = text.trim().to_string();
-        if token.is_empty() {
-            anyhow::bail!("the token file `{}` is empty", path.display());
-        }
-        return Ok(token);
+        return Token::new(&text).ok_or_else(|| anyhow::anyhow!("the token file `{}` is empty", path.display()));
     }
     args.github_token
-        .clone()
-        .or_else(|| args.gh_token.clone())
-        .filter(|t| !t.trim().is_empty())
+        .iter()
+        .chain(&args.gh_token)
+        .find_map(|t| Token::new(t.expose()))
         .ok_or_else(|| {
             anyhow::anyhow!(
                 "no GitHub token: set GITHUB_TOKEN (or GH_TOKEN), or pass --token-file FILE; it needs {}",
@@ -107,6 +104,7 @@ fn repo_options(args: &GithubArgs, settings: &RepoSettings, since: i64) -> anyho
 }
 
 /// Everything a sync needs from the flags and the settings file, checked before any request.
+#[derive(Debug)]
 struct Plan {
     file: config::GithubSettings,
     since: i64,
@@ -114,7 +112,7 @@ struct Plan {
     exclude: Vec<glob::Pattern>,
     org: Option<String>,
     named: Vec<String>,
-    token: String,
+    token: Token,
     api_url: String,
     concurrency: usize,
     max_wait: u64,
@@ -260,7 +258,7 @@ pub fn run(global: &GlobalArgs, args: &GithubArgs) -> anyhow::Result<ExitStatus>
         Arc::new(
             Client::new(
                 &plan.api_url,
-                Some(plan.token.clone()),
+                Some(&plan.token),
                 load_cache(&global.store),
                 Duration::from_secs(plan.max_wait),
             )?
@@ -452,4 +450,41 @@ fn summary(
         optional(stats.retries, "retries"),
         stats.waited_ms as f64 / 1000.0
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser as _;
+
+    #[test]
+    fn no_struct_that_holds_the_token_prints_it() {
+        const SECRET: &str = "ghp_secret_never_printed_0123456789";
+        let cli = crate::cli::Cli::try_parse_from([
+            "dora",
+            "collect",
+            "github",
+            "--repo",
+            "acme/api",
+            "--github-token",
+            SECRET,
+        ])
+        .expect("arguments");
+        let crate::cli::Command::Collect(crate::cli::CollectCommand::Github(args)) = &cli.command else {
+            panic!("not collect github: {cli:?}");
+        };
+        let plan = plan(args).expect("a plan");
+        assert_eq!(plan.token.expose(), SECRET);
+        for printed in [
+            format!("{cli:?}"),
+            format!("{args:?}"),
+            format!("{plan:?}"),
+            format!("{:#?}", plan.token),
+        ] {
+            assert!(
+                !printed.contains(SECRET) && !printed.contains("0123456789"),
+                "{printed}"
+            );
+        }
+    }
 }

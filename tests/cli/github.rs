@@ -401,7 +401,7 @@ fn deployments_commits_and_incidents_from_the_api() {
     }
 }
 
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+pub(crate) fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir).expect("dir").flatten() {
         let p = entry.path();

@@ -488,9 +488,19 @@ fn faults_in_the_first_run_the_second_or_both_leave_the_store_of_a_clean_run() {
                 .any(|f| matches!(f, Fault::Status { status, .. } if *status != 502));
             assert_eq!(r.code(), if failed { 2 } else { 0 }, "{label}:\n{}", r.stderr());
             assert!(!r.stderr().contains("panicked"), "{label}:\n{}", r.stderr());
+            assert!(!r.stderr().contains(TOKEN), "{label}: the token in the messages");
         }
         // Where the last run failed for one repository, it wrote the others, and the failed
         // one's rows are those of the run before: the store is still that of a clean run.
         assert_same(label, &contents(&sandbox), &want);
+        // Whatever failed, the token reached no file of the store (snapshots, cache, lock).
+        for file in crate::github::walk(&sandbox.store()) {
+            let bytes = std::fs::read(&file).expect("a file");
+            assert!(
+                !String::from_utf8_lossy(&bytes).contains(TOKEN),
+                "{label}: {}",
+                file.display()
+            );
+        }
     }
 }

@@ -16,6 +16,7 @@ use http_body_util::BodyExt as _;
 use octocrab::Octocrab;
 use serde::de::DeserializeOwned;
 
+use super::token::Token;
 use crate::error::{Error, GithubError, Result};
 
 /// A response remembered for its `ETag`.
@@ -80,7 +81,7 @@ fine-grained token with read access to Contents, Metadata, Deployments, Issues, 
 impl Client {
     pub fn new(
         api_url: &str,
-        token: Option<String>,
+        token: Option<&Token>,
         cache: HashMap<String, Cached>,
         max_wait: Duration,
     ) -> Result<Self> {
@@ -95,7 +96,7 @@ impl Client {
             .set_connect_timeout(Some(Duration::from_secs(20)))
             .set_read_timeout(Some(Duration::from_secs(60)));
         if let Some(token) = token {
-            builder = builder.personal_token(token);
+            builder = builder.personal_token(token.expose().to_string());
         }
         let octocrab = builder.build().map_err(|source| GithubError::Client { source })?;
         Ok(Client {

@@ -16,6 +16,7 @@ mod frames;
 mod incidents;
 pub mod models;
 mod pull_requests;
+pub mod token;
 
 use deployments::{deployments, reverted_deployments};
 use frames::{commits_frame, deployments_frame, pairs_frame};
