@@ -528,6 +528,51 @@ mod tests {
         assert_eq!(*reports.borrow(), expected);
     }
 
+    /// A disk that fills while a snapshot is written, at any point: a clear error naming the
+    /// file, the old snapshot intact and readable, and the next write (with room) completes.
+    #[test]
+    fn a_disk_that_fills_leaves_the_old_snapshot() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("store");
+        let old: Vec<(String, String, i64)> = (0..30).map(|i| ("r".to_string(), format!("{i:040x}"), i)).collect();
+        let old: Vec<(&str, &str, i64)> = old.iter().map(|(r, s, t)| (r.as_str(), s.as_str(), *t)).collect();
+        import_commits(&root, &old, 8);
+        let before = sorted_commits(&root);
+        let new: Vec<(String, String, i64)> = (0..300).map(|i| ("q".to_string(), format!("{i:040x}"), i)).collect();
+        let new: Vec<(&str, &str, i64)> = new.iter().map(|(r, s, t)| (r.as_str(), s.as_str(), *t)).collect();
+        let mut failures = 0;
+        for room in [0, 100, 1_000, 3_000, 6_000, 12_000, 30_000] {
+            super::parquet_file::disk::fill_after(&root, room);
+            let attempt = Writer::open(&root, new.len(), 8, std::time::Duration::ZERO).and_then(|mut w| {
+                w.add(&schema::COMMITS, commits(&new))?;
+                w.prepare(&[], false)?.commit()
+            });
+            super::parquet_file::disk::empty(&root);
+            if let Err(e) = attempt {
+                failures += 1;
+                let text = format!("{e:#}");
+                let source = std::error::Error::source(&e)
+                    .map(ToString::to_string)
+                    .unwrap_or_default();
+                assert!(text.contains(".parquet"), "room {room}: {text}");
+                assert!(source.contains("No space left"), "room {room}: {text}: {source}");
+                assert!(
+                    sorted_commits(&root).equals_missing(&before),
+                    "room {room}: the old snapshot changed"
+                );
+            } else {
+                // Enough room: the write went through; start again from the old store.
+                fs::remove_dir_all(&root).unwrap();
+                import_commits(&root, &old, 8);
+            }
+        }
+        assert!(failures >= 4, "{failures}");
+        // With room again, the write completes and no staging folder is left.
+        import_commits(&root, &new, 8);
+        assert_eq!(sorted_commits(&root).height(), old.len() + new.len());
+        assert_eq!(fs::read_dir(root.join(SNAPSHOTS)).unwrap().count(), 1);
+    }
+
     /// A manifest whose partitions add up but are not where the rows are: the import fails,
     /// naming the store, rather than keeping two rows of one key.
     #[test]

@@ -17,6 +17,8 @@ use std::fs;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 
@@ -211,6 +213,7 @@ fn write_all(
         Hashing {
             file,
             digest: layout.lasting.then(|| Rc::clone(&digest)),
+            room: disk::room(path),
         },
     );
     // What `ParquetWriter::new(..).with_compression(..)` sets, statistics off for spill files.
@@ -321,10 +324,24 @@ fn encode_group(
 struct Hashing {
     file: fs::File,
     digest: Option<Rc<RefCell<Sha256>>>,
+    /// Bytes the disk still takes, where a test made it fill up ([`disk`]); `None` otherwise.
+    room: Option<Arc<AtomicU64>>,
 }
 
 impl Write for Hashing {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if let Some(room) = &self.room {
+            let len = buf.len() as u64;
+            if room
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |r| r.checked_sub(len))
+                .is_err()
+            {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::StorageFull,
+                    "No space left on device",
+                ));
+            }
+        }
         let n = self.file.write(buf)?;
         if let Some(digest) = &self.digest {
             digest.borrow_mut().update(&buf[..n]);
@@ -334,6 +351,40 @@ impl Write for Hashing {
 
     fn flush(&mut self) -> std::io::Result<()> {
         self.file.flush()
+    }
+}
+
+/// A disk that fills up, for tests of what a failed write leaves: writes of files under a
+/// folder fail with `StorageFull` once it has taken so many bytes. Nothing registers a folder
+/// outside tests.
+pub(crate) mod disk {
+    use std::path::{Path, PathBuf};
+    use std::sync::atomic::AtomicU64;
+    use std::sync::{Arc, Mutex};
+
+    static FULL: Mutex<Vec<(PathBuf, Arc<AtomicU64>)>> = Mutex::new(Vec::new());
+
+    /// Files under `root` take `bytes` more bytes in all, then fail (until [`empty`]).
+    #[cfg(test)]
+    pub fn fill_after(root: &Path, bytes: u64) {
+        if let Ok(mut full) = FULL.lock() {
+            full.push((root.to_path_buf(), Arc::new(AtomicU64::new(bytes))));
+        }
+    }
+
+    /// Frees the disk of `root` again.
+    #[cfg(test)]
+    pub fn empty(root: &Path) {
+        if let Ok(mut full) = FULL.lock() {
+            full.retain(|(r, _)| r != root);
+        }
+    }
+
+    pub(super) fn room(path: &Path) -> Option<Arc<AtomicU64>> {
+        let full = FULL.lock().ok()?;
+        full.iter()
+            .find(|(root, _)| path.starts_with(root))
+            .map(|(_, room)| Arc::clone(room))
     }
 }
 
