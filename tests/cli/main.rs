@@ -16,6 +16,7 @@
 mod browser;
 mod check;
 mod explain;
+mod fuzz;
 mod git;
 mod github;
 mod idempotence;
