@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use crate::Sandbox;
 
 /// The table files of the current snapshot and their checksums, from its manifest: equal
-/// manifests mean equal stores (`None`: no snapshot yet).
-fn snapshot(store: &Path) -> Option<Vec<(String, String)>> {
+/// manifests mean equal stores (`None`: no snapshot yet). Also used by tests/cli/reruns.rs.
+pub(crate) fn snapshot(store: &Path) -> Option<Vec<(String, String)>> {
     let text = std::fs::read_to_string(store.join("data/manifest.json")).ok()?;
     let manifest: serde_json::Value = serde_json::from_str(&text).expect("a manifest");
     let mut tables: Vec<(String, String)> = manifest["tables"]

@@ -504,3 +504,72 @@ fn faults_in_the_first_run_the_second_or_both_leave_the_store_of_a_clean_run() {
         }
     }
 }
+
+#[test]
+fn a_sync_killed_at_any_point_leaves_the_old_or_the_new_snapshot() {
+    use crate::interrupted::snapshot;
+    let seed = 8;
+    let end = START + DAYS * 24 * HOUR;
+    let cut = START + 30 * 24 * HOUR;
+    let server = Server::start(seed);
+    // The two snapshots a killed sync may leave: after a run over the first 30 days, and after
+    // one over all of them; and how long the second takes.
+    let reference = Sandbox::new();
+    server.set(cut, &[]);
+    server.collect(&reference).success();
+    let old = snapshot(&reference.store());
+    server.set(end, &[]);
+    let started = std::time::Instant::now();
+    server.collect(&reference).success();
+    let took = started.elapsed();
+    let new = snapshot(&reference.store());
+    let want = contents(&reference);
+    let mut outcomes = (0, 0);
+    for point in 0..10u32 {
+        let sandbox = Sandbox::new();
+        server.set(cut, &[]);
+        server.collect(&sandbox).success();
+        server.set(end, &[]);
+        let uri = server.mock.uri();
+        let mut args = vec!["collect", "github", "--since", "2026-01-01", "--api-url", uri.as_str()];
+        for repo in REPOS {
+            args.extend(["--repo", repo]);
+        }
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_dora"))
+            .args(&args)
+            .current_dir(sandbox.path())
+            .env("DORA_STORE", sandbox.store())
+            .env("GITHUB_TOKEN", TOKEN)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("dora starts");
+        let after = took * point / 8;
+        std::thread::sleep(after);
+        let _ = child.kill();
+        let _ = child.wait();
+        let now = snapshot(&sandbox.store());
+        assert!(
+            now == old || now == new,
+            "killed after {after:?}: a snapshot that is neither"
+        );
+        if now == old {
+            outcomes.0 += 1;
+        } else {
+            outcomes.1 += 1;
+        }
+        // The next run completes it: the store of the uninterrupted runs.
+        server.collect(&sandbox).success();
+        assert_same(
+            &format!("the run after a kill after {after:?}"),
+            &contents(&sandbox),
+            &want,
+        );
+    }
+    assert!(
+        outcomes.0 > 0 && outcomes.1 > 0,
+        "old {} / new {}",
+        outcomes.0,
+        outcomes.1
+    );
+}
