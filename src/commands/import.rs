@@ -10,9 +10,10 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::cli::{GlobalArgs, ImportArgs};
 use crate::collect::csv::mapping::Mapping;
-use crate::collect::csv::{ReadOptions, Reject, conclude, read_chunks};
+use crate::collect::csv::{ReadOptions, conclude, read_chunks};
 use crate::collect::folder_files;
 use crate::commands::{ExitStatus, write_atomically};
+use crate::error::Reject;
 use crate::settings;
 use crate::store::{self, Store};
 use crate::table::schema::{self, Table};

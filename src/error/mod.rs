@@ -33,6 +33,15 @@ impl fmt::Display for Problem {
     }
 }
 
+/// A row an import left out (`--skip-invalid`), with why: for the rejects file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reject {
+    pub table: &'static str,
+    pub problem: Problem,
+    /// The record's cells as written in the file.
+    pub record: Vec<String>,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("failed to {action} `{}`", path.display())]

@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use crate::collect::csv::Reject;
+use crate::error::Reject;
 
 /// The columns of the rejects file.
 pub const HEADER: [&str; 7] = ["table", "file", "line", "column", "value", "reason", "record"];

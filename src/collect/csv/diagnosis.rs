@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::Reject;
+use crate::error::Reject;
 use crate::error::{Error, Problem, Result};
 use crate::table::keys::CellProblem;
 use crate::table::schema::Table;

@@ -18,7 +18,7 @@ mod diagnosis;
 pub mod mapping;
 mod plain;
 
-use crate::error::{Error, PolarsContext, Problem, Result};
+use crate::error::{Error, PolarsContext, Reject, Result};
 use crate::table::keys::{CellProblem, Problems, ROW, check_keys};
 use crate::table::schema::{self, Kind, Table};
 use cells::{drop_rows, number, parse_column, parsed_numbers};
@@ -45,15 +45,6 @@ pub struct ReadOptions<'a> {
     /// Told, after each chunk is parsed, how many bytes of the file have been read so far (the
     /// import's progress bar); the last call gives the file's length.
     pub progress: Option<&'a (dyn Fn(u64) + Sync)>,
-}
-
-/// A row that was left out, with why.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reject {
-    pub table: &'static str,
-    pub problem: Problem,
-    /// The record's cells as written in the file.
-    pub record: Vec<String>,
 }
 
 /// One table read from a file.
