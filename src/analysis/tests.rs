@@ -1,4 +1,4 @@
-//! Unit tests of `compute`, `facts` and `data_span` on a scenario small enough to compute by hand.
+//! Unit tests of `compute` and `data_span` on a scenario small enough to compute by hand.
 
 use super::*;
 use crate::table::schema::{self, commits as c};
