@@ -167,6 +167,34 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+    /// The `git log` records `collect git` reads: commits, or an error quoting the record.
+    #[test]
+    fn git_log_records(index in any::<usize>(), edits in edits()) {
+        let all = seeds("git-log", &[], ".bin");
+        let (_, seed) = pick(&all, index);
+        if let Err(message) = dora::collect::git::repo::parse_log(&mutate(seed, &edits)) {
+            prop_assert!(message.contains("unexpected `git log` output"), "{message}");
+        }
+    }
+}
+
+/// The seed parses; a commit time out of range (once an overflow of seconds * 1,000,000, a
+/// panic) is an error naming the record.
+#[test]
+fn git_log_seed_and_crash() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/git-log");
+    let commits = dora::collect::git::repo::parse_log(&std::fs::read(root.join("log.bin")).expect("the seed"))
+        .expect("the seed parses");
+    assert_eq!(commits.len(), 2);
+    assert!(commits[1].parents.is_empty());
+    let crash = std::fs::read(root.join("crash-time-out-of-range.bin")).expect("the crash");
+    let error = dora::collect::git::repo::parse_log(&crash).expect_err("out of range");
+    assert!(error.contains("unexpected `git log` output"), "{error}");
+}
+
 /// Report templates (`report --template`): through the binary, so fewer cases; the report is
 /// written, or the error names the template.
 #[test]

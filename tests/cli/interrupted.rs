@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::Sandbox;
+use crate::{Sandbox, generate};
 
 /// The table files of the current snapshot and their checksums, from its manifest: equal
 /// manifests mean equal stores (`None`: no snapshot yet). Also used by tests/cli/reruns.rs.
@@ -28,15 +28,38 @@ pub(crate) fn snapshot(store: &Path) -> Option<Vec<(String, String)>> {
     Some(tables)
 }
 
-fn spawn(sandbox: &Sandbox, args: &[&str]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_dora"))
+/// Starts `dora ARGS` in the sandbox without waiting for it; `env`: extra variables.
+pub(crate) fn spawn(sandbox: &Sandbox, args: &[&str], env: &[(&str, &str)]) -> Child {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_dora"));
+    command
         .args(args)
         .current_dir(sandbox.path())
         .env("DORA_STORE", sandbox.store())
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("dora starts")
+        .stderr(Stdio::piped());
+    command.spawn().expect("dora starts")
+}
+
+/// The two snapshots a killed writer may leave: the one before it and the one it writes.
+pub(crate) struct Sides {
+    pub old: Option<Vec<(String, String)>>,
+    pub new: Option<Vec<(String, String)>>,
+}
+
+/// Kills `writer` (SIGKILL) `after` it started, and says whether it left the old snapshot
+/// (`true`) or the new one (`false`); anything else fails the test.
+#[track_caller]
+pub(crate) fn kill_after(mut writer: Child, after: Duration, store: &Path, sides: &Sides) -> bool {
+    std::thread::sleep(after);
+    let _ = writer.kill();
+    let _ = writer.wait();
+    let now = snapshot(store);
+    assert!(
+        now == sides.old || now == sides.new,
+        "killed after {after:?}: a snapshot that is neither"
+    );
+    now == sides.old
 }
 
 /// What `dora query` counts in a table (the reader's view of the store).
@@ -57,20 +80,7 @@ fn count(sandbox: &Sandbox, table: &str) -> i64 {
 fn an_import_killed_at_any_point_leaves_the_old_or_the_new_snapshot() {
     let sandbox = Sandbox::new();
     let data = |name: &str, commits: &str, seed: &str| {
-        let dir = sandbox.path().join(name);
-        sandbox
-            .run(&[
-                "generate",
-                dir.to_str().expect("utf-8"),
-                "--commits",
-                commits,
-                "--repos",
-                "5",
-                "--seed",
-                seed,
-            ])
-            .success();
-        dir
+        generate(&sandbox, name, &["--commits", commits, "--repos", "5", "--seed", seed])
     };
     let (first, second) = (data("first", "2000", "1"), data("second", "60000", "2"));
     let (first, second) = (first.to_str().expect("utf-8"), second.to_str().expect("utf-8"));
@@ -84,35 +94,39 @@ fn an_import_killed_at_any_point_leaves_the_old_or_the_new_snapshot() {
     let started = Instant::now();
     reference.run(&["import", second]).success();
     let took = started.elapsed();
-    let new = snapshot(&reference.store());
+    let sides = Sides {
+        old,
+        new: snapshot(&reference.store()),
+    };
     let new_commits = count(&reference, "commits");
-    assert_ne!(old, new);
+    assert_ne!(sides.old, sides.new);
 
     let mut outcomes = (0, 0);
     for point in 0..16u32 {
         // Kill points spread from the start to past the usual end of an import (which takes
         // longer while the reader below runs beside it).
         let after = took * point / 10;
-        let mut child = spawn(&sandbox, &["import", second]);
-        std::thread::sleep(after);
-        let _ = child.kill();
-        let _ = child.wait();
-        let now = snapshot(&sandbox.store());
-        assert!(
-            now == old || now == new,
-            "killed after {after:?}: a snapshot that is neither"
+        let left_old = kill_after(
+            spawn(&sandbox, &["import", second], &[]),
+            after,
+            &sandbox.store(),
+            &sides,
         );
-        if now == old {
+        if left_old {
             outcomes.0 += 1;
         } else {
             outcomes.1 += 1;
         }
         // A reader sees no leftover: the counts are those of one snapshot.
-        let expected = if now == old { old_commits } else { new_commits };
+        let expected = if left_old { old_commits } else { new_commits };
         assert_eq!(count(&sandbox, "commits"), expected, "killed after {after:?}");
         // The next run completes, as if nothing had happened.
         sandbox.run(&["import", second]).success();
-        assert_eq!(snapshot(&sandbox.store()), new, "the run after a kill after {after:?}");
+        assert_eq!(
+            snapshot(&sandbox.store()),
+            sides.new,
+            "the run after a kill after {after:?}"
+        );
         // Back to the old snapshot for the next kill point.
         std::fs::remove_dir_all(sandbox.store()).expect("remove the store");
         sandbox.run(&["import", first]).success();
@@ -153,7 +167,7 @@ fn a_second_writer_waits_for_the_first_and_names_it_when_it_gives_up() {
     );
 
     // A writer that waits long enough goes on when the lock is released.
-    let waiting = spawn(&sandbox, &["--lock-wait", "30", "import", "--deployments", update]);
+    let waiting = spawn(&sandbox, &["--lock-wait", "30", "import", "--deployments", update], &[]);
     std::thread::sleep(Duration::from_millis(700));
     lock.unlock().expect("unlocked");
     let out = waiting.wait_with_output().expect("the waiting writer ends");
@@ -176,19 +190,11 @@ fn writers_at_once_never_interleave_and_readers_see_one_snapshot() {
     let sandbox = Sandbox::new();
     let mut inputs = Vec::new();
     for (i, seed) in ["3", "4"].iter().enumerate() {
-        let dir = sandbox.path().join(format!("input-{i}"));
-        sandbox
-            .run(&[
-                "generate",
-                dir.to_str().expect("utf-8"),
-                "--commits",
-                "20000",
-                "--repos",
-                "3",
-                "--seed",
-                seed,
-            ])
-            .success();
+        let dir = generate(
+            &sandbox,
+            &format!("input-{i}"),
+            &["--commits", "20000", "--repos", "3", "--seed", seed],
+        );
         inputs.push(dir.to_str().expect("utf-8").to_string());
     }
     // What the store holds after the first, the second, or both, in either order.
@@ -200,10 +206,9 @@ fn writers_at_once_never_interleave_and_readers_see_one_snapshot() {
             possible.push(Some(count(&s, "commits")));
         }
     }
-    let writers: Vec<Child> = inputs.iter().map(|i| spawn(&sandbox, &["import", i])).collect();
+    let mut writers: Vec<Child> = inputs.iter().map(|i| spawn(&sandbox, &["import", i], &[])).collect();
     let mut seen = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(120);
-    let mut writers = writers;
     while writers.iter_mut().any(|w| w.try_wait().expect("a status").is_none()) && Instant::now() < deadline {
         if snapshot(&sandbox.store()).is_some() {
             seen.push(Some(count(&sandbox, "commits")));

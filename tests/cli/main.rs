@@ -202,3 +202,12 @@ pub fn assert_same_store(
         }
     }
 }
+
+/// `dora generate` into the folder `name` of the sandbox, with `flags` (`--commits N`, ...).
+pub fn generate(sandbox: &Sandbox, name: &str, flags: &[&str]) -> PathBuf {
+    let dir = sandbox.path().join(name);
+    let mut args = vec!["generate", dir.to_str().expect("utf-8")];
+    args.extend(flags);
+    sandbox.run(&args).success();
+    dir
+}

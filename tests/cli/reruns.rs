@@ -374,22 +374,23 @@ impl Server {
         world.faults = faults.to_vec();
     }
 
-    fn collect(&self, sandbox: &Sandbox) -> Run {
-        let uri = self.mock.uri();
-        let mut args = vec!["collect", "github", "--since", "2026-01-01", "--api-url", uri.as_str()];
+    /// `dora collect github` of the fake's repositories.
+    fn args(uri: &str) -> Vec<&str> {
+        let mut args = vec!["collect", "github", "--since", "2026-01-01", "--api-url", uri];
         for repo in REPOS {
             args.extend(["--repo", repo]);
         }
-        sandbox.run_with_env(&args, &[("GITHUB_TOKEN", TOKEN)])
+        args
+    }
+
+    fn collect(&self, sandbox: &Sandbox) -> Run {
+        let uri = self.mock.uri();
+        sandbox.run_with_env(&Server::args(&uri), &[("GITHUB_TOKEN", TOKEN)])
     }
 }
 
 fn contents(sandbox: &Sandbox) -> BTreeMap<String, String> {
     store_contents(sandbox, &sandbox.store())
-}
-
-fn assert_same(label: &str, got: &BTreeMap<String, String>, want: &BTreeMap<String, String>) {
-    assert_same_store(label, got, want);
 }
 
 /// One clean run over all the data of `seed`: what every other sequence of runs must give.
@@ -414,9 +415,9 @@ fn a_rerun_on_unchanged_data_changes_no_row_and_no_figure() {
                 "seed {seed}, rerun {rerun}:\n{}",
                 r.stderr()
             );
-            assert_same(&format!("seed {seed}, rerun {rerun}"), &contents(&sandbox), &first);
+            assert_same_store(&format!("seed {seed}, rerun {rerun}"), &contents(&sandbox), &first);
         }
-        assert_same(&format!("seed {seed}, against a fresh store"), &first, &truth(seed));
+        assert_same_store(&format!("seed {seed}, against a fresh store"), &first, &truth(seed));
     }
 }
 
@@ -432,7 +433,7 @@ fn a_rerun_after_new_data_gives_the_store_of_one_run_over_all_of_it() {
         }
         server.set(START + DAYS * 24 * HOUR, &[]);
         server.collect(&sandbox).success();
-        assert_same(
+        assert_same_store(
             &format!("seed {seed}, three growing runs"),
             &contents(&sandbox),
             &truth(seed),
@@ -492,7 +493,7 @@ fn faults_in_the_first_run_the_second_or_both_leave_the_store_of_a_clean_run() {
         }
         // Where the last run failed for one repository, it wrote the others, and the failed
         // one's rows are those of the run before: the store is still that of a clean run.
-        assert_same(label, &contents(&sandbox), &want);
+        assert_same_store(label, &contents(&sandbox), &want);
         // Whatever failed, the token reached no file of the store (snapshots, cache, lock).
         for file in crate::github::walk(&sandbox.store()) {
             let bytes = std::fs::read(&file).expect("a file");
@@ -507,7 +508,7 @@ fn faults_in_the_first_run_the_second_or_both_leave_the_store_of_a_clean_run() {
 
 #[test]
 fn a_sync_killed_at_any_point_leaves_the_old_or_the_new_snapshot() {
-    use crate::interrupted::snapshot;
+    use crate::interrupted::{Sides, kill_after, snapshot, spawn};
     let seed = 8;
     let end = START + DAYS * 24 * HOUR;
     let cut = START + 30 * 24 * HOUR;
@@ -522,7 +523,10 @@ fn a_sync_killed_at_any_point_leaves_the_old_or_the_new_snapshot() {
     let started = std::time::Instant::now();
     server.collect(&reference).success();
     let took = started.elapsed();
-    let new = snapshot(&reference.store());
+    let sides = Sides {
+        old,
+        new: snapshot(&reference.store()),
+    };
     let want = contents(&reference);
     let mut outcomes = (0, 0);
     for point in 0..10u32 {
@@ -531,36 +535,16 @@ fn a_sync_killed_at_any_point_leaves_the_old_or_the_new_snapshot() {
         server.collect(&sandbox).success();
         server.set(end, &[]);
         let uri = server.mock.uri();
-        let mut args = vec!["collect", "github", "--since", "2026-01-01", "--api-url", uri.as_str()];
-        for repo in REPOS {
-            args.extend(["--repo", repo]);
-        }
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_dora"))
-            .args(&args)
-            .current_dir(sandbox.path())
-            .env("DORA_STORE", sandbox.store())
-            .env("GITHUB_TOKEN", TOKEN)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("dora starts");
+        let writer = spawn(&sandbox, &Server::args(&uri), &[("GITHUB_TOKEN", TOKEN)]);
         let after = took * point / 8;
-        std::thread::sleep(after);
-        let _ = child.kill();
-        let _ = child.wait();
-        let now = snapshot(&sandbox.store());
-        assert!(
-            now == old || now == new,
-            "killed after {after:?}: a snapshot that is neither"
-        );
-        if now == old {
+        if kill_after(writer, after, &sandbox.store(), &sides) {
             outcomes.0 += 1;
         } else {
             outcomes.1 += 1;
         }
         // The next run completes it: the store of the uninterrupted runs.
         server.collect(&sandbox).success();
-        assert_same(
+        assert_same_store(
             &format!("the run after a kill after {after:?}"),
             &contents(&sandbox),
             &want,

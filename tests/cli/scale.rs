@@ -9,22 +9,11 @@ use crate::{Sandbox, fixture};
 const TINY: [(&str, &str); 2] = [("DORA_CSV_CHUNK_BYTES", "4096"), ("DORA_PARTITION_ROWS", "300")];
 
 fn generate(sandbox: &Sandbox, name: &str, seed: &str) -> std::path::PathBuf {
-    let dir = sandbox.path().join(name);
-    sandbox
-        .run(&[
-            "generate",
-            dir.to_str().expect("utf-8"),
-            "--commits",
-            "3000",
-            "--repos",
-            "6",
-            "--days",
-            "60",
-            "--seed",
-            seed,
-        ])
-        .success();
-    dir
+    crate::generate(
+        sandbox,
+        name,
+        &["--commits", "3000", "--repos", "6", "--days", "60", "--seed", seed],
+    )
 }
 
 /// `dora metrics` per repository and week, from `source` (`--store DIR` or `--input DIR`).

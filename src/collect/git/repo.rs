@@ -219,7 +219,9 @@ fn seconds(text: &str) -> Option<Micros> {
         .and_then(|s| s.checked_mul(MICROS_PER_SECOND))
 }
 
-fn parse_log(bytes: &[u8]) -> std::result::Result<Vec<Commit>, String> {
+/// The commits of `git log -z --format=%H%x1f%P%x1f%an%x1f%at%x1f%ct%x1f%s` output; a record
+/// that is not six fields, or whose times are not seconds in range, is an error quoting it.
+pub fn parse_log(bytes: &[u8]) -> std::result::Result<Vec<Commit>, String> {
     let text = String::from_utf8_lossy(bytes);
     text.split('\0')
         .map(|r| r.trim_start_matches('\n'))
@@ -301,62 +303,5 @@ mod tests {
         assert_eq!(commits[0].committed_at, 200 * MICROS_PER_SECOND);
         assert!(commits[1].parents.is_empty());
         assert!(parse_log(b"garbage\0").is_err());
-    }
-}
-
-/// The fuzz target of `git log` records (fuzz/README.md).
-#[cfg(test)]
-mod mutations {
-    use super::*;
-    use proptest::prelude::*;
-
-    const SEED: &[u8] = include_bytes!("../../../fuzz/corpus/git-log/log.bin");
-    const CRASH: &[u8] = include_bytes!("../../../fuzz/corpus/git-log/crash-time-out-of-range.bin");
-
-    #[test]
-    fn the_seed_parses_and_a_time_out_of_range_is_an_error() {
-        let commits = parse_log(SEED).expect("the seed parses");
-        assert_eq!(commits.len(), 2);
-        assert!(commits[1].parents.is_empty());
-        // Once a panic (an overflow of seconds * 1,000,000), now an error naming the record.
-        let error = parse_log(CRASH).expect_err("out of range");
-        assert!(error.contains("unexpected `git log` output"), "{error}");
-    }
-
-    proptest! {
-        #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
-
-        /// Mutated `git log` records parse or fail with a message, never panic.
-        #[test]
-        fn mutated_git_log_output_never_panics(
-            edits in prop::collection::vec(
-                (0u8..4, any::<usize>(), prop::sample::select(b"\x1f\0\n 09-+xZ\xff".to_vec()), 1usize..24),
-                0..8,
-            )
-        ) {
-            let mut bytes = SEED.to_vec();
-            for (op, at, byte, len) in edits {
-                let at = at % (bytes.len() + 1);
-                match op {
-                    0 => bytes.insert(at, byte),
-                    1 => {
-                        bytes.drain(at..(at + len).min(bytes.len()));
-                    }
-                    2 => {
-                        if let Some(b) = bytes.get_mut(at) {
-                            *b = byte;
-                        }
-                    }
-                    _ => {
-                        let end = (at + len).min(bytes.len());
-                        let slice = bytes[at..end].to_vec();
-                        bytes.splice(at..at, slice);
-                    }
-                }
-            }
-            if let Err(message) = parse_log(&bytes) {
-                prop_assert!(message.contains("git log"), "{message}");
-            }
-        }
     }
 }
