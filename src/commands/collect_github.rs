@@ -22,7 +22,7 @@ use crate::store::Store;
 use crate::table::empty_frame;
 use crate::table::schema;
 use crate::timestamp::MICROS_PER_DAY;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressStyle};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Conditional-request cache, next to the store's snapshots (not part of them: losing it only
@@ -190,11 +190,7 @@ struct Progress {
 
 impl Progress {
     fn new(quiet: bool) -> Self {
-        let bar = if quiet {
-            ProgressBar::hidden()
-        } else {
-            ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())
-        };
+        let bar = super::progress_bar(quiet);
         bar.set_style(
             ProgressStyle::with_template("{spinner} {elapsed} {msg}")
                 .unwrap_or_else(|_| ProgressStyle::default_spinner()),

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::bail;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::{GlobalArgs, ImportArgs};
 use crate::collect::csv::mapping::Mapping;
@@ -200,11 +200,7 @@ struct Progress {
 
 impl Progress {
     fn new(quiet: bool) -> Self {
-        let bar = if quiet {
-            ProgressBar::hidden()
-        } else {
-            ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())
-        };
+        let bar = super::progress_bar(quiet);
         if !bar.is_hidden() {
             bar.enable_steady_tick(Duration::from_millis(120));
         }

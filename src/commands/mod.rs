@@ -18,6 +18,16 @@ use std::path::Path;
 
 use crate::cli::{Cli, Command};
 
+/// A progress bar on stderr, hidden with `-q` (indicatif hides it, too, when stderr is not a
+/// terminal).
+fn progress_bar(quiet: bool) -> indicatif::ProgressBar {
+    if quiet {
+        indicatif::ProgressBar::hidden()
+    } else {
+        indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr())
+    }
+}
+
 /// How a command ended, mapped to the process exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitStatus {

@@ -162,18 +162,20 @@ impl Writer {
         fs::create_dir_all(root.join(SNAPSHOTS)).map_err(|e| Error::io("create store", root, e))?;
         let lock = lock(root, lock_wait)?;
         remove_stale_snapshots(root);
-        let existing = if root.join(DATA).is_dir() {
-            Some(Store::open(root)?.tables()?)
+        // The current snapshot: only writers remove snapshots, and this one holds the lock.
+        let current = if root.join(DATA).is_dir() {
+            Some(Store::open(root)?)
         } else {
             None
         };
-        let (old_rows, stored) = match &existing {
-            Some(tables) => {
+        let existing = current.as_ref().map(Store::tables).transpose()?;
+        let (old_rows, stored) = match (&current, &existing) {
+            (Some(store), Some(tables)) => {
                 let counts = partitioned_counts(tables)?;
-                let stored = Store::open(root)?.partitions(&counts)?;
+                let stored = store.partitions(&counts)?;
                 (counts.iter().map(|(_, n)| n).sum(), stored)
             }
-            None => (0, None),
+            _ => (0, None),
         };
         // The bigger of the two tables sets the count: they share the partitioning. At most
         // `partition_rows` of each (old and new) per partition.
