@@ -65,9 +65,10 @@ mod tests {
     use super::*;
 
     fn rows() -> Vec<csv::StringRecord> {
-        let mut out = Vec::new();
-        render(&crate::output::sample_scorecard(), &mut out).expect("render");
-        let mut reader = csv::ReaderBuilder::new().has_headers(false).from_reader(out.as_slice());
+        let text = crate::output::sample_rendered(crate::output::Format::Csv);
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(text.as_bytes());
         reader.records().map(|r| r.expect("a record")).collect()
     }
 

@@ -177,13 +177,9 @@ impl Serialize for Artifact<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     #[test]
     fn figures_sit_under_their_catalogue_keys_in_sorted_objects() {
-        let mut out = Vec::new();
-        render(&crate::output::sample_scorecard(), &mut out).expect("render");
-        let text = String::from_utf8(out).expect("UTF-8");
+        let text = crate::output::sample_rendered(crate::output::Format::Json);
         let json: serde_json::Value = serde_json::from_str(&text).expect("JSON");
         let overall = &json["overall"];
         assert_eq!(overall["deployments"], 4);

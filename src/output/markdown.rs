@@ -95,13 +95,9 @@ pub fn render(report: &Scorecard, out: &mut dyn Write) -> std::io::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     #[test]
     fn every_table_row_has_the_heading_s_cells_and_pipes_are_escaped() {
-        let mut out = Vec::new();
-        render(&crate::output::sample_scorecard(), &mut out).expect("render");
-        let text = String::from_utf8(out).expect("UTF-8");
+        let text = crate::output::sample_rendered(crate::output::Format::Markdown);
         assert!(text.contains("acme/a\\|b"), "{text}");
         // Each table's rows split into as many cells as its heading (escaped pipes excepted).
         for table in text.split("\n\n").filter(|block| block.starts_with('|')) {

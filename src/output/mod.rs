@@ -193,6 +193,14 @@ pub fn window_line(report: &Scorecard) -> String {
     )
 }
 
+/// [`sample_scorecard`] rendered in `format`, for the renderers' unit tests.
+#[cfg(test)]
+pub(crate) fn sample_rendered(format: Format) -> String {
+    let mut out = Vec::new();
+    render(&sample_scorecard(), format, &mut out).expect("render");
+    String::from_utf8(out).expect("UTF-8")
+}
+
 /// A small scorecard for the renderers' unit tests: two repositories (one without a key) over
 /// two weeks, with a cell that needs escaping.
 #[cfg(test)]

@@ -63,13 +63,9 @@ pub fn render(report: &Scorecard, out: &mut dyn Write) -> std::io::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     #[test]
     fn the_summary_lists_every_metric_and_the_groups_by_name() {
-        let mut out = Vec::new();
-        render(&crate::output::sample_scorecard(), &mut out).expect("render");
-        let text = String::from_utf8(out).expect("UTF-8");
+        let text = crate::output::sample_rendered(crate::output::Format::Table);
         for m in crate::analysis::catalogue::Metric::ALL {
             assert!(text.contains(m.spec().name), "{}: {text}", m.spec().name);
         }
