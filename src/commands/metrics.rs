@@ -2,7 +2,7 @@
 
 use crate::analysis;
 use crate::cli::{GlobalArgs, MetricsArgs};
-use crate::commands::resolve::{METRIC_COLUMNS, Scope, group_by, inputs};
+use crate::commands::resolve::{METRIC_COLUMNS, Scope, csv_inputs, group_by};
 use crate::commands::{ExitStatus, write_out};
 use crate::output;
 
@@ -12,8 +12,13 @@ pub fn run(global: &GlobalArgs, args: &MetricsArgs) -> anyhow::Result<ExitStatus
     // fingerprint of the snapshot the figures come from.
     let json = args.format == output::Format::Json;
     let (report, inputs) = std::thread::scope(|threads| {
-        let fingerprint =
-            (json && args.scope.data.input.is_some()).then(|| threads.spawn(|| inputs(global, &args.scope.data)));
+        let fingerprint = args
+            .scope
+            .data
+            .input
+            .as_deref()
+            .filter(|_| json)
+            .map(|dir| threads.spawn(|| csv_inputs(dir, &args.scope.data)));
         let report = Scope::load(global, &args.scope, Some(METRIC_COLUMNS)).and_then(|scope| {
             let context = scope.context(scope.window()?, args.by.map(group_by), args.period);
             let mut report = analysis::compute(&scope.tables, &context)?;

@@ -138,31 +138,23 @@ fn mapping(data: &DataArgs) -> anyhow::Result<Mapping> {
         .unwrap_or_default())
 }
 
-/// The source and fingerprint of the CSV files of `--input` (hashing them takes a while: done
-/// on another thread while they are read), or of the store's current snapshot
-/// ([`Scope::store_inputs`] gives the one its tables are read from).
-pub fn inputs(global: &GlobalArgs, data: &DataArgs) -> anyhow::Result<Inputs> {
+/// The source and fingerprint of the CSV folder `dir` of `--input` (hashing the files takes a
+/// while: `metrics` does it on another thread while they are read). A store's is
+/// [`Scope::store_inputs`], of the snapshot the tables are read from.
+pub fn csv_inputs(dir: &std::path::Path, data: &DataArgs) -> anyhow::Result<Inputs> {
     use crate::table::fingerprint::{combine, file_sha256};
-    match &data.input {
-        Some(dir) => {
-            let mut parts = Vec::new();
-            for (table, path) in folder_files(dir, &mapping(data)?)? {
-                parts.push((table.name.to_string(), file_sha256(&path)?));
-            }
-            // The mapping changes what the files mean, so it is part of the input.
-            if let Some(path) = &data.mapping {
-                parts.push(("mapping".to_string(), file_sha256(path)?));
-            }
-            Ok(Inputs {
-                source: "csv",
-                fingerprint: combine(parts.iter().map(|(n, h)| (n.as_str(), h.as_str()))),
-            })
-        }
-        None => Ok(Inputs {
-            source: "store",
-            fingerprint: Store::open(&global.store)?.fingerprint()?,
-        }),
+    let mut parts = Vec::new();
+    for (table, path) in folder_files(dir, &mapping(data)?)? {
+        parts.push((table.name.to_string(), file_sha256(&path)?));
     }
+    // The mapping changes what the files mean, so it is part of the input.
+    if let Some(path) = &data.mapping {
+        parts.push(("mapping".to_string(), file_sha256(path)?));
+    }
+    Ok(Inputs {
+        source: "csv",
+        fingerprint: combine(parts.iter().map(|(n, h)| (n.as_str(), h.as_str()))),
+    })
 }
 
 /// The figures of `--repo` (the report grouped by repository), or the overall figures without
