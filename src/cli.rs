@@ -101,7 +101,8 @@ pub struct GenerateArgs {
 #[derive(Debug, Args)]
 pub struct ImportArgs {
     /// Folder with `deployments.csv` and, optionally, `commits.csv`, `deployment_commits.csv`,
-    /// `incidents.csv`, `pull_requests.csv`; or another dora store, whose rows are merged
+    /// `incidents.csv`, `pull_requests.csv`, `issues.csv`, `issue_commits.csv`; or another dora
+    /// store, whose rows are merged
     #[arg(value_name = "DIR")]
     pub dir: Option<PathBuf>,
     /// Import this file as the deployments table
@@ -296,6 +297,14 @@ pub struct GithubArgs {
     /// Issues with this label are incidents (repeatable) [default: incident]
     #[arg(long = "incident-label", value_name = "LABEL")]
     pub incident_labels: Vec<String>,
+    /// Issues with this label are bug reports (repeatable; the issue type Bug counts too)
+    /// [default: bug]
+    #[arg(long = "bug-label", value_name = "LABEL")]
+    pub bug_labels: Vec<String>,
+    /// Issues with this label are feature requests (repeatable; the issue type Feature counts
+    /// too) [default: enhancement, feature]
+    #[arg(long = "feature-label", value_name = "LABEL")]
+    pub feature_labels: Vec<String>,
     /// Count pre-releases as deployments (--deployments-from releases)
     #[arg(long)]
     pub prereleases: bool,
@@ -436,9 +445,10 @@ pub struct MetricsArgs {
 
 #[derive(Debug, Args)]
 #[command(after_long_help = "\
-Tables: deployments, commits, deployment_commits, incidents (all of history).
+Tables: deployments, commits, deployment_commits, incidents, pull_requests, issues,
+issue_commits (all of history).
 Views (the window, computed as `dora metrics` does): changes, production_deployments,
-incident_attribution, periods. `--tables` lists their columns; docs/query.md describes them.
+incident_attribution, issue_deliveries, open_issues, periods. `--tables` lists their columns; docs/query.md describes them.
 
 Examples:
   dora query \"SELECT repo, COUNT(*) AS n FROM production_deployments GROUP BY repo\"

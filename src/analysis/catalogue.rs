@@ -8,7 +8,7 @@
 //! [`Metric::spec`]; adding a metric is one variant, one entry here, and the analysis file that
 //! computes its figures.
 
-use super::figures::Figures;
+use super::figures::{Figures, KindFigures};
 use super::levels::Level;
 
 /// A metric dora reports (and `dora explain` takes as its argument).
@@ -21,6 +21,17 @@ pub enum Metric {
     /// Failed deployment recovery time.
     RecoveryTime,
     ReworkRate,
+    /// From a user's report to the fix in production (its headline: bugs).
+    IssueLeadTime,
+    OpenBugs,
+}
+
+/// Where a metric is listed: with the DORA metrics, or in the feedback loop beside them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    Dora,
+    /// From users' reports to fixes in production (from issue data).
+    FeedbackLoop,
 }
 
 /// What a metric's values are.
@@ -32,6 +43,8 @@ pub enum Unit {
     Share,
     /// Deployments per week.
     PerWeek,
+    /// A number of things (open bugs).
+    Count,
 }
 
 /// Whether a gated value must stay at most or at least the limit.
@@ -127,6 +140,93 @@ pub struct Spec {
     pub explain_also: &'static [Field],
     /// The name of its level, for the metrics the DORA report defines levels for.
     pub level_key: Option<LevelKey>,
+    pub section: Section,
+}
+
+/// One number of the feedback loop of a kind of issue, and its names: JSON
+/// `issues.<kind>.<object>.<key>`, CSV `<kind>_<csv>` (`bug_lead_time_median_hours`).
+#[derive(Debug, Clone, Copy)]
+pub struct IssueField {
+    pub read: fn(&KindFigures) -> Cell,
+    /// The object it sits in, within the kind's: `lead_time_hours`; `None`: the kind's own.
+    pub object: Option<&'static str>,
+    pub key: &'static str,
+    pub csv: &'static str,
+}
+
+/// The numbers of each kind's feedback loop, in the order the CSV export lists them.
+pub const ISSUE_FIELDS: &[IssueField] = &[
+    issue_field(|k| Cell::Count(k.delivered), None, "delivered", "delivered"),
+    issue_field(
+        |k| Cell::Count(k.lead_time_hours.count),
+        Some("lead_time_hours"),
+        "count",
+        "lead_time_count",
+    ),
+    issue_field(
+        |k| Cell::Number(k.lead_time_hours.median),
+        Some("lead_time_hours"),
+        "median",
+        "lead_time_median_hours",
+    ),
+    issue_field(
+        |k| Cell::Number(k.lead_time_hours.p75),
+        Some("lead_time_hours"),
+        "p75",
+        "lead_time_p75_hours",
+    ),
+    issue_field(
+        |k| Cell::Number(k.lead_time_hours.p90),
+        Some("lead_time_hours"),
+        "p90",
+        "lead_time_p90_hours",
+    ),
+    issue_field(
+        |k| Cell::Count(k.lead_time_hours.negative_dropped),
+        Some("lead_time_hours"),
+        "negative_dropped",
+        "lead_time_negative_dropped",
+    ),
+    issue_field(
+        |k| Cell::Count(k.awaiting_deployment_hours.count),
+        Some("awaiting_deployment_hours"),
+        "count",
+        "awaiting_deployment_count",
+    ),
+    issue_field(
+        |k| Cell::Number(k.awaiting_deployment_hours.median),
+        Some("awaiting_deployment_hours"),
+        "median",
+        "awaiting_deployment_median_hours",
+    ),
+    issue_field(
+        |k| Cell::Number(k.awaiting_deployment_hours.p90),
+        Some("awaiting_deployment_hours"),
+        "p90",
+        "awaiting_deployment_p90_hours",
+    ),
+    issue_field(|k| Cell::Count(k.open), None, "open", "open"),
+    issue_field(
+        |k| Cell::Number(k.open_age_hours_median),
+        None,
+        "open_age_hours_median",
+        "open_age_median_hours",
+    ),
+    issue_field(
+        |k| Cell::Count(k.closed_without_fix),
+        None,
+        "closed_without_fix",
+        "closed_without_fix",
+    ),
+];
+
+const fn issue_field(
+    read: fn(&KindFigures) -> Cell,
+    object: Option<&'static str>,
+    key: &'static str,
+    csv: &'static str,
+) -> IssueField {
+    IssueField { read, object, key, csv }
 }
 
 /// Numbers of a scope's figures that belong to no one metric, listed after the metrics'.
@@ -166,14 +266,21 @@ const fn nested(
 
 impl Metric {
     /// Every metric, in the order outputs list them.
-    pub const ALL: [Metric; 6] = [
+    pub const ALL: [Metric; 8] = [
         Metric::DeploymentFrequency,
         Metric::LeadTime,
         Metric::ChangeFailureRate,
         Metric::TimeToRestore,
         Metric::RecoveryTime,
         Metric::ReworkRate,
+        Metric::IssueLeadTime,
+        Metric::OpenBugs,
     ];
+
+    /// The metrics of one section, in [`Metric::ALL`]'s order.
+    pub fn of(section: Section) -> impl Iterator<Item = Metric> {
+        Metric::ALL.into_iter().filter(move |m| m.spec().section == section)
+    }
 
     pub fn spec(self) -> &'static Spec {
         match self {
@@ -183,6 +290,8 @@ impl Metric {
             Metric::TimeToRestore => &TIME_TO_RESTORE,
             Metric::RecoveryTime => &RECOVERY_TIME,
             Metric::ReworkRate => &REWORK_RATE,
+            Metric::IssueLeadTime => &ISSUE_LEAD_TIME,
+            Metric::OpenBugs => &OPEN_BUGS,
         }
     }
 
@@ -245,6 +354,7 @@ static DEPLOYMENT_FREQUENCY: Spec = Spec {
     json_object: Some("deployment_frequency"),
     explain_also: &[],
     level_key: Some("deployment_frequency"),
+    section: Section::Dora,
 };
 
 static LEAD_TIME: Spec = Spec {
@@ -307,6 +417,7 @@ static LEAD_TIME: Spec = Spec {
     json_object: Some("lead_time_hours"),
     explain_also: &[],
     level_key: Some("lead_time"),
+    section: Section::Dora,
 };
 
 static CHANGE_FAILURE_RATE: Spec = Spec {
@@ -336,6 +447,7 @@ static CHANGE_FAILURE_RATE: Spec = Spec {
     json_object: None,
     explain_also: &[DEPLOYMENTS],
     level_key: Some("change_failure_rate"),
+    section: Section::Dora,
 };
 
 static TIME_TO_RESTORE: Spec = Spec {
@@ -391,6 +503,7 @@ static TIME_TO_RESTORE: Spec = Spec {
     json_object: Some("time_to_restore_hours"),
     explain_also: &[UNATTRIBUTED_INCIDENTS],
     level_key: Some("time_to_restore"),
+    section: Section::Dora,
 };
 
 static RECOVERY_TIME: Spec = Spec {
@@ -446,6 +559,7 @@ static RECOVERY_TIME: Spec = Spec {
     json_object: Some("failed_deployment_recovery_hours"),
     explain_also: &[],
     level_key: None,
+    section: Section::Dora,
 };
 
 static REWORK_RATE: Spec = Spec {
@@ -475,6 +589,61 @@ static REWORK_RATE: Spec = Spec {
     json_object: None,
     explain_also: &[DEPLOYMENTS],
     level_key: None,
+    section: Section::Dora,
+};
+
+static ISSUE_LEAD_TIME: Spec = Spec {
+    id: "issue-lead-time",
+    name: "Bug lead time",
+    headline: "Bug lead time (median)",
+    badge: "bug lead time",
+    unit: Unit::Hours,
+    value: |f| f.issues.as_ref().and_then(|i| i.bug.lead_time_hours.median),
+    level: |_| None,
+    sample: |f| f.issues.as_ref().map_or(0, |i| i.bug.lead_time_hours.count),
+    sample_noun: "delivered bugs",
+    lower_is_better: true,
+    gate: Gate {
+        flag: "--max-bug-lead-time",
+        bound: Bound::Max,
+        name: "bug lead time (median)",
+        value_name: DURATION,
+        help: "Median bug lead time (from the report to the fix in production) at most this long",
+    },
+    rows: "issues delivered in the window, longest lead time first (negative ones, not counted, last)",
+    column: "Bug p50",
+    fields: &[],
+    json_object: None,
+    explain_also: &[],
+    level_key: None,
+    section: Section::FeedbackLoop,
+};
+
+static OPEN_BUGS: Spec = Spec {
+    id: "open-bugs",
+    name: "Open bugs",
+    headline: "Open bugs",
+    badge: "open bugs",
+    unit: Unit::Count,
+    value: |f| f.issues.as_ref().map(|i| i.bug.open as f64),
+    level: |_| None,
+    sample: |f| f.issues.as_ref().map_or(0, |i| i.bug.open),
+    sample_noun: "open bugs",
+    lower_is_better: true,
+    gate: Gate {
+        flag: "--max-open-bugs",
+        bound: Bound::Max,
+        name: "open bugs",
+        value_name: "N",
+        help: "At most this many bugs open at the window's end",
+    },
+    rows: "issues open at the window's end, oldest first",
+    column: "Open bugs",
+    fields: &[],
+    json_object: None,
+    explain_also: &[],
+    level_key: None,
+    section: Section::FeedbackLoop,
 };
 
 #[cfg(test)]

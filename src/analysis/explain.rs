@@ -9,7 +9,7 @@ use polars::prelude::*;
 use super::catalogue::Cell;
 pub use super::catalogue::Metric;
 use super::views;
-use super::{Facts, change_failure, lead_time, rework, time_to_restore};
+use super::{Facts, change_failure, issues, lead_time, rework, time_to_restore};
 use crate::analysis::figures::Figures;
 use crate::error::{PolarsContext, Result};
 use crate::table::schema::{deployments as d, incidents as i};
@@ -18,6 +18,10 @@ impl Metric {
     /// The figure as JSON: the numbers `dora metrics` reports for it.
     pub fn figure_json(self, f: &Figures) -> serde_json::Value {
         let spec = self.spec();
+        if spec.section == super::catalogue::Section::FeedbackLoop {
+            // The feedback loop's figures are per kind of issue: all of them.
+            return serde_json::to_value(&f.issues).unwrap_or_default();
+        }
         let mut figure = serde_json::Map::new();
         for field in spec.fields.iter().chain(spec.explain_also) {
             let value = match (field.read)(f) {
@@ -103,6 +107,16 @@ pub fn rows(
                 ]),
             &[change_failure::RECOVERY_OPEN, change_failure::RECOVERY_HOURS, d::ID],
             descending(&[false, true, false]).with_nulls_last(true),
+        ),
+        Metric::IssueLeadTime => (
+            views::issue_deliveries(facts, zone)?.drop(cols(["delivered_local", "period_start"])),
+            &["counted", issues::LEAD_HOURS, i::ID],
+            descending(&[true, true, false]).with_nulls_last(true),
+        ),
+        Metric::OpenBugs => (
+            views::open_issues(facts),
+            &["age_hours", i::ID],
+            descending(&[true, false]),
         ),
         Metric::ReworkRate => (
             views::production_deployments(facts, zone)?.select([

@@ -54,6 +54,44 @@ pub struct Levels {
     pub time_to_restore: Option<Level>,
 }
 
+/// How long finished fixes waited for a deployment: from the latest linked commit to delivery.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Awaiting {
+    pub count: u64,
+    pub median: Option<f64>,
+    pub p90: Option<f64>,
+}
+
+/// The feedback loop of one kind of issue (bug, feature, other) in one scope.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct KindFigures {
+    /// Issues delivered in the scope (those with a negative lead time too).
+    pub delivered: u64,
+    /// From the report to the deployment that shipped the fix.
+    pub lead_time_hours: LeadTime,
+    pub awaiting_deployment_hours: Awaiting,
+    /// Issues open at the scope's end.
+    pub open: u64,
+    pub open_age_hours_median: Option<f64>,
+    /// Issues closed in the scope as not planned, or with no linked commit.
+    pub closed_without_fix: u64,
+}
+
+/// The feedback loop per kind of issue.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct IssueFigures {
+    pub bug: KindFigures,
+    pub feature: KindFigures,
+    pub other: KindFigures,
+}
+
+impl IssueFigures {
+    /// Each kind with its name, in the order outputs list them.
+    pub fn kinds(&self) -> [(&'static str, &KindFigures); 3] {
+        [("bug", &self.bug), ("feature", &self.feature), ("other", &self.other)]
+    }
+}
+
 /// All figures of one scope (overall, a group, a period, or a group in a period).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Figures {
@@ -70,6 +108,8 @@ pub struct Figures {
     /// Incidents created in the scope that no production deployment could be blamed for.
     pub unattributed_incidents: u64,
     pub levels: Levels,
+    /// The feedback loop; `None` without issue data.
+    pub issues: Option<IssueFigures>,
 }
 
 /// One period (day, ISO week or month in the report's time zone).

@@ -39,7 +39,7 @@ impl Threshold {
         let limit = match spec.unit {
             Unit::Hours => parse_hours(value)?,
             Unit::Share => parse_share(value)?,
-            Unit::PerWeek => parse_number(value)?,
+            Unit::PerWeek | Unit::Count => parse_number(value)?,
         };
         Ok(Threshold {
             metric,

@@ -14,6 +14,7 @@ pub mod change_failure;
 pub mod explain;
 pub mod figures;
 pub mod gates;
+pub mod issues;
 pub mod lead_time;
 pub mod levels;
 pub mod production;
@@ -201,10 +202,16 @@ pub struct Facts {
     pub lead_time_input: lead_time::FigureInput<LazyFrame>,
     /// The window's incidents with attribution, restore time, group and period.
     pub incidents: LazyFrame,
+    /// One row per issue with its delivery ([`issues::deliveries`]), with the period of its
+    /// delivery.
+    pub issues: LazyFrame,
+    /// Whether there are issues: without them the feedback loop's figures are `null`.
+    pub with_issues: bool,
     /// Whether lead time comes from `deployment_commits` (else from commit times).
     pub mapped: bool,
     /// The periods of the window (empty without `--period`).
     pub periods: Vec<window::Period>,
+    pub window: Window,
 }
 
 /// Builds the facts for the context's window, groups and periods.
@@ -238,12 +245,14 @@ pub fn facts(tables: &Tables, ctx: &Context) -> Result<Facts> {
         .with_column(group_of_deployment.cast(group_dtype()).alias(GROUP))
         .cache();
     let attribution = change_failure::attribution(tables.incidents.clone(), &production)?.cache();
+    let with_issues = issues::present(tables)?;
 
     // Deployments of the window, with failure, recovery and rework.
     let window_deployments = production.clone().filter(in_window(AT));
     let deployments = rework::with_rework(
         change_failure::with_failures(window_deployments, &attribution),
         tables.incidents.clone(),
+        with_issues.then(|| issues::fix_only(tables, &production, mapped)),
     )?
     .with_columns([period_of(AT).alias(PERIOD), bucket(AT, &day_starts).alias(DAY)])
     // Each fact frame feeds up to four aggregation levels: computed once, not four times.
@@ -303,6 +312,9 @@ pub fn facts(tables: &Tables, ctx: &Context) -> Result<Facts> {
         period_of(CREATED).alias(PERIOD),
     ]);
     let incidents = time_to_restore::facts(incidents).cache();
+    let issues = issues::deliveries(tables, &production, mapped, ctx.group_by)
+        .with_column(period_of(issues::DELIVERED).alias(PERIOD))
+        .cache();
     Ok(Facts {
         production,
         attribution,
@@ -310,8 +322,11 @@ pub fn facts(tables: &Tables, ctx: &Context) -> Result<Facts> {
         changes,
         lead_time_input,
         incidents,
+        issues,
+        with_issues,
         mapped,
         periods,
+        window,
     })
 }
 
@@ -322,6 +337,8 @@ pub fn compute(tables: &Tables, ctx: &Context) -> Result<Scorecard> {
         deployments,
         lead_time_input,
         incidents,
+        issues,
+        with_issues,
         mapped,
         periods,
         ..
@@ -364,6 +381,9 @@ pub fn compute(tables: &Tables, ctx: &Context) -> Result<Scorecard> {
         }
         lead_time::FigureInput::Pairs(pairs) => plans.push(pairs.clone()),
     }
+    if with_issues {
+        plans.push(issues.clone());
+    }
     let mut frames = collect_all(plans)?.into_iter();
     let mut scopes: HashMap<ScopeKey, Figures> = HashMap::new();
     let mut next = || frames.next().unwrap_or_default();
@@ -384,6 +404,12 @@ pub fn compute(tables: &Tables, ctx: &Context) -> Result<Scorecard> {
         periods.len(),
         &mut scopes,
     )?;
+    if with_issues {
+        let issue_figures = issues::summarize(&next(), window, &periods, ctx.group_by.is_some())?;
+        for (key, f) in issue_figures {
+            scopes.entry(key).or_default().issues = Some(f);
+        }
+    }
 
     // Figures that derive from others, and levels.
     let window_days = window::local_days(window.since, window.until, ctx.zone);
@@ -396,10 +422,17 @@ pub fn compute(tables: &Tables, ctx: &Context) -> Result<Scorecard> {
             .and_then(|p| period_days.get(usize::try_from(p).ok()?).copied())
             .unwrap_or(window_days);
         finish(f, days);
+        // With issue data, every scope has the three kinds (zeros where it has none).
+        if with_issues && f.issues.is_none() {
+            f.issues = Some(figures::IssueFigures::default());
+        }
     }
     let figures = |key: &ScopeKey| {
         scopes.get(key).cloned().unwrap_or_else(|| {
             let mut f = Figures::default();
+            if with_issues {
+                f.issues = Some(figures::IssueFigures::default());
+            }
             let days = key
                 .1
                 .and_then(|p| period_days.get(usize::try_from(p).ok()?).copied())

@@ -131,7 +131,13 @@ pub struct Digest {
     pub lead_times: Vec<f64>,
     /// The lead time breakdown of the period's merged pull requests, with pull request data.
     pub pull_requests: Option<crate::analysis::figures::Breakdown>,
+    /// With issue data: the bugs delivered in the period, slowest first, and the bugs open at
+    /// its end, oldest first (the first [`LISTED_BUGS`] of each).
+    pub bugs: Option<(DataFrame, DataFrame)>,
 }
+
+/// How many delivered and open bugs the report lists.
+pub const LISTED_BUGS: u32 = 10;
 
 /// Builds the digest of `period`, with `trend` periods before it.
 pub fn digest(
@@ -222,8 +228,53 @@ pub fn digest(
         .map(|c| c.into_no_null_iter().collect())
         .unwrap_or_default();
 
+    let bugs = if facts.with_issues {
+        let is_bug = || col(crate::table::schema::issues::KIND).eq(lit(crate::table::schema::issue_kind::BUG));
+        let slowest = views::issue_deliveries(&facts, zone)?
+            .filter(is_bug().and(col("counted")))
+            .select([
+                col("id"),
+                col("repo"),
+                col("title"),
+                col("created_at"),
+                col("delivered_at"),
+                col(super::issues::LEAD_HOURS),
+                col("deployment_id"),
+                col("url"),
+            ])
+            .sort_by_exprs(
+                [col(super::issues::LEAD_HOURS), col("id")],
+                SortMultipleOptions::default().with_order_descending_multi([true, false]),
+            )
+            .limit(LISTED_BUGS)
+            .collect()
+            .context(|| "failed to list the delivered bugs".into())?;
+        let oldest = views::open_issues(&facts)
+            .filter(is_bug())
+            .select([
+                col("id"),
+                col("repo"),
+                col("title"),
+                col("created_at"),
+                col("age_hours"),
+                col("linked"),
+                col("url"),
+            ])
+            .sort_by_exprs(
+                [col("age_hours"), col("id")],
+                SortMultipleOptions::default().with_order_descending_multi([true, false]),
+            )
+            .limit(LISTED_BUGS)
+            .collect()
+            .context(|| "failed to list the open bugs".into())?;
+        Some((slowest, oldest))
+    } else {
+        None
+    };
+
     Ok(Digest {
         period,
+        bugs,
         zone,
         environment: environment.to_string(),
         lead_time_source: current.lead_time_source,

@@ -2,7 +2,10 @@
 //!
 //! A deployment is rework when its `kind` says so (hotfix or rollback). When `kind` is empty,
 //! it is rework when it was deployed while a resolved incident of the same repository was open
-//! (`created_at <= deployed_at < resolved_at`). Unresolved incidents mark nothing.
+//! (`created_at <= deployed_at < resolved_at`), or when it is fix-only (DORA 2025: "deployments
+//! not planned but performed to address a user-facing bug"): it shipped at least one commit
+//! and every commit it shipped is linked to a `bug` issue of its repository
+//! ([`super::issues::fix_only`]). Unresolved incidents mark nothing.
 
 use polars::prelude::*;
 
@@ -11,10 +14,17 @@ use crate::error::{PolarsContext, Result};
 use crate::table::schema::{deployments as d, incidents as i, kind};
 
 pub const REWORK: &str = "rework";
+/// Whether every commit the deployment shipped fixes a bug.
+pub const FIX_ONLY: &str = "fix_only";
 const COVERED_UNTIL: &str = "covered_until";
 
 /// Adds `rework` to the window's production deployments.
-pub fn with_rework(window_deployments: LazyFrame, incidents: LazyFrame) -> Result<LazyFrame> {
+/// `fix_only`: the ids of the fix-only deployments (with [`FIX_ONLY`]), when there are issues.
+pub fn with_rework(
+    window_deployments: LazyFrame,
+    incidents: LazyFrame,
+    fix_only: Option<LazyFrame>,
+) -> Result<LazyFrame> {
     // For each repository and incident start, the latest end of any incident started at or
     // before it: a deployment is inside some incident exactly when the running maximum of the
     // last incident started at or before it reaches past it.
@@ -39,6 +49,12 @@ pub fn with_rework(window_deployments: LazyFrame, incidents: LazyFrame) -> Resul
     let by_kind = col(d::KIND)
         .eq(lit(kind::HOTFIX))
         .or(col(d::KIND).eq(lit(kind::ROLLBACK)));
+    let window_deployments = match fix_only {
+        Some(ids) => window_deployments
+            .join(ids, [col(d::ID)], [col(d::ID)], JoinArgs::new(JoinType::Left))
+            .with_column(col(FIX_ONLY).fill_null(lit(false))),
+        None => window_deployments.with_column(lit(false).alias(FIX_ONLY)),
+    };
     Ok(asof(
         window_deployments.sort([AT], SortMultipleOptions::default()),
         coverage,
@@ -50,7 +66,7 @@ pub fn with_rework(window_deployments: LazyFrame, incidents: LazyFrame) -> Resul
     .with_column(
         when(stated)
             .then(by_kind)
-            .otherwise(col(COVERED_UNTIL).gt(col(AT)).fill_null(lit(false)))
+            .otherwise(col(COVERED_UNTIL).gt(col(AT)).fill_null(lit(false)).or(col(FIX_ONLY)))
             .alias(REWORK),
     ))
 }

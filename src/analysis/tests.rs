@@ -81,6 +81,8 @@ fn scenario() -> Tables {
         deployment_commits: empty_frame(&schema::DEPLOYMENT_COMMITS),
         incidents,
         pull_requests: empty_frame(&schema::PULL_REQUESTS),
+        issues: empty_frame(&schema::ISSUES),
+        issue_commits: empty_frame(&schema::ISSUE_COMMITS),
     }
     .lazy()
 }

@@ -11,15 +11,22 @@ use polars::prelude::*;
 
 use super::{
     AT, ATTRIBUTED, COMMITTED, CREATED, Facts, INCIDENT, NEXT_AT, PERIOD, PREV_AT, RESOLVED, RULE, change_failure,
-    lead_time, null_of, rework, time_to_restore,
+    issues, lead_time, null_of, rework, time_to_restore,
 };
 use crate::analysis::catalogue::{Cell, Metric, SCOPE_FIELDS};
 use crate::analysis::figures::{Figures, Scorecard};
 use crate::error::{PolarsContext, Result};
-use crate::table::schema::{commits as c, deployments as d, incidents as i, status};
+use crate::table::schema::{commits as c, deployments as d, incidents as i, issues as iss, status};
 
 /// Names of the derived views, in the order `dora query --tables` lists them.
-pub const NAMES: [&str; 4] = ["changes", "production_deployments", "incident_attribution", "periods"];
+pub const NAMES: [&str; 6] = [
+    "changes",
+    "production_deployments",
+    "incident_attribution",
+    "issue_deliveries",
+    "open_issues",
+    "periods",
+];
 
 /// An integer column of UTC microseconds as a UTC datetime.
 fn utc(column: &str) -> Expr {
@@ -111,6 +118,8 @@ pub fn production_deployments(facts: &Facts, zone: Tz) -> Result<LazyFrame> {
     let stated = col(d::KIND).is_not_null().and(col(d::KIND).neq(lit("")));
     let rework_reason = when(col(rework::REWORK).and(stated))
         .then(lit("kind ").cast(DataType::String) + col(d::KIND))
+        .when(col(rework::REWORK).and(col(rework::FIX_ONLY)))
+        .then(lit("every commit it shipped fixes a bug"))
         .when(col(rework::REWORK))
         .then(lit("deployed during an incident"))
         .otherwise(null_of(DataType::String));
@@ -168,6 +177,66 @@ pub fn incident_attribution(facts: &Facts, zone: Tz) -> Result<LazyFrame> {
         col("period_start"),
         col(i::URL),
     ]))
+}
+
+/// `issue_deliveries`: the issues delivered in the window, the deployment that delivered each
+/// (its last linked commit to ship), and the stages: reported -> last commit -> in production.
+pub fn issue_deliveries(facts: &Facts, zone: Tz) -> Result<LazyFrame> {
+    let window = facts.window;
+    let delivered = col(issues::DELIVERED);
+    let frame = facts.issues.clone().filter(
+        delivered
+            .clone()
+            .gt_eq(lit(window.since))
+            .and(delivered.lt(lit(window.until))),
+    );
+    let lead = super::hours(col(issues::DELIVERED), col(CREATED));
+    Ok(with_period_start(frame, facts)?.select([
+        col(iss::ID),
+        col(iss::REPO),
+        col(iss::KIND),
+        col(iss::TITLE),
+        utc(CREATED).alias(iss::CREATED_AT),
+        utc(issues::LAST_COMMIT).alias("last_commit_at"),
+        utc(issues::DELIVERED).alias("delivered_at"),
+        local(issues::DELIVERED, zone).alias("delivered_local"),
+        col(issues::DELIVERED_BY).alias("deployment_id"),
+        lead.clone().alias(issues::LEAD_HOURS),
+        // The stages: from the report to the last linked commit, then to production.
+        super::hours(col(issues::LAST_COMMIT), col(CREATED)).alias("reported_to_last_commit_hours"),
+        // Negative lead times (reported after the fix shipped) are counted apart.
+        lead.gt_eq(lit(0.0)).alias("counted"),
+        super::hours(col(issues::DELIVERED), col(issues::LAST_COMMIT)).alias(issues::AWAITING_HOURS),
+        utc(issues::CLOSED).alias(iss::CLOSED_AT),
+        col(issues::COMMITS),
+        col("period_start"),
+        col(iss::URL),
+    ]))
+}
+
+/// `open_issues`: the issues open at the window's end (reported before it, not closed by then),
+/// with their age then.
+pub fn open_issues(facts: &Facts) -> LazyFrame {
+    let end = facts.window.until;
+    facts
+        .issues
+        .clone()
+        .filter(
+            col(CREATED)
+                .lt(lit(end))
+                .and(col(issues::CLOSED).is_null().or(col(issues::CLOSED).gt_eq(lit(end)))),
+        )
+        .select([
+            col(iss::ID),
+            col(iss::REPO),
+            col(iss::KIND),
+            col(iss::TITLE),
+            utc(CREATED).alias(iss::CREATED_AT),
+            super::hours(lit(end), col(CREATED)).alias("age_hours"),
+            col(issues::LINKED).alias("linked"),
+            utc(issues::DELIVERED).alias("delivered_at"),
+            col(iss::URL),
+        ])
 }
 
 /// `periods`: the figures of `dora metrics` per period, overall (`group` null) and, with

@@ -2,13 +2,14 @@
 //! the analysis have exactly one shape to deal with.
 
 pub mod ancestry;
+pub mod closing;
 pub mod csv;
 pub mod git;
 pub mod github;
 
 use std::path::{Path, PathBuf};
 
-use polars::prelude::DataFrame;
+use polars::prelude::{Column, DataFrame, DataType};
 
 use crate::error::{Error, Result};
 use crate::table::schema::{self, Table};
@@ -60,7 +61,71 @@ pub fn read_files(files: &[(&'static Table, PathBuf)], opts: &csv::ReadOptions) 
             })
         })
         .collect();
-    reads.into_iter().collect()
+    let mut inputs = reads.into_iter().collect::<Result<Vec<Input>>>()?;
+    check_issue_links(&mut inputs, opts.skip_invalid)?;
+    add_message_links(&mut inputs)?;
+    Ok(inputs)
+}
+
+/// Adds to `issue_commits` the links that commit messages make (closing keywords, tracker
+/// keys: [`closing`]), when there are issues to link to.
+fn add_message_links(inputs: &mut Vec<Input>) -> Result<()> {
+    if !inputs.iter().any(|i| i.table.name == schema::ISSUES.name) {
+        return Ok(());
+    }
+    let Some(commits) = inputs.iter().find(|i| i.table.name == schema::COMMITS.name) else {
+        return Ok(());
+    };
+    let Some(links) = closing::links_of_commits(&commits.read.frame)? else {
+        return Ok(());
+    };
+    let path = commits.path.clone();
+    let no_rows = |n: usize| Column::full_null("rows".into(), n, &DataType::UInt64);
+    let failed = |e| Error::Polars {
+        context: "failed to add the links of the commit messages".into(),
+        source: e,
+    };
+    // Derived rows have no record of their own in a file: their record index is null.
+    if let Some(input) = inputs.iter_mut().find(|i| i.table.name == schema::ISSUE_COMMITS.name) {
+        input.read.frame.vstack_mut(&links).map_err(failed)?;
+        input.read.rows.append(&no_rows(links.height())).map_err(failed)?;
+        return Ok(());
+    }
+    let height = links.height();
+    inputs.push(Input {
+        table: &schema::ISSUE_COMMITS,
+        path,
+        read: csv::TableRead {
+            frame: links,
+            rejects: Vec::new(),
+            records: 0,
+            folded: 0,
+            rows: no_rows(height),
+        },
+    });
+    Ok(())
+}
+
+/// Each `issue_commits` row must name an issue of `issues.csv`: an error naming the line, or
+/// with `--skip-invalid` a rejected row.
+fn check_issue_links(inputs: &mut [Input], skip_invalid: bool) -> Result<()> {
+    let mut known = std::collections::HashSet::new();
+    if let Some(issues) = inputs.iter().find(|i| i.table.name == schema::ISSUES.name) {
+        csv::links::issue_ids(&issues.read.frame, &mut known)?;
+    }
+    let Some(links) = inputs.iter_mut().find(|i| i.table.name == schema::ISSUE_COMMITS.name) else {
+        return Ok(());
+    };
+    let problems = csv::links::unknown_issues(&links.read.frame, &links.read.rows, &known)?;
+    if problems.is_empty() {
+        return Ok(());
+    }
+    let (frame, rows) = csv::links::without_rows(&links.read.frame, &links.read.rows, &problems)?;
+    let rejects = csv::conclude(&links.path, links.table, skip_invalid, problems)?;
+    links.read.frame = frame;
+    links.read.rows = rows;
+    links.read.rejects.extend(rejects);
+    Ok(())
 }
 
 /// The tables of a set of inputs; tables without an input are empty.

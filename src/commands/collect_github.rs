@@ -88,10 +88,24 @@ fn repo_options(args: &GithubArgs, settings: &RepoSettings, since: i64) -> anyho
         args.incident_labels.clone()
     };
     let tags = args.tags.clone().or_else(|| settings.tags.clone());
+    let or_default = |given: &[String], file: &Option<Vec<String>>, default: &[&str]| {
+        if given.is_empty() {
+            file.clone()
+                .unwrap_or_else(|| default.iter().map(|l| (*l).to_string()).collect())
+        } else {
+            given.to_vec()
+        }
+    };
     Ok(Options {
         source,
         environment: pattern("--environment", &environment)?,
         incident_labels: labels,
+        bug_labels: or_default(&args.bug_labels, &settings.bug_labels, &["bug"]),
+        feature_labels: or_default(
+            &args.feature_labels,
+            &settings.feature_labels,
+            &["enhancement", "feature"],
+        ),
         since,
         prereleases: args.prereleases || settings.prereleases.unwrap_or(false),
         tags: TagPattern::parse(tags.as_deref()).map_err(|e| Error::InvalidArgument {
@@ -403,8 +417,8 @@ fn summary(
     for s in sorted {
         writeln!(
             err,
-            "{}: {} commits on {}, {} deployments, {} incidents, {} merged pull requests",
-            s.repo, s.commits, s.branch, s.deployments, s.incidents, s.pull_requests
+            "{}: {} commits on {}, {} deployments, {} incidents, {} issues, {} merged pull requests",
+            s.repo, s.commits, s.branch, s.deployments, s.incidents, s.issues, s.pull_requests
         )?;
         if s.unmapped > 0 {
             writeln!(

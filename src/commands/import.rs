@@ -9,13 +9,15 @@ use anyhow::bail;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::{GlobalArgs, ImportArgs};
+use crate::collect::closing;
 use crate::collect::csv::mapping::Mapping;
-use crate::collect::csv::{ReadOptions, conclude, read_chunks};
+use crate::collect::csv::{ReadOptions, conclude, links, read_chunks};
 use crate::collect::folder_files;
 use crate::commands::{ExitStatus, write_atomically};
 use crate::error::Reject;
 use crate::settings;
 use crate::store::{self, Store};
+use crate::table::keys::ROW;
 use crate::table::schema::{self, Table};
 
 pub fn run(global: &GlobalArgs, args: &ImportArgs) -> anyhow::Result<ExitStatus> {
@@ -78,6 +80,9 @@ pub fn run(global: &GlobalArgs, args: &ImportArgs) -> anyhow::Result<ExitStatus>
     progress.reading(sizes.iter().sum());
     let mut reads = Vec::new();
     let mut read_before = 0;
+    let mut issue_ids = std::collections::HashSet::new();
+    let mut held_links = Vec::new();
+    let mut message_links = Vec::new();
     for ((table, path), size) in files.iter().zip(&sizes) {
         progress.file(path);
         let report = |bytes| progress.read(read_before + bytes);
@@ -86,10 +91,60 @@ pub fn run(global: &GlobalArgs, args: &ImportArgs) -> anyhow::Result<ExitStatus>
             ..options
         };
         let read = read_chunks(path, table, &options, args.csv_chunk_bytes, &mut |chunk| {
+            if table.name == schema::ISSUES.name {
+                links::issue_ids(&chunk, &mut issue_ids)?;
+            }
+            if table.name == schema::ISSUE_COMMITS.name {
+                // Held back until every issue is known (a small table).
+                held_links.push(chunk);
+                return Ok(());
+            }
+            if table.name == schema::COMMITS.name
+                && let Some(links) = closing::links_of_commits(&chunk)?
+            {
+                // Links from closing keywords and tracker keys in the messages: not checked
+                // against the issues (they may be imported later; unknown ids never match).
+                message_links.push(links);
+            }
             writer.add(table, chunk)
         })?;
         read_before += size;
         reads.push((*table, path.clone(), read));
+    }
+    if !held_links.is_empty() {
+        if let Ok(store) = Store::open(&global.store) {
+            let issues = store
+                .tables()?
+                .issues
+                .select([polars::prelude::col(schema::issues::ID)]);
+            let issues = issues.collect().map_err(|e| crate::error::Error::Polars {
+                context: "failed to read the store's issues".into(),
+                source: e,
+            })?;
+            links::issue_ids(&issues, &mut issue_ids)?;
+        }
+        for chunk in held_links {
+            let rows = chunk
+                .column(ROW)
+                .map_err(|e| crate::error::Error::Polars {
+                    context: "failed to read `issue_commits`".into(),
+                    source: e,
+                })?
+                .clone();
+            let problems = links::unknown_issues(&chunk, &rows, &issue_ids)?;
+            let (chunk, _) = links::without_rows(&chunk, &rows, &problems)?;
+            if let Some((_, _, read)) = reads.iter_mut().find(|(t, _, _)| t.name == schema::ISSUE_COMMITS.name) {
+                read.problems.extend(problems);
+            }
+            // Every column of `issue_commits` is its key: two rows of one key are copies, so
+            // there is no conflict to locate, and the rows go without their numbers (as the
+            // links from messages do).
+            writer.add(&schema::ISSUE_COMMITS, chunk.drop(ROW).unwrap_or(chunk))?;
+        }
+    }
+    let derived_links: usize = message_links.iter().map(polars::prelude::DataFrame::height).sum();
+    for links in message_links {
+        writer.add(&schema::ISSUE_COMMITS, links)?;
     }
     // Keys are checked while merging (a key can repeat across chunks); the import fails, with
     // every kind of problem listed, before the new snapshot becomes current.
@@ -101,9 +156,9 @@ pub fn run(global: &GlobalArgs, args: &ImportArgs) -> anyhow::Result<ExitStatus>
         let mut problems = read.problems;
         problems.extend(prepared.take_problems(table));
         let rejects = conclude(&path, table, args.skip_invalid, problems)?;
-        inputs.push((table, read.records, rejects));
+        inputs.push((table, read.records, read.folded, rejects));
     }
-    let rejects: Vec<&Reject> = inputs.iter().flat_map(|(_, _, r)| r).collect();
+    let rejects: Vec<&Reject> = inputs.iter().flat_map(|(_, _, _, r)| r).collect();
     if !rejects.is_empty() {
         write_atomically(&args.rejects, |out| crate::output::rejects::render(&rejects, out))?;
     }
@@ -112,7 +167,12 @@ pub fn run(global: &GlobalArgs, args: &ImportArgs) -> anyhow::Result<ExitStatus>
 
     if !global.quiet {
         let mut lines = Vec::new();
-        for (table, records, table_rejects) in &inputs {
+        let unknown_commits = if inputs.iter().any(|(t, ..)| t.name == schema::ISSUE_COMMITS.name) {
+            links_to_unknown_commits(&store)?
+        } else {
+            0
+        };
+        for (table, records, folded, table_rejects) in &inputs {
             let change = changes.iter().find(|c| c.table == table.name);
             if let Some(c) = change {
                 let rejected = table_rejects
@@ -127,8 +187,30 @@ pub fn run(global: &GlobalArgs, args: &ImportArgs) -> anyhow::Result<ExitStatus>
                 if rejected > 0 {
                     let _ = write!(line, "; {rejected} rejected");
                 }
+                if *folded > 0 {
+                    let _ = write!(line, "; {folded} kind(s) read as `other`");
+                }
+                if table.name == schema::ISSUE_COMMITS.name && derived_links > 0 {
+                    let _ = write!(line, "; {derived_links} from commit messages");
+                }
+                if table.name == schema::ISSUE_COMMITS.name && unknown_commits > 0 {
+                    let _ = write!(
+                        line,
+                        "; {unknown_commits} link(s) to commits not in `commits` (ignored for delivery)"
+                    );
+                }
                 lines.push(line);
             }
+        }
+        // Links from commit messages, without an `issue_commits` file.
+        if derived_links > 0
+            && !inputs.iter().any(|(t, ..)| t.name == schema::ISSUE_COMMITS.name)
+            && let Some(c) = changes.iter().find(|c| c.table == schema::ISSUE_COMMITS.name)
+        {
+            lines.push(format!(
+                "{:<19} {:>9} links from commit messages: {} added, {} unchanged; {} rows in store",
+                c.table, derived_links, c.added, c.unchanged, c.total
+            ));
         }
         let mut err = std::io::stderr().lock();
         for line in lines {
@@ -145,6 +227,36 @@ pub fn run(global: &GlobalArgs, args: &ImportArgs) -> anyhow::Result<ExitStatus>
         writeln!(err, "store: {}", store.root().display())?;
     }
     Ok(ExitStatus::Success)
+}
+
+/// Links of `issue_commits` whose commit is not in `commits` (of the issue's repository): a
+/// squash-merged pull request's own commits never reach the branch. Not an error; counted.
+fn links_to_unknown_commits(store: &Store) -> anyhow::Result<usize> {
+    use polars::prelude::*;
+    use schema::{commits as c, issue_commits as l, issues as i};
+    let tables = store.tables()?;
+    let linked = tables
+        .issue_commits
+        .join(
+            tables.issues.select([col(i::ID), col(i::REPO)]),
+            [col(l::ISSUE_ID)],
+            [col(i::ID)],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .join(
+            tables.commits.select([col(c::REPO), col(c::SHA)]),
+            [col(i::REPO), col(l::SHA)],
+            [col(c::REPO), col(c::SHA)],
+            JoinArgs::new(JoinType::Anti),
+        )
+        .select([len().alias("n")])
+        .collect()?;
+    Ok(linked
+        .column("n")
+        .ok()
+        .and_then(|c| c.get(0).ok())
+        .and_then(|v| v.extract::<usize>())
+        .unwrap_or(0))
 }
 
 /// `dora import OTHER_STORE`: the other store's rows are merged by key, like a CSV import's

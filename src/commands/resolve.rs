@@ -29,6 +29,9 @@ pub const METRIC_COLUMNS: &[(&str, &str)] = &[
     ("pull_requests", pr::FIRST_REVIEW_AT),
     ("pull_requests", pr::MERGED_AT),
     ("pull_requests", pr::MERGE_SHA),
+    ("issues", crate::table::schema::issues::CLOSED_AT),
+    ("issues", crate::table::schema::issues::KIND),
+    ("issues", crate::table::schema::issues::STATE_REASON),
 ];
 
 /// An analysis command's scope, resolved: its time zone and tables, ready to build contexts.
@@ -118,11 +121,18 @@ fn read_folder(
 ) -> anyhow::Result<Tables> {
     let mapping = mapping(data)?;
     let files = folder_files(dir, &mapping)?;
+    // With issues, commit messages link commits to them (closing keywords, tracker keys).
+    let mut wanted = only.map(<[_]>::to_vec);
+    if files.iter().any(|(t, _)| t.name == crate::table::schema::ISSUES.name)
+        && let Some(columns) = &mut wanted
+    {
+        columns.push(("commits", crate::table::schema::commits::MESSAGE));
+    }
     let options = ReadOptions {
         zone,
         mapping: &mapping,
         skip_invalid: false,
-        only,
+        only: wanted.as_deref(),
         progress: None,
     };
     let inputs = read_files(&files, &options)?;

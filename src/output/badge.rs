@@ -1,14 +1,16 @@
 //! Shields-style SVG badges: a grey label and a value coloured by DORA level.
 
 use super::in_unit;
-use crate::analysis::catalogue::Metric;
+use crate::analysis::catalogue::{Metric, Section};
 use crate::analysis::figures::Figures;
 use crate::analysis::levels::Level;
 
-/// One badge per metric of the catalogue: (file name without `.svg`, the SVG).
+/// One badge per metric of the catalogue: (file name without `.svg`, the SVG). The feedback
+/// loop's only with issue data.
 pub fn badges(f: &Figures) -> Vec<(&'static str, String)> {
     Metric::ALL
         .iter()
+        .filter(|m| m.spec().section == Section::Dora || f.issues.is_some())
         .map(|m| {
             let s = m.spec();
             let value = (s.value)(f).map(|v| in_unit(s.unit, v, |w| format!("{w:.1}/week")));
@@ -97,6 +99,16 @@ mod tests {
             ]
         );
         assert!(all[0].1.contains("deployments: 3.3/week"), "{}", all[0].1);
+        f.issues = Some(crate::analysis::figures::IssueFigures::default());
+        f.issues.as_mut().expect("issues").bug.lead_time_hours.median = Some(50.0);
+        let with_issues = badges(&f);
+        assert_eq!(with_issues.len(), 8);
+        assert!(
+            with_issues[6].1.contains("bug lead time: 2.1 d"),
+            "{}",
+            with_issues[6].1
+        );
+        assert!(with_issues[7].1.contains("open bugs: 0"), "{}", with_issues[7].1);
         assert!(all[1].1.contains("lead time: 17.0 h") && all[1].1.contains("#44cc11"));
         assert!(all[2].1.contains("change failure rate: no data"));
     }

@@ -3,9 +3,10 @@
 
 use std::io::Write;
 
-use crate::analysis::catalogue::{Cell, Field, Metric, SCOPE_FIELDS, Spec};
+use crate::analysis::catalogue::{Cell, Field, ISSUE_FIELDS, Metric, SCOPE_FIELDS, Spec};
 use crate::analysis::figures::{Figures, Scorecard};
 use crate::output::level;
+use crate::table::schema;
 
 /// The columns of every row: its scope, then each metric's fields and the scope's own, then the
 /// levels, from the metric catalogue.
@@ -15,6 +16,10 @@ fn header() -> Vec<String> {
         .into();
     header.extend(fields().map(|field| field.csv.to_string()));
     header.extend(level_keys().map(|(key, _)| format!("level_{key}")));
+    // The feedback loop, per kind of issue: `bug_lead_time_median_hours`, ...
+    for kind in schema::issue_kind::ALL {
+        header.extend(ISSUE_FIELDS.iter().map(|field| format!("{kind}_{}", field.csv)));
+    }
     header.push("time_zone".into());
     header
 }
@@ -29,12 +34,26 @@ fn level_keys() -> impl Iterator<Item = (&'static str, &'static Spec)> {
         .filter_map(|m| m.spec().level_key.map(|key| (key, m.spec())))
 }
 
-fn cells(f: &Figures) -> impl Iterator<Item = String> + '_ {
-    let values = fields().map(|field| match (field.read)(f) {
+fn cell(cell: Cell) -> String {
+    match cell {
         Cell::Count(n) => n.to_string(),
         Cell::Number(v) => v.map_or_else(String::new, |x| x.to_string()),
+    }
+}
+
+fn cells(f: &Figures) -> impl Iterator<Item = String> + '_ {
+    let values = fields().map(|field| cell((field.read)(f)));
+    let levels = level_keys().map(|(_, spec)| level((spec.level)(f)).replace('-', ""));
+    // Empty without issue data (not zeros: nothing was measured).
+    let issues = f.issues.as_ref().map(crate::analysis::figures::IssueFigures::kinds);
+    let feedback = (0..3).flat_map(move |n| {
+        ISSUE_FIELDS.iter().map(move |field| {
+            issues
+                .as_ref()
+                .map_or_else(String::new, |kinds| cell((field.read)(kinds[n].1)))
+        })
     });
-    values.chain(level_keys().map(|(_, spec)| level((spec.level)(f)).replace('-', "")))
+    values.chain(levels).chain(feedback)
 }
 
 pub fn render(report: &Scorecard, out: &mut dyn Write) -> std::io::Result<()> {

@@ -13,12 +13,12 @@ use std::io::Write;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::json;
 
-use crate::analysis::catalogue::{Cell, JsonKey, Metric, SCOPE_FIELDS, Spec};
-use crate::analysis::figures::{Figures, Group, LEVELS_SOURCE, PeriodFigures, Scorecard};
+use crate::analysis::catalogue::{Cell, ISSUE_FIELDS, JsonKey, Metric, SCOPE_FIELDS, Spec};
+use crate::analysis::figures::{Figures, Group, KindFigures, LEVELS_SOURCE, PeriodFigures, Scorecard};
 use crate::analysis::levels::Level;
 use crate::timestamp::format_utc;
 
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 pub fn render(report: &Scorecard, out: &mut dyn Write) -> std::io::Result<()> {
     serde_json::to_writer_pretty(&mut *out, &Artifact(report))?;
@@ -37,6 +37,10 @@ enum Entry<'a> {
     Nested(&'static Spec, &'a Figures),
     /// The levels of the metrics that have one.
     Levels(&'a Figures),
+    /// The feedback loop per kind of issue (`null` without issue data).
+    Issues(&'a Figures),
+    /// One kind's feedback loop; `object`: one of its objects (`lead_time_hours`), or its own.
+    IssueKind(&'a KindFigures, Option<&'static str>),
     Periods(&'a [PeriodFigures]),
     Groups(&'a Scorecard),
     /// Small, rarely written parts (window, inputs, pull requests) go through `serde_json`.
@@ -72,6 +76,29 @@ impl Serialize for Entry<'_> {
                     })
                     .collect(),
             ),
+            Entry::Issues(f) => match &f.issues {
+                None => s.serialize_none(),
+                Some(issues) => object(
+                    s,
+                    issues
+                        .kinds()
+                        .into_iter()
+                        .map(|(kind, k)| (kind, Entry::IssueKind(k, None)))
+                        .collect(),
+                ),
+            },
+            Entry::IssueKind(k, within) => {
+                let mut entries: Vec<(&str, Entry<'_>)> = Vec::new();
+                for field in ISSUE_FIELDS.iter().filter(|field| field.object == within) {
+                    entries.push((field.key, Entry::Cell((field.read)(k))));
+                }
+                if within.is_none() {
+                    let mut objects: Vec<&'static str> = ISSUE_FIELDS.iter().filter_map(|f| f.object).collect();
+                    objects.dedup();
+                    entries.extend(objects.into_iter().map(|o| (o, Entry::IssueKind(k, Some(o)))));
+                }
+                object(s, entries)
+            }
             Entry::Periods(periods) => s.collect_seq(periods.iter().map(|p| {
                 let mut entries = figures(&p.figures);
                 entries.extend([("start", Entry::Date(p.start)), ("end", Entry::Date(p.end))]);
@@ -127,6 +154,7 @@ fn figures(f: &Figures) -> Vec<(&'static str, Entry<'_>)> {
         }
     }
     entries.push(("levels", Entry::Levels(f)));
+    entries.push(("issues", Entry::Issues(f)));
     entries
 }
 

@@ -16,7 +16,7 @@ pub mod table;
 use std::fmt::Write as _;
 use std::io::Write;
 
-use crate::analysis::catalogue::{Metric, Unit};
+use crate::analysis::catalogue::{Metric, Section, Unit};
 use crate::analysis::figures::Scorecard;
 
 /// How `dora metrics` prints its report.
@@ -58,6 +58,7 @@ pub fn in_unit(unit: Unit, value: f64, per_week: fn(f64) -> String) -> String {
         Unit::Hours => duration(Some(value)),
         Unit::Share => percent(Some(value)),
         Unit::PerWeek => per_week(value),
+        Unit::Count => format!("{value:.0}"),
     }
 }
 
@@ -77,7 +78,55 @@ pub fn group_name(key: Option<&str>) -> &str {
 /// The summary rows (metric, value, sample, level) shared by the table and Markdown formats: one
 /// per metric, in [`Metric::ALL`]'s order.
 pub fn summary_rows(f: &crate::analysis::figures::Figures) -> Vec<[String; 4]> {
-    Metric::ALL.iter().map(|m| summary_row(*m, f)).collect()
+    Metric::of(Section::Dora).map(|m| summary_row(m, f)).collect()
+}
+
+/// The feedback loop's rows (measure, value, sample), under the DORA table; `None` without
+/// issue data.
+pub fn feedback_rows(f: &crate::analysis::figures::Figures) -> Option<Vec<[String; 3]>> {
+    let issues = f.issues.as_ref()?;
+    let lead = |name: &str, noun: &str, k: &crate::analysis::figures::KindFigures| {
+        let lt = &k.lead_time_hours;
+        let mut sample = format!("{} {noun} delivered", lt.count);
+        if lt.negative_dropped > 0 {
+            let _ = write!(sample, " ({} negative dropped)", lt.negative_dropped);
+        }
+        [
+            name.to_string(),
+            format!("p50 {} · p90 {}", duration(lt.median), duration(lt.p90)),
+            sample,
+        ]
+    };
+    let (bug, feature, other) = (&issues.bug, &issues.feature, &issues.other);
+    let awaiting = |k: &crate::analysis::figures::KindFigures| {
+        format!(
+            "p50 {} · p90 {}",
+            duration(k.awaiting_deployment_hours.median),
+            duration(k.awaiting_deployment_hours.p90)
+        )
+    };
+    Some(vec![
+        lead(Metric::IssueLeadTime.spec().name, "bugs", bug),
+        lead("Feature lead time", "features", feature),
+        [
+            "Awaiting deployment (bugs)".into(),
+            awaiting(bug),
+            format!("{} bugs", bug.awaiting_deployment_hours.count),
+        ],
+        [
+            Metric::OpenBugs.spec().name.into(),
+            format!("{} (median age {})", bug.open, duration(bug.open_age_hours_median)),
+            format!("{} open features, {} other", feature.open, other.open),
+        ],
+        [
+            "Closed without a fix".into(),
+            format!("{} bugs", bug.closed_without_fix),
+            format!(
+                "{} features, {} other",
+                feature.closed_without_fix, other.closed_without_fix
+            ),
+        ],
+    ])
 }
 
 /// One metric's summary row: its name, its value, what it is computed over, its level.
@@ -136,6 +185,28 @@ pub fn summary_row(metric: Metric, f: &crate::analysis::figures::Figures) -> [St
             format!("{} of {} deployments", f.rework_deployments, f.deployments),
             level((spec.level)(f)).into(),
         ],
+        Metric::IssueLeadTime => {
+            let bug = f.issues.as_ref().map(|i| &i.bug.lead_time_hours);
+            [
+                spec.name.into(),
+                format!(
+                    "median {} · p90 {}",
+                    duration(bug.and_then(|b| b.median)),
+                    duration(bug.and_then(|b| b.p90))
+                ),
+                format!("{} {}", (spec.sample)(f), spec.sample_noun),
+                "-".into(),
+            ]
+        }
+        Metric::OpenBugs => {
+            let bug = f.issues.as_ref().map(|i| &i.bug);
+            [
+                spec.name.into(),
+                bug.map_or_else(|| "-".into(), |b| b.open.to_string()),
+                format!("median age {}", duration(bug.and_then(|b| b.open_age_hours_median))),
+                "-".into(),
+            ]
+        }
     }
 }
 
@@ -154,20 +225,30 @@ pub fn breakdown_line(report: &Scorecard) -> Option<String> {
     ))
 }
 
-/// Column headings and cells of one row per group or period, shared by table and Markdown.
-pub const BREAKDOWN_HEADINGS: [&str; 8] = [
-    "deploys",
-    "per week",
-    "lead time p50",
-    "lead time p90",
-    "change fail",
-    "restore p50",
-    "recovery p50",
-    "rework",
-];
+/// Column headings of one row per group or period, shared by table and Markdown; with issue
+/// data, the feedback loop's columns too.
+pub fn breakdown_headings(report: &Scorecard) -> Vec<String> {
+    let mut headings: Vec<String> = [
+        "deploys",
+        "per week",
+        "lead time p50",
+        "lead time p90",
+        "change fail",
+        "restore p50",
+        "recovery p50",
+        "rework",
+    ]
+    .map(String::from)
+    .into();
+    if report.overall.issues.is_some() {
+        headings.extend(["bug lead p50", "bug lead p90", "open bugs"].map(String::from));
+    }
+    headings
+}
 
-pub fn breakdown_cells(f: &crate::analysis::figures::Figures) -> [String; 8] {
-    [
+/// The cells of one row under [`breakdown_headings`].
+pub fn breakdown_cells(f: &crate::analysis::figures::Figures) -> Vec<String> {
+    let mut cells = vec![
         f.deployments.to_string(),
         f.deployment_frequency
             .per_week
@@ -178,7 +259,15 @@ pub fn breakdown_cells(f: &crate::analysis::figures::Figures) -> [String; 8] {
         duration(f.time_to_restore_hours.median),
         duration(f.failed_deployment_recovery_hours.median),
         percent(f.rework_rate),
-    ]
+    ];
+    if let Some(issues) = &f.issues {
+        cells.extend([
+            duration(issues.bug.lead_time_hours.median),
+            duration(issues.bug.lead_time_hours.p90),
+            issues.bug.open.to_string(),
+        ]);
+    }
+    cells
 }
 
 /// "2026-01-01T00:00:00Z to 2026-04-01T00:00:00Z (UTC), environment production".
@@ -218,6 +307,13 @@ pub(crate) fn sample_scorecard() -> Scorecard {
         f.lead_time_hours.median = median;
         f.deployment_frequency.per_week = Some(deployments as f64 / 2.0);
         f.levels.lead_time = median.map(|_| Level::High);
+        let mut issues = crate::analysis::figures::IssueFigures::default();
+        issues.bug.delivered = deployments;
+        issues.bug.lead_time_hours.count = deployments;
+        issues.bug.lead_time_hours.median = median.map(|m| m * 10.0);
+        issues.bug.open = failed + 1;
+        issues.bug.open_age_hours_median = Some(72.0);
+        f.issues = Some(issues);
         f
     };
     let week = |day: u32, f: Figures| PeriodFigures {

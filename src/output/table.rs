@@ -5,7 +5,7 @@ use std::io::Write;
 use comfy_table::{Cell, CellAlignment, Table, presets::UTF8_FULL_CONDENSED};
 
 use crate::analysis::figures::{LEVELS_SOURCE, Scorecard};
-use crate::output::{BREAKDOWN_HEADINGS, breakdown_cells, group_name, summary_rows, window_line};
+use crate::output::{breakdown_cells, breakdown_headings, feedback_rows, group_name, summary_rows, window_line};
 
 fn new_table(headings: impl IntoIterator<Item = String>) -> Table {
     let mut t = Table::new();
@@ -30,6 +30,13 @@ pub fn render(report: &Scorecard, out: &mut dyn Write) -> std::io::Result<()> {
     }
     writeln!(out, "{t}")?;
     writeln!(out, "levels: {LEVELS_SOURCE}")?;
+    if let Some(rows) = feedback_rows(&report.overall) {
+        let mut t = new_table(["feedback loop", "value", "sample"].map(String::from));
+        for row in rows {
+            t.add_row(row.map(Cell::new));
+        }
+        writeln!(out, "{t}")?;
+    }
     if let Some(line) = crate::output::breakdown_line(report) {
         writeln!(out, "{line}")?;
     }
@@ -42,7 +49,7 @@ pub fn render(report: &Scorecard, out: &mut dyn Write) -> std::io::Result<()> {
     }
 
     if let Some(dimension) = report.group_by {
-        let mut t = new_table(std::iter::once(dimension.to_string()).chain(BREAKDOWN_HEADINGS.map(String::from)));
+        let mut t = new_table(std::iter::once(dimension.to_string()).chain(breakdown_headings(report)));
         for g in &report.groups {
             let cells = breakdown_cells(&g.figures);
             t.add_row(std::iter::once(group_name(g.key.as_deref()).to_string()).chain(cells));
@@ -51,7 +58,7 @@ pub fn render(report: &Scorecard, out: &mut dyn Write) -> std::io::Result<()> {
         writeln!(out, "\nby {dimension}\n{t}")?;
     }
     if let Some(period) = report.period {
-        let mut t = new_table(std::iter::once(format!("{period} of")).chain(BREAKDOWN_HEADINGS.map(String::from)));
+        let mut t = new_table(std::iter::once(format!("{period} of")).chain(breakdown_headings(report)));
         for p in &report.periods {
             t.add_row(std::iter::once(p.start.to_string()).chain(breakdown_cells(&p.figures)));
         }
@@ -69,6 +76,11 @@ mod tests {
         for m in crate::analysis::catalogue::Metric::ALL {
             assert!(text.contains(m.spec().name), "{}: {text}", m.spec().name);
         }
+        // The feedback loop, under the DORA table: bugs' lead time and the open ones.
+        assert!(
+            text.contains("feedback loop") && text.contains("p50 25.0 h") && text.contains("2 (median age 3.0 d)"),
+            "{text}"
+        );
         // A group without a key is shown as `(none)`; a key is shown as it is.
         assert!(text.contains("(none)") && text.contains("acme/a|b"), "{text}");
         assert!(text.contains("2.5 h"), "{text}");

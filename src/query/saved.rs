@@ -33,6 +33,12 @@ pub const BUILT_IN: &[(&str, &str)] = &[
         include_str!("../../queries/failed-deployments.sql"),
     ),
     (
+        "fixes-waiting-for-a-deployment",
+        include_str!("../../queries/fixes-waiting-for-a-deployment.sql"),
+    ),
+    ("oldest-open-bugs", include_str!("../../queries/oldest-open-bugs.sql")),
+    ("slowest-bug-fixes", include_str!("../../queries/slowest-bug-fixes.sql")),
+    (
         "incidents-without-cause",
         include_str!("../../queries/incidents-without-cause.sql"),
     ),

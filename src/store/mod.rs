@@ -223,8 +223,13 @@ impl Store {
     pub fn tables(&self) -> Result<Tables<LazyFrame>> {
         Tables::try_from_fn(|table| {
             let path = self.table_path(table);
-            // Stores written before the `pull_requests` table existed have no file for it.
-            if !path.is_file() && table.name == schema::PULL_REQUESTS.name {
+            // Stores written before these tables existed have no file for them.
+            let newer = [
+                schema::PULL_REQUESTS.name,
+                schema::ISSUES.name,
+                schema::ISSUE_COMMITS.name,
+            ];
+            if !path.is_file() && newer.contains(&table.name) {
                 return Ok(empty_frame(table).lazy());
             }
             if !path.is_file() {

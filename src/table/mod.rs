@@ -19,6 +19,8 @@ pub struct Tables<T = LazyFrame> {
     pub deployment_commits: T,
     pub incidents: T,
     pub pull_requests: T,
+    pub issues: T,
+    pub issue_commits: T,
 }
 
 impl<T> Tables<T> {
@@ -30,6 +32,8 @@ impl<T> Tables<T> {
             deployment_commits: f(&schema::DEPLOYMENT_COMMITS)?,
             incidents: f(&schema::INCIDENTS)?,
             pull_requests: f(&schema::PULL_REQUESTS)?,
+            issues: f(&schema::ISSUES)?,
+            issue_commits: f(&schema::ISSUE_COMMITS)?,
         })
     }
 
@@ -39,6 +43,8 @@ impl<T> Tables<T> {
             "commits" => &self.commits,
             "deployment_commits" => &self.deployment_commits,
             "incidents" => &self.incidents,
+            "issues" => &self.issues,
+            "issue_commits" => &self.issue_commits,
             _ => &self.pull_requests,
         }
     }
@@ -56,6 +62,8 @@ impl Tables<DataFrame> {
             deployment_commits: self.deployment_commits.clone().lazy(),
             incidents: self.incidents.clone().lazy(),
             pull_requests: self.pull_requests.clone().lazy(),
+            issues: self.issues.clone().lazy(),
+            issue_commits: self.issue_commits.clone().lazy(),
         }
     }
 }

@@ -18,6 +18,9 @@ pub enum Kind {
     DeploymentKind,
     /// A whole number.
     Integer,
+    /// `bug`, `feature` or `other` (any case in the input; every other value, and empty, is
+    /// `other`, counted in the import summary).
+    IssueKind,
 }
 
 impl Kind {
@@ -26,7 +29,7 @@ impl Kind {
         match self {
             Kind::Timestamp => DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC)),
             Kind::Integer => DataType::Int64,
-            Kind::Text | Kind::Status | Kind::DeploymentKind => DataType::String,
+            Kind::Text | Kind::Status | Kind::DeploymentKind | Kind::IssueKind => DataType::String,
         }
     }
 }
@@ -86,6 +89,9 @@ pub struct Table {
     pub columns: &'static [Column],
     /// Columns that identify a row: a re-import replaces the row with the same key.
     pub key: &'static [&'static str],
+    /// Pairs of timestamp columns `(earlier, later)`: a row whose `later` is before its
+    /// `earlier` is invalid (an issue closed before it was opened).
+    pub order: &'static [(&'static str, &'static str)],
     pub doc: &'static str,
 }
 
@@ -163,6 +169,31 @@ pub mod pull_requests {
     pub const DELETIONS: &str = "deletions";
 }
 
+pub mod issues {
+    pub const ID: &str = "id";
+    pub const REPO: &str = "repo";
+    pub const CREATED_AT: &str = "created_at";
+    pub const CLOSED_AT: &str = "closed_at";
+    pub const KIND: &str = "kind";
+    pub const STATE_REASON: &str = "state_reason";
+    pub const TITLE: &str = "title";
+    pub const URL: &str = "url";
+    pub const LABELS: &str = "labels";
+}
+
+pub mod issue_commits {
+    pub const ISSUE_ID: &str = "issue_id";
+    pub const SHA: &str = "sha";
+}
+
+/// The issue kinds, as stored.
+pub mod issue_kind {
+    pub const BUG: &str = "bug";
+    pub const FEATURE: &str = "feature";
+    pub const OTHER: &str = "other";
+    pub const ALL: [&str; 3] = [BUG, FEATURE, OTHER];
+}
+
 /// The deployment statuses, as stored.
 pub mod status {
     pub const SUCCESS: &str = "success";
@@ -215,6 +246,7 @@ pub static DEPLOYMENTS: Table = Table {
         ),
     ],
     key: &[deployments::ID],
+    order: &[],
     doc: "One row per deployment attempt, in any environment",
 };
 
@@ -236,6 +268,7 @@ pub static COMMITS: Table = Table {
         opt(commits::PARENTS, Kind::Text, "Parent shas separated by spaces"),
     ],
     key: &[commits::REPO, commits::SHA],
+    order: &[],
     doc: "One row per commit",
 };
 
@@ -252,6 +285,7 @@ pub static DEPLOYMENT_COMMITS: Table = Table {
         ),
     ],
     key: &[deployment_commits::DEPLOYMENT_ID, deployment_commits::SHA],
+    order: &[],
     doc: "Which commits each deployment shipped for the first time",
 };
 
@@ -279,6 +313,7 @@ pub static INCIDENTS: Table = Table {
         opt(incidents::URL, Kind::Text, "Link to the incident (shown in reports)"),
     ],
     key: &[incidents::ID],
+    order: &[],
     doc: "One row per production incident",
 };
 
@@ -317,11 +352,74 @@ pub static PULL_REQUESTS: Table = Table {
         opt(pull_requests::DELETIONS, Kind::Integer, "Lines deleted"),
     ],
     key: &[pull_requests::REPO, pull_requests::NUMBER],
+    order: &[],
     doc: "One row per pull request, for the lead time breakdown",
 };
 
+pub static ISSUES: Table = Table {
+    name: "issues",
+    file: "issues.csv",
+    required_file: false,
+    columns: &[
+        req(
+            issues::ID,
+            Kind::Text,
+            "Unique id: `owner/name#N` for a GitHub issue, the key (`ABC-123`) for a tracker's",
+        ),
+        req(issues::REPO, Kind::Text, "The repository whose deployments deliver it"),
+        req(issues::CREATED_AT, Kind::Timestamp, "When it was reported"),
+        opt(
+            issues::CLOSED_AT,
+            Kind::Timestamp,
+            "When it was closed; empty while open",
+        ),
+        dflt(
+            issues::KIND,
+            Kind::IssueKind,
+            issue_kind::OTHER,
+            "`bug`, `feature`, or `other` (any other value, and empty)",
+        ),
+        opt(
+            issues::STATE_REASON,
+            Kind::Text,
+            "`completed`, `not_planned` or empty (GitHub's `state_reason`)",
+        ),
+        opt(issues::TITLE, Kind::Text, "Title"),
+        opt(issues::URL, Kind::Text, "Link to the issue (shown in reports)"),
+        opt(issues::LABELS, Kind::Text, "Labels, comma-separated"),
+    ],
+    key: &[issues::ID],
+    order: &[(issues::CREATED_AT, issues::CLOSED_AT)],
+    doc: "One row per user-reported issue: a bug report or a feature request",
+};
+
+pub static ISSUE_COMMITS: Table = Table {
+    name: "issue_commits",
+    file: "issue_commits.csv",
+    required_file: false,
+    columns: &[
+        req(issue_commits::ISSUE_ID, Kind::Text, "Issue id"),
+        req(
+            issue_commits::SHA,
+            Kind::Text,
+            "A commit that delivers it (for a pull request: its commits and its merge commit)",
+        ),
+    ],
+    key: &[issue_commits::ISSUE_ID, issue_commits::SHA],
+    order: &[],
+    doc: "Which commits deliver each issue",
+};
+
 /// Every canonical table, in the order they are imported and listed.
-pub static TABLES: [&Table; 5] = [&DEPLOYMENTS, &COMMITS, &DEPLOYMENT_COMMITS, &INCIDENTS, &PULL_REQUESTS];
+pub static TABLES: [&Table; 7] = [
+    &DEPLOYMENTS,
+    &COMMITS,
+    &DEPLOYMENT_COMMITS,
+    &INCIDENTS,
+    &PULL_REQUESTS,
+    &ISSUES,
+    &ISSUE_COMMITS,
+];
 
 /// Looks a table up by its name (`deployments`, ...).
 pub fn table(name: &str) -> Option<&'static Table> {

@@ -192,13 +192,35 @@ async fn github() -> Mocks {
         json!([
             {"number": 12, "title": "Latency", "body": null, "created_at": "2026-03-07T12:00:00Z", "closed_at": null, "labels": [{"name": "incident"}]},
             {"number": 11, "title": "Fix latency", "body": "cause: whatever", "created_at": "2026-03-07T11:00:00Z", "closed_at": null, "labels": [{"name": "incident"}], "pull_request": {"url": "x"}},
-            {"number": 10, "title": "Checkout down", "html_url": "https://github.com/acme/api/issues/10", "body": "Broke checkout.\ncause: 4444444\n", "created_at": "2026-03-06T12:00:00Z", "closed_at": "2026-03-06T15:00:00Z", "labels": [{"name": "incident"}]}
+            {"number": 10, "title": "Checkout down", "html_url": "https://github.com/acme/api/issues/10", "body": "Broke checkout.\ncause: 4444444\n", "created_at": "2026-03-06T12:00:00Z", "closed_at": "2026-03-06T15:00:00Z", "labels": [{"name": "incident"}]},
+            // Users' reports: a bug closed by pull request #7 ("Fixes #20"), a feature request
+            // (by its issue type) closed by a commit, an open bug, and a bug closed as not planned.
+            {"number": 20, "title": "Totals wrong", "html_url": "https://github.com/acme/api/issues/20", "body": null, "created_at": "2026-03-01T08:00:00Z", "closed_at": "2026-03-05T10:00:00Z", "state_reason": "completed", "labels": [{"name": "bug"}]},
+            {"number": 21, "title": "Export to CSV", "html_url": "https://github.com/acme/api/issues/21", "body": null, "created_at": "2026-02-27T08:00:00Z", "closed_at": "2026-03-03T11:00:00Z", "state_reason": "completed", "labels": [], "type": {"id": 3, "name": "Feature"}},
+            {"number": 22, "title": "Slow search", "html_url": "https://github.com/acme/api/issues/22", "body": null, "created_at": "2026-03-04T08:00:00Z", "closed_at": null, "state_reason": null, "labels": [{"name": "Bug"}, {"name": "search"}]},
+            {"number": 23, "title": "Dark mode", "html_url": "https://github.com/acme/api/issues/23", "body": null, "created_at": "2026-03-02T08:00:00Z", "closed_at": "2026-03-02T09:00:00Z", "state_reason": "not_planned", "labels": [{"name": "enhancement"}]}
         ]),
         None,
     )
     .await;
+    mount(
+        &server,
+        &hits,
+        "/repos/acme/api/issues/20/events",
+        json!([{"event": "labeled", "commit_id": null}, {"event": "closed", "commit_id": null}]),
+        None,
+    )
+    .await;
+    mount(
+        &server,
+        &hits,
+        "/repos/acme/api/issues/21/events",
+        json!([{"event": "referenced", "commit_id": C3}, {"event": "closed", "commit_id": C4}]),
+        None,
+    )
+    .await;
     mount(&server, &hits, "/repos/acme/api/pulls", json!([
-        {"number": 7, "title": "Feature", "user": {"login": "ben"}, "created_at": "2026-03-03T13:00:00Z", "merged_at": "2026-03-05T10:00:00Z", "merge_commit_sha": C5, "updated_at": "2026-03-05T10:00:00Z", "base": {"ref": "main"}, "labels": [{"name": "feature"}]},
+        {"number": 7, "title": "Feature", "body": "Adds the feature.\n\nFixes #20", "user": {"login": "ben"}, "created_at": "2026-03-03T13:00:00Z", "merged_at": "2026-03-05T10:00:00Z", "merge_commit_sha": C5, "updated_at": "2026-03-05T10:00:00Z", "base": {"ref": "main"}, "labels": [{"name": "feature"}]},
         {"number": 6, "title": "Abandoned", "user": {"login": "cy"}, "created_at": "2026-03-04T09:00:00Z", "merged_at": null, "merge_commit_sha": null, "updated_at": "2026-03-04T10:00:00Z", "base": {"ref": "main"}},
         {"number": 5, "title": "Second", "user": {"login": "ana"}, "created_at": "2026-03-02T08:00:00Z", "merged_at": "2026-03-02T09:30:00Z", "merge_commit_sha": C2, "updated_at": "2026-03-02T09:30:00Z", "base": {"ref": "main"}}
     ]), None).await;
@@ -278,7 +300,7 @@ fn deployments_commits_and_incidents_from_the_api() {
     let r = collect(&sandbox, &mocks, &[]).success();
     let err = r.stderr();
     assert!(
-        err.contains("acme/api: 7 commits on main, 4 deployments, 2 incidents, 2 merged pull requests"),
+        err.contains("acme/api: 7 commits on main, 4 deployments, 2 incidents, 4 issues, 2 merged pull requests"),
         "{err}"
     );
 
@@ -412,6 +434,72 @@ pub(crate) fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         }
     }
     files
+}
+
+#[test]
+fn bug_reports_and_feature_requests_and_the_commits_that_closed_them() {
+    let rt = runtime();
+    let mocks = rt.block_on(github());
+    let sandbox = Sandbox::new();
+    collect(&sandbox, &mocks, &[]).success();
+    let issues = query(
+        &sandbox,
+        "SELECT id, kind, state_reason, closed_at, labels FROM issues ORDER BY id",
+    );
+    let rows: Vec<(String, String)> = issues
+        .iter()
+        .map(|r| {
+            (
+                r["id"].as_str().expect("id").into(),
+                r["kind"].as_str().expect("kind").into(),
+            )
+        })
+        .collect();
+    // Labels in any case, and the issue type; the incidents and the pull request are not reports.
+    assert_eq!(
+        rows,
+        [
+            ("acme/api#20".to_string(), "bug".to_string()),
+            ("acme/api#21".to_string(), "feature".to_string()),
+            ("acme/api#22".to_string(), "bug".to_string()),
+            ("acme/api#23".to_string(), "feature".to_string())
+        ]
+    );
+    assert_eq!(issues[3]["state_reason"], "not_planned");
+    assert_eq!(issues[2]["labels"], "Bug,search");
+    let links = query(
+        &sandbox,
+        "SELECT issue_id, sha FROM issue_commits ORDER BY issue_id, sha",
+    );
+    let links: Vec<(&str, &str)> = links
+        .iter()
+        .map(|r| (r["issue_id"].as_str().expect("id"), r["sha"].as_str().expect("sha")))
+        .collect();
+    // #20 from pull request #7's "Fixes #20" (its commit and its merge commit), #21 from its
+    // closed event's commit.
+    assert_eq!(links, [("acme/api#20", C5), ("acme/api#20", F1), ("acme/api#21", C4)]);
+    let delivered = query(
+        &sandbox,
+        "SELECT id, deployment_id, delivered_at FROM issue_deliveries ORDER BY id",
+    );
+    assert_eq!(delivered.len(), 2, "{delivered:?}");
+    assert_eq!(delivered[0]["deployment_id"], "acme/api#deployment-3");
+    assert_eq!(delivered[0]["delivered_at"], "2026-03-06T09:10:00Z");
+
+    // A rerun asks for no events again: the store has both issues closed.
+    let before = mocks.hits.load(Ordering::Relaxed);
+    collect(&sandbox, &mocks, &[]).success();
+    let requests = mocks.hits.load(Ordering::Relaxed) - before;
+    let events = rt
+        .block_on(mocks.server.received_requests())
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| r.url.path().ends_with("/events"))
+        .count();
+    assert_eq!(
+        events, 2,
+        "events asked once per closed report, {requests} requests in the rerun"
+    );
 }
 
 #[test]
@@ -677,7 +765,7 @@ fn a_revert_marks_the_reverted_deployment_rolled_back() {
             .respond_with(Github {
                 body: json!([
                     {"number": 8, "title": "Revert \"Feature\"", "body": "Reverts acme/api#7", "user": {"login": "cy"}, "created_at": "2026-03-07T10:00:00Z", "merged_at": "2026-03-07T10:30:00Z", "merge_commit_sha": H1, "updated_at": "2026-03-07T10:30:00Z", "base": {"ref": "main"}},
-                    {"number": 7, "title": "Feature", "user": {"login": "ben"}, "created_at": "2026-03-03T13:00:00Z", "merged_at": "2026-03-05T10:00:00Z", "merge_commit_sha": C5, "updated_at": "2026-03-05T10:00:00Z", "base": {"ref": "main"}}
+                    {"number": 7, "title": "Feature", "body": "Adds the feature.\n\nFixes #20", "user": {"login": "ben"}, "created_at": "2026-03-03T13:00:00Z", "merged_at": "2026-03-05T10:00:00Z", "merge_commit_sha": C5, "updated_at": "2026-03-05T10:00:00Z", "base": {"ref": "main"}}
                 ]),
                 next: None,
                 hits: Arc::clone(h),

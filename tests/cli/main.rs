@@ -16,6 +16,7 @@
 mod browser;
 mod check;
 mod explain;
+mod feedback;
 mod fuzz;
 mod git;
 mod github;
@@ -147,6 +148,8 @@ pub fn store_contents(sandbox: &Sandbox, store: &Path) -> std::collections::BTre
         "deployment_commits",
         "incidents",
         "pull_requests",
+        "issues",
+        "issue_commits",
     ] {
         let csv = sandbox
             .run(&[

@@ -30,7 +30,7 @@ fn basic_json_in(window: &[&str], extra: &[&str]) -> Value {
 fn basic_overall_figures() {
     let j = basic_json(&[]);
     let o = &j["overall"];
-    assert_eq!(j["schema_version"], 1);
+    assert_eq!(j["schema_version"], 2);
     assert_eq!(j["window"]["since"], "2026-03-01T00:00:00Z");
     assert_eq!(j["window"]["until"], "2026-03-16T00:00:00Z");
     assert_eq!(o["deployments"], 6);
@@ -494,8 +494,11 @@ fn json_artifact_matches_its_schema() {
         .success();
     let sample = fixture("sample");
     let sample = sample.to_str().expect("utf-8");
+    let feedback = fixture("feedback");
+    let feedback = feedback.to_str().expect("utf-8");
     for extra in [
         vec![],
+        vec!["--by", "repo", "--period", "week", "--input", feedback],
         vec!["--by", "repo", "--period", "week"],
         vec!["--by", "team", "--period", "month", "--tz", "Asia/Kolkata"],
         vec!["--by", "service", "--period", "day", "--input", sample],

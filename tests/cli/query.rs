@@ -373,8 +373,9 @@ fn errors_name_what_exists() {
     assert_eq!(r.code(), 2);
     assert!(
         r.stderr().contains(
-            "unknown table `deploys`; tables: deployments, commits, deployment_commits, incidents, pull_requests; \
-             views: changes, production_deployments, incident_attribution, periods"
+            "unknown table `deploys`; tables: deployments, commits, deployment_commits, incidents, pull_requests, \
+             issues, issue_commits; views: changes, production_deployments, incident_attribution, issue_deliveries, \
+             open_issues, periods"
         ),
         "{}",
         r.stderr()

@@ -121,7 +121,7 @@ fn partitioned_import_gives_the_same_store_as_in_memory() {
         .expect("dir")
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(files.len(), 6, "five tables and the manifest: {files:?}");
+    assert_eq!(files.len(), 8, "seven tables and the manifest: {files:?}");
 }
 
 #[test]

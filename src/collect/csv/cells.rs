@@ -34,6 +34,7 @@ pub(super) fn parse_column(
     mapping: &TableMapping,
     zone: Tz,
     problems: &mut BTreeMap<usize, Vec<CellProblem>>,
+    folded: &mut usize,
 ) -> PolarsResult<Series> {
     let mut report = |row: usize, value: &str, reason: String| report(problems, row, source_name, value, reason);
     let empty = |v: Option<&str>| v.is_none_or(blank);
@@ -71,6 +72,27 @@ pub(super) fn parse_column(
                         );
                     }
                     known
+                })
+                .collect();
+            Ok(parsed.with_name(name).into_series())
+        }
+        // Not an error: trackers have more kinds than dora tells apart. The import summary
+        // counts the values read as `other`.
+        Kind::IssueKind => {
+            let parsed: StringChunked = cells
+                .iter()
+                .map(|v| {
+                    if empty(v) {
+                        return column.default;
+                    }
+                    let value = mapping
+                        .translate(column.name, v.unwrap_or_default().trim())
+                        .to_ascii_lowercase();
+                    let known = schema::issue_kind::ALL.iter().find(|a| **a == value).copied();
+                    if known.is_none() {
+                        *folded += 1;
+                    }
+                    Some(known.unwrap_or(schema::issue_kind::OTHER))
                 })
                 .collect();
             Ok(parsed.with_name(name).into_series())

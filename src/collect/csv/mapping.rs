@@ -12,6 +12,8 @@
 //! SUCCEEDED = "success"
 //! FAILED = "failure"
 //! REVERTED = "rolled_back"
+//! [issues.constants]                   # canonical name = the value of every row
+//! repo = "acme/api"
 //! ```
 
 use std::collections::BTreeMap;
@@ -34,6 +36,10 @@ pub struct TableMapping {
     /// Canonical column name -> (value in the export -> canonical value).
     #[serde(default)]
     pub values: BTreeMap<String, BTreeMap<String, String>>,
+    /// Canonical column name -> the value of every row (a tracker's issues have no repository:
+    /// the mapping says which one delivers them). Text columns only.
+    #[serde(default)]
+    pub constants: BTreeMap<String, String>,
 }
 
 impl TableMapping {
@@ -81,7 +87,19 @@ impl Mapping {
                     schema::TABLES.map(|t| t.name).join(", ")
                 ))
             })?;
-            for canonical in mapping.columns.keys().chain(mapping.values.keys()) {
+            for canonical in mapping.constants.keys() {
+                if table.column(canonical).is_some_and(|c| c.kind != schema::Kind::Text) {
+                    return Err(err(format!(
+                        "`{name}.constants.{canonical}`: only text columns take a constant"
+                    )));
+                }
+            }
+            for canonical in mapping
+                .columns
+                .keys()
+                .chain(mapping.values.keys())
+                .chain(mapping.constants.keys())
+            {
                 if table.column(canonical).is_none() {
                     return Err(err(format!(
                         "`{name}` has no column `{canonical}`; its columns are {}",

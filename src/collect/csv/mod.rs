@@ -15,6 +15,7 @@ use polars::prelude::*;
 mod cells;
 mod chunks;
 mod diagnosis;
+pub mod links;
 pub mod mapping;
 mod plain;
 
@@ -55,6 +56,10 @@ pub struct TableRead {
     pub rejects: Vec<Reject>,
     /// Records in the file (valid or not), duplicates included.
     pub records: usize,
+    /// Values of an enumerated column read as its catch-all (issue kinds read as `other`).
+    pub folded: usize,
+    /// The record index of each row of `frame`.
+    pub rows: Column,
 }
 
 /// The file a table is read from in `dir`, honouring the mapping's `file` override.
@@ -84,16 +89,18 @@ pub fn read_table(path: &Path, table: &'static Table, opts: &ReadOptions) -> Res
     let mut problems = scan.problems;
     // Rows with bad cells are out already, so a duplicate-key check does not pair a row with a
     // bad one.
-    let (frame, duplicates) = check_keys(frame, table, path)?;
+    let (mut frame, duplicates) = check_keys(frame, table, path)?;
     problems.extend(duplicates);
-    let frame = frame
-        .drop(ROW)
+    let rows = frame
+        .drop_in_place(ROW)
         .context(|| format!("failed to read `{}`", path.display()))?;
     let rejects = conclude(path, table, opts.skip_invalid, problems)?;
     Ok(TableRead {
         frame,
         rejects,
         records: scan.records,
+        folded: scan.folded,
+        rows,
     })
 }
 
@@ -104,6 +111,8 @@ pub struct ChunkedRead {
     pub problems: Problems,
     /// Records in the file (valid or not), duplicates included.
     pub records: usize,
+    /// Values read as their column's catch-all ([`TableRead::folded`]).
+    pub folded: usize,
 }
 
 /// Bytes of CSV parsed at a time by default, so an import's memory does not grow with the
@@ -128,7 +137,8 @@ pub fn read_chunks(
     for column in table.columns {
         let name = mapping.source_column(column.name);
         let index = header.iter().position(|h| h == name);
-        if column.required && index.is_none() {
+        let constant = mapping.constants.contains_key(column.name);
+        if column.required && index.is_none() && !constant {
             let column = if name == column.name {
                 name.to_string()
             } else {
@@ -141,7 +151,7 @@ pub fn read_chunks(
             });
         }
         let wanted = column.required || opts.only.is_none_or(|only| only.contains(&(table.name, column.name)));
-        sources.push(index.filter(|_| wanted));
+        sources.push(index.filter(|_| wanted && !constant));
     }
     let projection: Vec<usize> = sources.iter().flatten().copied().collect();
     // How the plain reader keeps each projected column: numbers are parsed as tokenized. A file
@@ -158,12 +168,13 @@ pub fn read_chunks(
             _ if shared(index) => Cells::Text,
             Kind::Timestamp => Cells::Numbers(&timestamps),
             Kind::Integer => Cells::Numbers(&integers),
-            Kind::Text | Kind::Status | Kind::DeploymentKind => Cells::Text,
+            Kind::Text | Kind::Status | Kind::DeploymentKind | Kind::IssueKind => Cells::Text,
         })
         .collect();
 
     let mut problems = Problems::default();
     let mut records = 0usize;
+    let mut folded = 0usize;
     let mut chunks = Chunks::open(path, chunk_bytes)?;
     while let Some(chunk) = chunks.next_chunk()? {
         let raw = read_raw(path, chunk, chunks.first(), header.len(), &projection, &cells)?;
@@ -172,13 +183,24 @@ pub fn read_chunks(
         let mut columns = Vec::with_capacity(table.columns.len());
         for (column, source) in table.columns.iter().zip(&sources) {
             let parsed = match source {
-                None => absent_column(column, height),
+                None => match mapping.constants.get(column.name) {
+                    Some(value) => {
+                        StringChunked::full(PlSmallStr::from_static(column.name), value, height).into_series()
+                    }
+                    None => absent_column(column, height),
+                },
                 Some(index) => {
                     let source_name = &header[*index];
                     match raw.column(*index, &projection) {
-                        Ok(RawColumn::Text(cells)) => {
-                            parse_column(column, source_name, &cells, &mapping, opts.zone, &mut chunk_problems)
-                        }
+                        Ok(RawColumn::Text(cells)) => parse_column(
+                            column,
+                            source_name,
+                            &cells,
+                            &mapping,
+                            opts.zone,
+                            &mut chunk_problems,
+                            &mut folded,
+                        ),
                         Ok(RawColumn::Numbers { values, bad }) => {
                             Ok(parsed_numbers(column, source_name, values, bad, &mut chunk_problems))
                         }
@@ -191,6 +213,7 @@ pub fn read_chunks(
         }
         drop(raw);
         let frame = DataFrame::new(height, columns).context(|| format!("failed to assemble `{}`", path.display()))?;
+        check_order(&frame, table, &header, &mapping, &mut chunk_problems)?;
         let frame = with_row_numbers(frame, records)?;
         let frame = drop_rows(frame, &chunk_problems, path)?;
         for (row, ps) in chunk_problems {
@@ -204,7 +227,53 @@ pub fn read_chunks(
             progress(chunks.position());
         }
     }
-    Ok(ChunkedRead { problems, records })
+    Ok(ChunkedRead {
+        problems,
+        records,
+        folded,
+    })
+}
+
+/// Reports each row whose timestamps are out of the table's [`Table::order`] (an issue closed
+/// before it was opened), on the later column.
+fn check_order(
+    frame: &DataFrame,
+    table: &Table,
+    header: &[String],
+    mapping: &TableMapping,
+    problems: &mut BTreeMap<usize, Vec<crate::table::keys::CellProblem>>,
+) -> Result<()> {
+    for (earlier, later) in table.order {
+        let micros = |name: &str| -> Result<Int64Chunked> {
+            let c = frame
+                .column(name)
+                .and_then(|c| c.as_materialized_series().to_physical_repr().i64().cloned())
+                .context(|| format!("failed to check `{name}`"))?;
+            Ok(c)
+        };
+        let (first, then) = (micros(earlier)?, micros(later)?);
+        let source = mapping.source_column(later);
+        if !header.iter().any(|h| h == source) {
+            continue;
+        }
+        for (row, (a, b)) in first.iter().zip(then.iter()).enumerate() {
+            if let (Some(a), Some(b)) = (a, b)
+                && b < a
+            {
+                cells::report(
+                    problems,
+                    row,
+                    source,
+                    &crate::timestamp::format_utc(b),
+                    format!(
+                        "`{later}` is before `{earlier}` ({}; both in UTC)",
+                        crate::timestamp::format_utc(a)
+                    ),
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Adds [`ROW`]: record indexes from `first`.

@@ -14,6 +14,7 @@ pub mod tags;
 use polars::prelude::*;
 
 use super::ancestry::Graph;
+use super::closing;
 use crate::error::{Error, Result};
 use crate::table::schema::{self, Table, commits as c, deployment_commits as dc, deployments as d, status};
 use crate::table::{Tables, empty_frame, frame_from};
@@ -181,6 +182,21 @@ pub fn collect(repo: &Repo, options: &Options, name: &str, known: &Known) -> Res
         (
             &schema::DEPLOYMENT_COMMITS,
             deployment_commits_frame(name, &deployments, &assignment, options.skip_first)?,
+        ),
+        // The issues the new commits name with a closing keyword or a tracker key.
+        (
+            &schema::ISSUE_COMMITS,
+            closing::links_frame(
+                name,
+                new.iter().map(|cm| {
+                    let message = if cm.body.is_empty() {
+                        std::borrow::Cow::Borrowed(cm.subject.as_str())
+                    } else {
+                        std::borrow::Cow::Owned(format!("{}\n{}", cm.subject, cm.body))
+                    };
+                    (cm.sha.as_str(), message)
+                }),
+            )?,
         ),
     ];
     let prefix = deployment_id(name, "");

@@ -21,6 +21,8 @@ pub struct Commit {
     pub committed_at: Micros,
     /// First line of the message.
     pub subject: String,
+    /// The rest of the message (closing keywords are often there).
+    pub body: String,
 }
 
 /// One tag, peeled to the commit it names.
@@ -180,7 +182,7 @@ impl Repo {
                 "--stdin",
                 "--ignore-missing",
                 "-z",
-                "--format=%H%x1f%P%x1f%an%x1f%at%x1f%ct%x1f%s",
+                "--format=%H%x1f%P%x1f%an%x1f%at%x1f%ct%x1f%s%x1f%b",
             ],
             Some(stdin.as_bytes()),
         )?;
@@ -219,17 +221,18 @@ fn seconds(text: &str) -> Option<Micros> {
         .and_then(|s| s.checked_mul(MICROS_PER_SECOND))
 }
 
-/// The commits of `git log -z --format=%H%x1f%P%x1f%an%x1f%at%x1f%ct%x1f%s` output; a record
-/// that is not six fields, or whose times are not seconds in range, is an error quoting it.
+/// The commits of `git log -z --format=%H%x1f%P%x1f%an%x1f%at%x1f%ct%x1f%s%x1f%b` output (the
+/// body, the seventh field, may be left out); a record of fewer fields, or whose times are not
+/// seconds in range, is an error quoting it.
 pub fn parse_log(bytes: &[u8]) -> std::result::Result<Vec<Commit>, String> {
     let text = String::from_utf8_lossy(bytes);
     text.split('\0')
         .map(|r| r.trim_start_matches('\n'))
         .filter(|r| !r.is_empty())
         .map(|record| {
-            let f: Vec<&str> = record.splitn(6, '\x1f').collect();
+            let f: Vec<&str> = record.splitn(7, '\x1f').collect();
             let bad = || format!("unexpected `git log` output: {record:?}");
-            if f.len() != 6 {
+            if f.len() < 6 {
                 return Err(bad());
             }
             Ok(Commit {
@@ -239,6 +242,7 @@ pub fn parse_log(bytes: &[u8]) -> std::result::Result<Vec<Commit>, String> {
                 authored_at: seconds(f[3]).ok_or_else(bad)?,
                 committed_at: seconds(f[4]).ok_or_else(bad)?,
                 subject: f[5].to_string(),
+                body: f.get(6).map_or_else(String::new, |b| b.trim_end().to_string()),
             })
         })
         .collect()

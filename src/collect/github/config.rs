@@ -11,6 +11,8 @@
 //! deployments_from = "deployments"
 //! environment = "production"
 //! incident_labels = ["incident", "sev1"]
+//! bug_labels = ["bug"]
+//! feature_labels = ["enhancement", "feature"]
 //! max_wait = 900
 //!
 //! [github.repo."acme/web"]             # per repository
@@ -34,6 +36,8 @@ pub struct RepoSettings {
     pub deployments_from: Option<String>,
     pub environment: Option<String>,
     pub incident_labels: Option<Vec<String>>,
+    pub bug_labels: Option<Vec<String>>,
+    pub feature_labels: Option<Vec<String>>,
     pub prereleases: Option<bool>,
     pub tags: Option<String>,
     pub revert_as_failure: Option<bool>,
@@ -97,6 +101,8 @@ impl RepoSettings {
                 .incident_labels
                 .clone()
                 .or_else(|| fallback.incident_labels.clone()),
+            bug_labels: self.bug_labels.clone().or_else(|| fallback.bug_labels.clone()),
+            feature_labels: self.feature_labels.clone().or_else(|| fallback.feature_labels.clone()),
             prereleases: self.prereleases.or(fallback.prereleases),
             tags: self.tags.clone().or_else(|| fallback.tags.clone()),
             revert_as_failure: self.revert_as_failure.or(fallback.revert_as_failure),

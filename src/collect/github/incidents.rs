@@ -1,10 +1,10 @@
 //! Incidents from labelled issues, and the deployment each one names as its cause.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 use polars::prelude::*;
 
-use super::{Client, Found, Options, iso, models, parse_time};
+use super::{Client, Found, Options, models, parse_time};
 use crate::error::Result;
 use crate::table::schema::{self, incidents as i, status};
 use crate::table::{empty_frame, frame_from};
@@ -22,31 +22,20 @@ pub(super) fn cause(body: &str) -> Option<String> {
     })
 }
 
+/// The incidents among the repository's issues (`list`): those with an incident label.
 pub(super) async fn incidents(
     client: &Client,
     repo: &str,
     options: &Options,
+    list: &[models::Issue],
     found: &[Found],
     shipped_by: &BTreeMap<&str, &str>,
 ) -> Result<(DataFrame, usize)> {
-    let mut issues: Vec<models::Issue> = Vec::new();
-    for label in &options.incident_labels {
-        let list: Vec<models::Issue> = client
-            .list(
-                &format!(
-                    "/repos/{repo}/issues?state=all&labels={}&since={}&per_page=100",
-                    label.replace(' ', "%20"),
-                    iso(options.since)
-                ),
-                |_: &[models::Issue]| true,
-            )
-            .await?;
-        issues.extend(list);
-    }
-    // The issues endpoint returns pull requests too; an issue with two labels comes twice.
-    let mut seen = HashSet::new();
-    issues.retain(|i| i.pull_request.is_none() && seen.insert(i.number));
-
+    let issues = list.iter().filter(|i| {
+        i.labels
+            .iter()
+            .any(|l| options.incident_labels.iter().any(|x| x.eq_ignore_ascii_case(&l.name)))
+    });
     let mut rows = Vec::new();
     let mut unknown = 0;
     for issue in issues {
@@ -70,8 +59,8 @@ pub(super) async fn incidents(
                 .map(|t| parse_time("an issue", t))
                 .transpose()?,
             deployment,
-            issue.title,
-            issue.html_url,
+            issue.title.clone(),
+            issue.html_url.clone(),
         ));
     }
     let n = rows.len();

@@ -14,6 +14,7 @@ pub mod config;
 mod deployments;
 mod frames;
 mod incidents;
+mod issues;
 pub mod models;
 mod pull_requests;
 pub mod token;
@@ -74,6 +75,10 @@ pub struct Options {
     pub environment: glob::Pattern,
     /// Labels that make an issue an incident (any of them).
     pub incident_labels: Vec<String>,
+    /// Labels that make an issue a bug report, and a feature request (any of them; the issue
+    /// types Bug and Feature count too).
+    pub bug_labels: Vec<String>,
+    pub feature_labels: Vec<String>,
     /// Nothing older than this is read.
     pub since: Micros,
     pub prereleases: bool,
@@ -97,6 +102,8 @@ pub struct Known {
     pub deployments: HashMap<String, (String, Micros, String, String, Option<String>)>,
     /// Numbers of the repository's pull requests in the store: not fetched again.
     pub pull_requests: HashSet<String>,
+    /// Ids of the repository's issues the store has closed: their events are not asked again.
+    pub closed_issues: HashSet<String>,
 }
 
 /// One repository's rows and counts.
@@ -107,6 +114,8 @@ pub struct Synced {
     pub commits: usize,
     pub deployments: usize,
     pub incidents: usize,
+    /// Bug reports and feature requests.
+    pub issues: usize,
     pub pull_requests: usize,
     /// Deployments marked rolled back because a pull request reverted their change.
     pub reverted: usize,
@@ -224,8 +233,27 @@ pub async fn sync(client: &Client, repo: &str, options: &Options, known: &Known)
         }
     }
 
-    let (incidents, unknown_causes) = incidents(client, repo, options, &found, &shipped_by).await?;
-    let pulls = pull_requests(client, repo, &branch, options.since, &known.pull_requests).await?;
+    let issue_list = issues::list(client, repo, options.since).await?;
+    let (incidents, unknown_causes) = incidents(client, repo, options, &issue_list, &found, &shipped_by).await?;
+    let (reports, mut links) = issues::reports(client, repo, options, &issue_list, &known.closed_issues).await?;
+    let (pulls, pull_links) = pull_requests(client, repo, &branch, options.since, &known.pull_requests).await?;
+    // Links from the pull requests' closing keywords and the commits' messages.
+    let mut derived = pull_links;
+    for commit in &commits {
+        derived.extend(
+            crate::collect::closing::references(&commit.commit.message, repo)
+                .into_iter()
+                .map(|id| (id, commit.sha.clone())),
+        );
+    }
+    let mut seen: HashSet<(String, String)> = HashSet::new();
+    derived.retain(|link| seen.insert(link.clone()));
+    links
+        .vstack_mut(&issues::links_frame(&derived)?)
+        .map_err(|e| Error::Polars {
+            context: format!("failed to gather the issue links of {repo}"),
+            source: e,
+        })?;
     let reverted_ids = if options.revert_as_failure {
         reverted_deployments(client, repo, &branch, options.since, &shipped_by).await?
     } else {
@@ -244,6 +272,7 @@ pub async fn sync(client: &Client, repo: &str, options: &Options, known: &Known)
         commits: commits.len(),
         deployments: found.len(),
         incidents: incidents.height(),
+        issues: reports.height(),
         pull_requests: pulls.height(),
         reverted,
         unmapped,
@@ -254,6 +283,8 @@ pub async fn sync(client: &Client, repo: &str, options: &Options, known: &Known)
             deployment_commits: pairs_frame(&pairs)?,
             incidents,
             pull_requests: pulls,
+            issues: reports,
+            issue_commits: links,
         },
     })
 }
@@ -380,12 +411,30 @@ pub fn known(tables: &Tables, repo: &str) -> Result<Known> {
         .and_then(|c| c.str().ok().cloned())
         .map(|c| c.iter().flatten().map(str::to_string).collect())
         .unwrap_or_default();
+    let closed = tables
+        .issues
+        .clone()
+        .filter(
+            col(schema::issues::REPO)
+                .eq(lit(repo.to_string()))
+                .and(col(schema::issues::CLOSED_AT).is_not_null()),
+        )
+        .select([col(schema::issues::ID)])
+        .collect()
+        .map_err(polars)?;
+    let closed_issues = closed
+        .column(schema::issues::ID)
+        .ok()
+        .and_then(|c| c.str().ok().cloned())
+        .map(|c| c.iter().flatten().map(str::to_string).collect())
+        .unwrap_or_default();
     Ok(Known {
         commits,
         latest_commit,
         shipped,
         deployments,
         pull_requests,
+        closed_issues,
     })
 }
 

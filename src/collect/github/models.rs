@@ -115,6 +115,24 @@ pub struct Issue {
     pub labels: Vec<Label>,
     /// Present when the "issue" is a pull request (the issues endpoint returns both).
     pub pull_request: Option<serde_json::Value>,
+    /// `completed`, `not_planned`, `reopened` or null.
+    pub state_reason: Option<String>,
+    /// The organization's issue type (Bug, Feature, Task...), where set.
+    #[serde(rename = "type")]
+    pub issue_type: Option<IssueType>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct IssueType {
+    pub name: String,
+}
+
+/// An item of `GET /repos/{o}/{r}/issues/{n}/events`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct IssueEvent {
+    pub event: String,
+    /// The commit that closed the issue, for a `closed` event caused by one.
+    pub commit_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

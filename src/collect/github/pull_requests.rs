@@ -33,15 +33,18 @@ pub(super) async fn merged_pulls(
 
 /// The `pull_requests` rows of the pull requests merged into `branch` since `since`: three
 /// requests each (the pull request for its size, its commits for the first commit's time, its
-/// reviews for the first review by someone else); unchanged ones answer 304 on a rerun.
+/// reviews for the first review by someone else); unchanged ones answer 304 on a rerun. Also the
+/// issues each one closes by a keyword in its title or description, linked to its commits and
+/// its merge commit.
 pub(super) async fn pull_requests(
     client: &Client,
     repo: &str,
     branch: &str,
     since: Micros,
     known: &HashSet<String>,
-) -> Result<DataFrame> {
+) -> Result<(DataFrame, Vec<(String, String)>)> {
     let mut rows = Vec::new();
+    let mut links = Vec::new();
     for p in merged_pulls(client, repo, branch, since).await? {
         let Some(merged) = p.merged_at.as_deref() else { continue };
         let merged = parse_time("a pull request", merged)?;
@@ -57,6 +60,11 @@ pub(super) async fn pull_requests(
                 |_: &[models::Commit]| false,
             )
             .await?;
+        let text = format!("{}\n{}", p.title, p.body.as_deref().unwrap_or_default());
+        for id in crate::collect::closing::references(&text, repo) {
+            let shas = commits.iter().map(|c| c.sha.clone()).chain(p.merge_commit_sha.clone());
+            links.extend(shas.map(|sha| (id.clone(), sha)));
+        }
         let first_commit = commits
             .iter()
             .filter_map(|c| c.commit.author.as_ref()?.date.as_deref())
@@ -97,9 +105,9 @@ pub(super) async fn pull_requests(
     }
     let n = rows.len();
     if n == 0 {
-        return Ok(empty_frame(&schema::PULL_REQUESTS));
+        return Ok((empty_frame(&schema::PULL_REQUESTS), links));
     }
-    frame_from(
+    let frame = frame_from(
         &schema::PULL_REQUESTS,
         n,
         &[
@@ -124,5 +132,6 @@ pub(super) async fn pull_requests(
             Column::new(pr::ADDITIONS.into(), rows.iter().map(|r| r.9).collect::<Vec<_>>()),
             Column::new(pr::DELETIONS.into(), rows.iter().map(|r| r.10).collect::<Vec<_>>()),
         ],
-    )
+    )?;
+    Ok((frame, links))
 }

@@ -14,7 +14,7 @@ use serde::Serialize;
 pub mod chart;
 
 use super::{duration, in_unit};
-use crate::analysis::catalogue::{Metric, Unit};
+use crate::analysis::catalogue::{Metric, Section, Unit};
 use crate::analysis::figures::{Figures, LEVELS_SOURCE};
 use crate::analysis::levels::Level;
 use crate::analysis::report_period::Digest;
@@ -135,6 +135,63 @@ pub struct ReportContext {
     pub breakdown: Vec<StageRow>,
     pub trend_periods: usize,
     pub charts: Vec<ChartRef>,
+    /// "What users reported, and how fast the fix reached them", with issue data.
+    pub feedback: Option<FeedbackSection>,
+}
+
+/// The feedback loop's section: from users' reports to fixes in production.
+#[derive(Debug, Serialize)]
+pub struct FeedbackSection {
+    /// `p50 2.3 d · p90 3.6 d over 2 bugs`, and the same for features.
+    pub bug_lead_time: String,
+    pub feature_lead_time: String,
+    pub open_bugs: u64,
+    pub open_bugs_age: String,
+    /// The bugs delivered in the period, slowest first.
+    pub slowest: Vec<Vec<String>>,
+    pub slowest_links: Vec<String>,
+    pub slowest_columns: Vec<&'static str>,
+    /// The bugs open at the period's end, oldest first.
+    pub oldest: Vec<Vec<String>>,
+    pub oldest_links: Vec<String>,
+    pub oldest_columns: Vec<&'static str>,
+    /// The chart of bug lead time over the trend (`charts/bug-lead-time.svg`).
+    pub chart: String,
+}
+
+fn feedback_section(digest: &Digest) -> Option<FeedbackSection> {
+    let (slowest, oldest) = digest.bugs.as_ref()?;
+    let issues = digest.current.issues.as_ref()?;
+    let lead = |k: &crate::analysis::figures::KindFigures, noun: &str| {
+        let lt = &k.lead_time_hours;
+        format!(
+            "p50 {} · p90 {} over {} {noun}",
+            duration(lt.median),
+            duration(lt.p90),
+            lt.count
+        )
+    };
+    Some(FeedbackSection {
+        bug_lead_time: lead(&issues.bug, "bugs"),
+        feature_lead_time: lead(&issues.feature, "feature requests"),
+        open_bugs: issues.bug.open,
+        open_bugs_age: duration(issues.bug.open_age_hours_median),
+        slowest: display_rows(&without_url(slowest), digest.zone, &["lead_time_hours"]),
+        slowest_links: links(slowest),
+        slowest_columns: vec![
+            "issue",
+            "repo",
+            "title",
+            "reported",
+            "in production",
+            "waited",
+            "deployment",
+        ],
+        oldest: display_rows(&without_url(oldest), digest.zone, &["age_hours"]),
+        oldest_links: links(oldest),
+        oldest_columns: vec!["issue", "repo", "title", "reported", "open for", "fix committed"],
+        chart: "charts/bug-lead-time.svg".into(),
+    })
 }
 
 fn level(l: Option<Level>) -> String {
@@ -167,10 +224,19 @@ fn change(current: Option<f64>, previous: Option<f64>, lower_is_better: bool, po
     (text, if better { "better" } else { "worse" })
 }
 
+/// The metrics the report shows: the DORA metrics, and the feedback loop's when there is issue
+/// data.
+fn shown(f: &Figures) -> Vec<Metric> {
+    Metric::ALL
+        .into_iter()
+        .filter(|m| m.spec().section == Section::Dora || f.issues.is_some())
+        .collect()
+}
+
 fn headline(current: &Figures, previous: &Figures) -> Vec<Headline> {
     let show =
         |unit: Unit, v: Option<f64>| v.map_or_else(|| "-".into(), |v| in_unit(unit, v, |w| format!("{w:.2}/week")));
-    Metric::ALL
+    shown(current)
         .iter()
         .map(|m| {
             let s = m.spec();
@@ -263,7 +329,7 @@ pub fn charts(digest: &Digest) -> Vec<(&'static str, Chart)> {
         color,
         values,
     };
-    vec![
+    let mut charts = vec![
         (
             "deployments",
             Chart::StackedBars {
@@ -332,7 +398,41 @@ pub fn charts(digest: &Digest) -> Vec<(&'static str, Chart)> {
                 values: digest.lead_times.clone(),
             },
         ),
-    ]
+    ];
+    if digest.bugs.is_some() {
+        let bug = |f: &Figures, q: fn(&crate::analysis::figures::LeadTime) -> Option<f64>| {
+            f.issues.as_ref().and_then(|i| q(&i.bug.lead_time_hours))
+        };
+        charts.push((
+            "bug-lead-time",
+            Chart::Lines {
+                title: format!("Bug lead time, from the report to the fix in production, per {kind}"),
+                y_label: "bug lead time".into(),
+                scale: Scale::Hours,
+                labels: digest
+                    .trend
+                    .iter()
+                    .map(|p| match digest.period.kind {
+                        crate::analysis::PeriodKind::Month => p.start.format("%Y-%m").to_string(),
+                        _ => p.start.format("%b %d").to_string(),
+                    })
+                    .collect(),
+                series: vec![
+                    series(
+                        "median",
+                        chart::BLUE,
+                        digest.trend.iter().map(|p| bug(&p.figures, |l| l.median)).collect(),
+                    ),
+                    series(
+                        "p90",
+                        chart::ORANGE,
+                        digest.trend.iter().map(|p| bug(&p.figures, |l| l.p90)).collect(),
+                    ),
+                ],
+            },
+        ));
+    }
+    charts
 }
 
 fn title_of(chart: &Chart) -> String {
@@ -373,7 +473,7 @@ pub fn context(digest: &Digest, png: bool) -> Result<ReportContext, ReportError>
                     false,
                 )
                 .0,
-                values: Metric::ALL
+                values: shown(&digest.current)
                     .iter()
                     .map(|m| {
                         let spec = m.spec();
@@ -404,7 +504,7 @@ pub fn context(digest: &Digest, png: bool) -> Result<ReportContext, ReportError>
         headline: headline(&digest.current, &digest.previous),
         group_by: digest.group_by.map(crate::analysis::GroupBy::as_str),
         groups,
-        group_columns: Metric::ALL.iter().map(|m| m.spec().column).collect(),
+        group_columns: shown(&digest.current).iter().map(|m| m.spec().column).collect(),
         failed_deployments: display_rows(&without_url(&digest.failed_deployments), zone, &["recovery_hours"]),
         failed_deployment_links: links(&digest.failed_deployments),
         failed_deployment_columns: vec![
@@ -454,6 +554,7 @@ pub fn context(digest: &Digest, png: bool) -> Result<ReportContext, ReportError>
             .unwrap_or_default(),
         trend_periods: digest.trend.len(),
         charts,
+        feedback: feedback_section(digest),
     })
 }
 

@@ -1,0 +1,426 @@
+//! The feedback loop: from a user's report (a bug or a feature request) to the production
+//! deployment that shipped its fix.
+//!
+//! An issue's linked commits (`issue_commits`, joined on the issue's repository) are shipped by
+//! the production deployment lead time gives them. An issue is delivered when every linked
+//! commit that is in `commits` has shipped, and at least one is; `delivered_at` is the latest of
+//! those deployments. Links to commits not in `commits` are ignored (a squash-merged pull
+//! request's own commits never reach the branch). From the delivered issues: issue lead time
+//! (`delivered_at - created_at`, negatives dropped and counted) and awaiting deployment
+//! (`delivered_at` - the latest linked commit). Besides: the issues open at the scope's end and
+//! their age, and those closed without a fix (`not_planned`, or no link at all).
+//!
+//! The plan yields one row per issue ([`deliveries`]); issues are few next to commits, so the
+//! figures are then summarized here in Rust, at every level and period at once ([`summarize`]).
+
+use std::collections::HashMap;
+
+use polars::prelude::*;
+
+use super::figures::{Awaiting, IssueFigures, KindFigures, LeadTime};
+use super::window::{Period, Window};
+use super::{AT, COMMITTED, CREATED, GROUP, GroupBy, Scope, ScopeKey, lead_time, micros, null_of};
+use crate::error::{PolarsContext, Result};
+use crate::table::Tables;
+use crate::table::schema::{
+    commits as c, deployment_commits as dc, deployments as d, issue_commits as l, issue_kind, issues as i,
+};
+use crate::timestamp::{MICROS_PER_HOUR, Micros};
+
+pub const CLOSED: &str = "closed_us";
+pub const DELIVERED: &str = "delivered_us";
+pub const LAST_COMMIT: &str = "last_commit_us";
+pub const DELIVERED_BY: &str = "delivered_by";
+pub const LINKED: &str = "linked";
+pub const REASON: &str = "reason";
+pub const COMMITS: &str = "commits";
+pub const LEAD_HOURS: &str = "lead_time_hours";
+pub const AWAITING_HOURS: &str = "awaiting_deployment_hours";
+const ISSUE: &str = "issue_id";
+const SHIP_AT: &str = "ship_us";
+const SHIP_ID: &str = "ship_id";
+const SHIP_GROUP: &str = "ship_group";
+const REPO_GROUP: &str = "repo_group";
+const IN_COMMITS: &str = "in_commits";
+const SHIPPED: &str = "shipped";
+
+/// Whether the issue tables have rows: without them the figures are `null` (not zeros).
+pub fn present(tables: &Tables) -> Result<bool> {
+    super::has_rows(&tables.issues, "issues")
+}
+
+/// The links of each issue to commits of its repository: `(issue_id, repo, sha)`, once each.
+fn links(tables: &Tables) -> LazyFrame {
+    tables
+        .issue_commits
+        .clone()
+        .select([col(l::ISSUE_ID).alias(ISSUE), col(l::SHA)])
+        .unique(None, UniqueKeepStrategy::Any)
+        .join(
+            tables.issues.clone().select([col(i::ID), col(i::REPO)]),
+            [col(ISSUE)],
+            [col(i::ID)],
+            JoinArgs::new(JoinType::Inner),
+        )
+}
+
+/// The tables reduced to the linked commits: the pairs of lead time over them are the same as
+/// over all commits (each commit's deployment does not depend on the others), and a few
+/// thousand instead of millions.
+fn linked_tables(tables: &Tables, links: &LazyFrame) -> Tables {
+    let shas = links
+        .clone()
+        .select([col(l::SHA)])
+        .unique(None, UniqueKeepStrategy::Any);
+    let semi = |frame: &LazyFrame, on: &str| {
+        frame
+            .clone()
+            .join(shas.clone(), [col(on)], [col(l::SHA)], JoinArgs::new(JoinType::Semi))
+    };
+    let mut linked = tables.clone();
+    linked.commits = semi(&tables.commits, c::SHA);
+    linked.deployment_commits = semi(&tables.deployment_commits, dc::SHA);
+    linked
+}
+
+/// One row per issue: its columns, whether it has links (`linked`), and when delivered, by which
+/// production deployment (`delivered_by`) and that deployment's group. `production` has the
+/// group column; `group_by` decides the group of an issue: its repository, or the delivering
+/// deployment's service or team (the repository's latest deployment's when not delivered).
+pub fn deliveries(tables: &Tables, production: &LazyFrame, mapped: bool, group_by: Option<GroupBy>) -> LazyFrame {
+    let links = links(tables).cache();
+    let linked = linked_tables(tables, &links);
+    // Of a commit's pairs, the first deployment ships it.
+    let shipped = lead_time::pairs(&linked, production, mapped, false)
+        .group_by([col(d::REPO), col(l::SHA)])
+        .agg([
+            col(AT).min().alias(SHIP_AT),
+            col(d::ID)
+                .sort_by([col(AT)], SortMultipleOptions::default())
+                .first()
+                .alias(SHIP_ID),
+            col(GROUP)
+                .cast(DataType::String)
+                .sort_by([col(AT)], SortMultipleOptions::default())
+                .first()
+                .alias(SHIP_GROUP),
+        ]);
+    let commits = linked
+        .commits
+        .select([col(c::REPO), col(c::SHA), micros(c::COMMITTED_AT).alias(COMMITTED)]);
+    let per_issue = links
+        .clone()
+        .join(
+            shipped,
+            [col(i::REPO), col(l::SHA)],
+            [col(d::REPO), col(l::SHA)],
+            JoinArgs::new(JoinType::Left),
+        )
+        .join(
+            commits,
+            [col(i::REPO), col(l::SHA)],
+            [col(c::REPO), col(c::SHA)],
+            JoinArgs::new(JoinType::Left),
+        )
+        .with_columns([
+            col(COMMITTED).is_not_null().alias(IN_COMMITS),
+            col(COMMITTED)
+                .is_not_null()
+                .and(col(SHIP_AT).is_not_null())
+                .alias(SHIPPED),
+        ])
+        .group_by([col(ISSUE)])
+        .agg([
+            col(IN_COMMITS).sum().alias(IN_COMMITS),
+            col(SHIPPED).sum().alias(SHIPPED),
+            col(SHIP_AT).filter(col(SHIPPED)).max().alias(SHIP_AT),
+            col(COMMITTED).max().alias(LAST_COMMIT),
+            col(SHIP_ID)
+                .filter(col(SHIPPED))
+                .sort_by([col(SHIP_AT).filter(col(SHIPPED))], SortMultipleOptions::default())
+                .last()
+                .alias(SHIP_ID),
+            col(SHIP_GROUP)
+                .filter(col(SHIPPED))
+                .sort_by([col(SHIP_AT).filter(col(SHIPPED))], SortMultipleOptions::default())
+                .last()
+                .alias(SHIP_GROUP),
+            col(l::SHA)
+                .filter(col(IN_COMMITS))
+                .sort(SortOptions::default())
+                .str()
+                .join(" ", true)
+                .alias(COMMITS),
+        ]);
+    let has_links = tables
+        .issue_commits
+        .clone()
+        .select([col(l::ISSUE_ID).alias(ISSUE)])
+        .unique(None, UniqueKeepStrategy::Any)
+        .with_column(lit(true).alias(LINKED));
+    let delivered = col(IN_COMMITS)
+        .gt(lit(0))
+        .and(col(SHIPPED).eq(col(IN_COMMITS)))
+        .fill_null(lit(false));
+    let repo_group = production.clone().group_by([col(d::REPO)]).agg([col(GROUP)
+        .cast(DataType::String)
+        .sort_by([col(AT)], SortMultipleOptions::default())
+        .last()
+        .alias(REPO_GROUP)]);
+    // The group of an issue: its repository, or the service or team of the deployment that
+    // delivered it (of the repository's latest production deployment while not delivered).
+    let group = match group_by {
+        None => null_of(DataType::String),
+        Some(GroupBy::Repo) => col(i::REPO),
+        Some(_) => when(delivered.clone()).then(col(SHIP_GROUP)).otherwise(col(REPO_GROUP)),
+    };
+    tables
+        .issues
+        .clone()
+        .select([
+            col(i::ID),
+            col(i::REPO),
+            col(i::KIND),
+            col(i::TITLE),
+            col(i::URL),
+            micros(i::CREATED_AT).alias(CREATED),
+            micros(i::CLOSED_AT).alias(CLOSED),
+            col(i::STATE_REASON)
+                .str()
+                .to_lowercase()
+                .fill_null(lit(""))
+                .alias(REASON),
+        ])
+        .join(per_issue, [col(i::ID)], [col(ISSUE)], JoinArgs::new(JoinType::Left))
+        .join(has_links, [col(i::ID)], [col(ISSUE)], JoinArgs::new(JoinType::Left))
+        .join(
+            repo_group,
+            [col(i::REPO)],
+            [col(d::REPO)],
+            JoinArgs::new(JoinType::Left),
+        )
+        .with_columns([
+            when(delivered.clone())
+                .then(col(SHIP_AT))
+                .otherwise(null_of(DataType::Int64))
+                .alias(DELIVERED),
+            when(delivered.clone())
+                .then(col(SHIP_ID))
+                .otherwise(null_of(DataType::String))
+                .alias(DELIVERED_BY),
+            col(LINKED).fill_null(lit(false)),
+            col(COMMITS).fill_null(lit("")),
+            group.alias(GROUP),
+        ])
+        .drop(cols([IN_COMMITS, SHIPPED, SHIP_AT, SHIP_ID, SHIP_GROUP, REPO_GROUP]))
+}
+
+/// The deployments of `window_deployments` (ids) that are fix-only: they shipped at least one
+/// commit, and every commit they shipped is linked to a `bug` issue of their repository. Pairs
+/// are counted as lead time lists them, negative ones included.
+pub fn fix_only(tables: &Tables, production: &LazyFrame, mapped: bool) -> LazyFrame {
+    let bug_links = links(tables)
+        .join(
+            tables
+                .issues
+                .clone()
+                .filter(col(i::KIND).eq(lit(issue_kind::BUG)))
+                .select([col(i::ID).alias("bug")]),
+            [col(ISSUE)],
+            [col("bug")],
+            JoinArgs::new(JoinType::Semi),
+        )
+        .select([col(i::REPO), col(l::SHA)])
+        .unique(None, UniqueKeepStrategy::Any)
+        .with_column(lit(true).alias("bug_fix"));
+    // Only deployments that shipped a bug fix can be fix-only: their pairs are counted in full.
+    let candidates = lead_time::pairs(&linked_tables(tables, &bug_links), production, mapped, false)
+        .join(
+            bug_links.clone(),
+            [col(d::REPO), col(l::SHA)],
+            [col(i::REPO), col(l::SHA)],
+            JoinArgs::new(JoinType::Semi),
+        )
+        .select([col(d::ID)])
+        .unique(None, UniqueKeepStrategy::Any);
+    let mut of_candidates = tables.clone();
+    of_candidates.deployment_commits = tables.deployment_commits.clone().join(
+        candidates.clone(),
+        [col(dc::DEPLOYMENT_ID)],
+        [col(d::ID)],
+        JoinArgs::new(JoinType::Semi),
+    );
+    let candidate_production =
+        production
+            .clone()
+            .join(candidates, [col(d::ID)], [col(d::ID)], JoinArgs::new(JoinType::Semi));
+    // Without `deployment_commits` a deployment's commits depend on the one before it: every
+    // production deployment takes part in the as-of join, and only the candidates' pairs are kept.
+    let pairs = if mapped {
+        lead_time::pairs(&of_candidates, &candidate_production, mapped, false)
+    } else {
+        lead_time::pairs(tables, production, mapped, false).join(
+            candidate_production.select([col(d::ID)]),
+            [col(d::ID)],
+            [col(d::ID)],
+            JoinArgs::new(JoinType::Semi),
+        )
+    };
+    pairs
+        .join(
+            bug_links,
+            [col(d::REPO), col(l::SHA)],
+            [col(i::REPO), col(l::SHA)],
+            JoinArgs::new(JoinType::Left),
+        )
+        .group_by([col(d::ID)])
+        .agg([len().alias("pairs"), col("bug_fix").count().alias("fixes")])
+        .filter(col("pairs").eq(col("fixes")).and(col("pairs").gt(lit(0))))
+        .select([col(d::ID), lit(true).alias(super::rework::FIX_ONLY)])
+}
+
+/// Samples of one kind in one scope.
+#[derive(Default)]
+struct KindSamples {
+    delivered: u64,
+    lead: Vec<f64>,
+    negative: u64,
+    awaiting: Vec<f64>,
+    open_ages: Vec<f64>,
+    closed_without_fix: u64,
+}
+
+/// Samples of every kind in one scope.
+#[derive(Default)]
+struct Samples([KindSamples; 3]);
+
+fn kind_index(kind: Option<&str>) -> usize {
+    match kind {
+        Some(issue_kind::BUG) => 0,
+        Some(issue_kind::FEATURE) => 1,
+        _ => 2,
+    }
+}
+
+fn hours(later: Micros, earlier: Micros) -> f64 {
+    later.wrapping_sub(earlier) as f64 * (1.0 / MICROS_PER_HOUR as f64)
+}
+
+/// The figures of every scope from the collected [`deliveries`]: the whole window and each
+/// period, overall and per group (`grouped`).
+pub(super) fn summarize(
+    frame: &DataFrame,
+    window: Window,
+    periods: &[Period],
+    grouped: bool,
+) -> Result<HashMap<ScopeKey, IssueFigures>> {
+    let ctx = || "failed to compute the feedback loop".to_string();
+    let text = |name: &str| frame.column(name).and_then(|c| c.str().cloned()).context(ctx);
+    let int = |name: &str| frame.column(name).and_then(|c| c.i64().cloned()).context(ctx);
+    let (kinds, reasons, groups) = (text(i::KIND)?, text(REASON)?, text(GROUP)?);
+    let (created, closed, delivered, last) = (int(CREATED)?, int(CLOSED)?, int(DELIVERED)?, int(LAST_COMMIT)?);
+    let linked = frame.column(LINKED).and_then(|c| c.bool().cloned()).context(ctx)?;
+    let period_of = |t: Micros| {
+        periods
+            .partition_point(|p| p.start_utc <= t)
+            .checked_sub(1)
+            .map(|p| p as i64)
+    };
+    let in_window = |t: Micros| t >= window.since && t < window.until;
+    let mut samples: HashMap<ScopeKey, Samples> = HashMap::new();
+    for row in 0..frame.height() {
+        let kind = kind_index(kinds.get(row));
+        let group = groups.get(row).map(str::to_string);
+        let scopes = |period: Option<i64>| {
+            let mut keys = vec![(Scope::All, None)];
+            if grouped {
+                keys.push((Scope::Group(group.clone()), None));
+            }
+            if let Some(p) = period {
+                keys.push((Scope::All, Some(p)));
+                if grouped {
+                    keys.push((Scope::Group(group.clone()), Some(p)));
+                }
+            }
+            keys
+        };
+        let Some(created) = created.get(row) else { continue };
+        if let Some(at) = delivered.get(row).filter(|t| in_window(*t)) {
+            let lead = hours(at, created);
+            let awaiting = last.get(row).map(|c| hours(at, c));
+            for key in scopes(period_of(at)) {
+                let s = &mut samples.entry(key).or_default().0[kind];
+                s.delivered += 1;
+                if lead >= 0.0 {
+                    s.lead.push(lead);
+                } else {
+                    s.negative += 1;
+                }
+                s.awaiting.extend(awaiting);
+            }
+        }
+        let closed_at = closed.get(row);
+        if let Some(at) = closed_at.filter(|t| in_window(*t))
+            && (reasons.get(row) == Some("not_planned") || !linked.get(row).unwrap_or(false))
+        {
+            for key in scopes(period_of(at)) {
+                samples.entry(key).or_default().0[kind].closed_without_fix += 1;
+            }
+        }
+        // Open at the end of the window, and of each period (or at the window's end, if sooner).
+        let open_at = |end: Micros| created < end && closed_at.is_none_or(|c| c >= end);
+        let mut ends = vec![(None, window.until)];
+        ends.extend(
+            periods
+                .iter()
+                .enumerate()
+                .map(|(n, p)| (Some(n as i64), p.end_utc.min(window.until))),
+        );
+        for (period, end) in ends {
+            if !open_at(end) {
+                continue;
+            }
+            let mut keys = vec![(Scope::All, period)];
+            if grouped {
+                keys.push((Scope::Group(group.clone()), period));
+            }
+            for key in keys {
+                samples.entry(key).or_default().0[kind]
+                    .open_ages
+                    .push(hours(end, created));
+            }
+        }
+    }
+    Ok(samples
+        .into_iter()
+        .map(|(key, Samples(kinds))| {
+            let [bug, feature, other] = kinds.map(figures_of);
+            (key, IssueFigures { bug, feature, other })
+        })
+        .collect())
+}
+
+fn figures_of(mut s: KindSamples) -> KindFigures {
+    let lead = super::quantiles::summarize(&mut s.lead, &lead_time::QUANTILES);
+    let awaiting = super::quantiles::summarize(&mut s.awaiting, &[0.5, 0.9]);
+    let age = super::quantiles::summarize(&mut s.open_ages, &[0.5]);
+    let q = |s: &super::quantiles::Summary, n: usize| s.quantiles.get(n).copied().flatten();
+    KindFigures {
+        delivered: s.delivered,
+        lead_time_hours: LeadTime {
+            count: lead.count as u64,
+            median: q(&lead, 0),
+            p75: q(&lead, 1),
+            p90: q(&lead, 2),
+            negative_dropped: s.negative,
+        },
+        awaiting_deployment_hours: Awaiting {
+            count: awaiting.count as u64,
+            median: q(&awaiting, 0),
+            p90: q(&awaiting, 1),
+        },
+        open: age.count as u64,
+        open_age_hours_median: q(&age, 0),
+        closed_without_fix: s.closed_without_fix,
+    }
+}
