@@ -377,6 +377,10 @@ async fn sync_all(
             Err(e) => failed.push((repo, e)),
         }
     }
+    // In repository order, not the order the syncs finished in: the same data writes the same
+    // files (a snapshot's bytes do not depend on which repository answered first).
+    synced.sort_by(|a, b| a.repo.cmp(&b.repo));
+    failed.sort_by(|a, b| a.0.cmp(&b.0));
     Ok((synced, failed))
 }
 
