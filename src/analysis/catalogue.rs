@@ -8,7 +8,7 @@
 //! [`Metric::spec`]; adding a metric is one variant, one entry here, and the analysis file that
 //! computes its figures.
 
-use super::figures::{Figures, KindFigures};
+use super::figures::{Figures, KindFigures, Rollouts};
 use super::levels::Level;
 
 /// A metric dora reports (and `dora explain` takes as its argument).
@@ -24,6 +24,9 @@ pub enum Metric {
     /// From a user's report to the fix in production (its headline: bugs).
     IssueLeadTime,
     OpenBugs,
+    /// The share of failed deployments a rollout caught before they reached everyone.
+    CatchRate,
+    RolloutTime,
 }
 
 /// Where a metric is listed: with the DORA metrics, or in the feedback loop beside them.
@@ -32,6 +35,8 @@ pub enum Section {
     Dora,
     /// From users' reports to fixes in production (from issue data).
     FeedbackLoop,
+    /// Rollouts that reach users step by step (from `started_at` and `aborted` deployments).
+    ProgressiveDelivery,
 }
 
 /// What a metric's values are.
@@ -143,76 +148,127 @@ pub struct Spec {
     pub section: Section,
 }
 
-/// One number of the feedback loop of a kind of issue, and its names: JSON
-/// `issues.<kind>.<object>.<key>`, CSV `<kind>_<csv>` (`bug_lead_time_median_hours`).
-#[derive(Debug, Clone, Copy)]
-pub struct IssueField {
-    pub read: fn(&KindFigures) -> Cell,
-    /// The object it sits in, within the kind's: `lead_time_hours`; `None`: the kind's own.
+/// One number of a block of figures (`T`: a kind of issue's feedback loop, the rollouts), and
+/// its names: JSON `<block>.<object>.<key>` (`issues.bug.lead_time_hours.median`,
+/// `rollouts.catch_rate`), CSV `<prefix>_<csv>` (`bug_lead_time_median_hours`).
+#[derive(Debug)]
+pub struct BlockField<T> {
+    pub read: fn(&T) -> Cell,
+    /// The object it sits in, within the block's: `lead_time_hours`; `None`: the block's own.
     pub object: Option<&'static str>,
     pub key: &'static str,
     pub csv: &'static str,
 }
 
+impl Cell {
+    pub fn json(self) -> serde_json::Value {
+        match self {
+            Cell::Count(n) => n.into(),
+            Cell::Number(x) => x.into(),
+        }
+    }
+}
+
+/// A block's numbers as a JSON object (keys in alphabetical order, its objects nested).
+pub fn block_json<T>(fields: &[BlockField<T>], value: &T) -> serde_json::Value {
+    let mut block = serde_json::Map::new();
+    for field in fields {
+        let cell = (field.read)(value).json();
+        match field.object {
+            None => {
+                block.insert(field.key.into(), cell);
+            }
+            Some(object) => {
+                let inner = block
+                    .entry(object)
+                    .or_insert_with(|| serde_json::Value::Object(serde_json::Map::new()));
+                if let Some(inner) = inner.as_object_mut() {
+                    inner.insert(field.key.into(), cell);
+                }
+            }
+        }
+    }
+    block.into()
+}
+
+/// The feedback loop of a scope as JSON: `null` without issue data.
+pub fn issues_json(f: &Figures) -> serde_json::Value {
+    f.issues.as_ref().map_or(serde_json::Value::Null, |issues| {
+        issues
+            .kinds()
+            .into_iter()
+            .map(|(kind, k)| (kind.to_string(), block_json(ISSUE_FIELDS, k)))
+            .collect::<serde_json::Map<_, _>>()
+            .into()
+    })
+}
+
+/// Progressive delivery of a scope as JSON: `null` without rollouts.
+pub fn rollouts_json(f: &Figures) -> serde_json::Value {
+    f.rollouts
+        .as_ref()
+        .map_or(serde_json::Value::Null, |r| block_json(ROLLOUT_FIELDS, r))
+}
+
 /// The numbers of each kind's feedback loop, in the order the CSV export lists them.
-pub const ISSUE_FIELDS: &[IssueField] = &[
-    issue_field(|k| Cell::Count(k.delivered), None, "delivered", "delivered"),
-    issue_field(
+pub const ISSUE_FIELDS: &[BlockField<KindFigures>] = &[
+    block_field(|k| Cell::Count(k.delivered), None, "delivered", "delivered"),
+    block_field(
         |k| Cell::Count(k.lead_time_hours.count),
         Some("lead_time_hours"),
         "count",
         "lead_time_count",
     ),
-    issue_field(
+    block_field(
         |k| Cell::Number(k.lead_time_hours.median),
         Some("lead_time_hours"),
         "median",
         "lead_time_median_hours",
     ),
-    issue_field(
+    block_field(
         |k| Cell::Number(k.lead_time_hours.p75),
         Some("lead_time_hours"),
         "p75",
         "lead_time_p75_hours",
     ),
-    issue_field(
+    block_field(
         |k| Cell::Number(k.lead_time_hours.p90),
         Some("lead_time_hours"),
         "p90",
         "lead_time_p90_hours",
     ),
-    issue_field(
+    block_field(
         |k| Cell::Count(k.lead_time_hours.negative_dropped),
         Some("lead_time_hours"),
         "negative_dropped",
         "lead_time_negative_dropped",
     ),
-    issue_field(
+    block_field(
         |k| Cell::Count(k.awaiting_deployment_hours.count),
         Some("awaiting_deployment_hours"),
         "count",
         "awaiting_deployment_count",
     ),
-    issue_field(
+    block_field(
         |k| Cell::Number(k.awaiting_deployment_hours.median),
         Some("awaiting_deployment_hours"),
         "median",
         "awaiting_deployment_median_hours",
     ),
-    issue_field(
+    block_field(
         |k| Cell::Number(k.awaiting_deployment_hours.p90),
         Some("awaiting_deployment_hours"),
         "p90",
         "awaiting_deployment_p90_hours",
     ),
-    issue_field(|k| Cell::Count(k.open), None, "open", "open"),
-    issue_field(
+    block_field(|k| Cell::Count(k.open), None, "open", "open"),
+    block_field(
         |k| Cell::Number(k.open_age_hours_median),
         None,
         "open_age_hours_median",
         "open_age_median_hours",
     ),
-    issue_field(
+    block_field(
         |k| Cell::Count(k.closed_without_fix),
         None,
         "closed_without_fix",
@@ -220,13 +276,61 @@ pub const ISSUE_FIELDS: &[IssueField] = &[
     ),
 ];
 
-const fn issue_field(
-    read: fn(&KindFigures) -> Cell,
+/// The numbers of progressive delivery (JSON `rollouts`, CSV `rollouts_*`).
+pub const ROLLOUT_FIELDS: &[BlockField<Rollouts>] = &[
+    block_field(|r| Cell::Count(r.aborted), None, "aborted", "aborted"),
+    block_field(
+        |r| Cell::Count(r.escaped_failures),
+        None,
+        "escaped_failures",
+        "escaped_failures",
+    ),
+    block_field(|r| Cell::Number(r.catch_rate), None, "catch_rate", "catch_rate"),
+    block_field(
+        |r| Cell::Count(r.rollout_time_hours.count),
+        Some("rollout_time_hours"),
+        "count",
+        "rollout_time_count",
+    ),
+    block_field(
+        |r| Cell::Number(r.rollout_time_hours.median),
+        Some("rollout_time_hours"),
+        "median",
+        "rollout_time_median_hours",
+    ),
+    block_field(
+        |r| Cell::Number(r.rollout_time_hours.p90),
+        Some("rollout_time_hours"),
+        "p90",
+        "rollout_time_p90_hours",
+    ),
+    block_field(
+        |r| Cell::Count(r.exposure_at_abort.count),
+        Some("exposure_at_abort"),
+        "count",
+        "exposure_at_abort_count",
+    ),
+    block_field(
+        |r| Cell::Number(r.exposure_at_abort.median),
+        Some("exposure_at_abort"),
+        "median",
+        "exposure_at_abort_median",
+    ),
+    block_field(
+        |r| Cell::Count(r.recovery_unknown),
+        None,
+        "recovery_unknown",
+        "recovery_unknown",
+    ),
+];
+
+const fn block_field<T>(
+    read: fn(&T) -> Cell,
     object: Option<&'static str>,
     key: &'static str,
     csv: &'static str,
-) -> IssueField {
-    IssueField { read, object, key, csv }
+) -> BlockField<T> {
+    BlockField { read, object, key, csv }
 }
 
 /// Numbers of a scope's figures that belong to no one metric, listed after the metrics'.
@@ -266,7 +370,7 @@ const fn nested(
 
 impl Metric {
     /// Every metric, in the order outputs list them.
-    pub const ALL: [Metric; 8] = [
+    pub const ALL: [Metric; 10] = [
         Metric::DeploymentFrequency,
         Metric::LeadTime,
         Metric::ChangeFailureRate,
@@ -275,6 +379,8 @@ impl Metric {
         Metric::ReworkRate,
         Metric::IssueLeadTime,
         Metric::OpenBugs,
+        Metric::CatchRate,
+        Metric::RolloutTime,
     ];
 
     /// The metrics of one section, in [`Metric::ALL`]'s order.
@@ -292,6 +398,8 @@ impl Metric {
             Metric::ReworkRate => &REWORK_RATE,
             Metric::IssueLeadTime => &ISSUE_LEAD_TIME,
             Metric::OpenBugs => &OPEN_BUGS,
+            Metric::CatchRate => &CATCH_RATE,
+            Metric::RolloutTime => &ROLLOUT_TIME,
         }
     }
 
@@ -644,6 +752,60 @@ static OPEN_BUGS: Spec = Spec {
     explain_also: &[],
     level_key: None,
     section: Section::FeedbackLoop,
+};
+
+static CATCH_RATE: Spec = Spec {
+    id: "catch-rate",
+    name: "Failures caught during rollout",
+    headline: "Failures caught during rollout",
+    badge: "caught in rollout",
+    unit: Unit::Share,
+    value: |f| f.rollouts.as_ref().and_then(|r| r.catch_rate),
+    level: |_| None,
+    sample: |f| f.rollouts.as_ref().map_or(0, |r| r.aborted + r.escaped_failures),
+    sample_noun: "failed deployments",
+    lower_is_better: false,
+    gate: Gate {
+        flag: "--min-catch-rate",
+        bound: Bound::Min,
+        name: "catch rate",
+        value_name: "RATE",
+        help: "At least this share of failed deployments caught (aborted) during their rollout",
+    },
+    rows: "failed production deployments, caught (aborted) ones first",
+    column: "Caught",
+    fields: &[],
+    json_object: None,
+    explain_also: &[],
+    level_key: None,
+    section: Section::ProgressiveDelivery,
+};
+
+static ROLLOUT_TIME: Spec = Spec {
+    id: "rollout-time",
+    name: "Rollout time",
+    headline: "Rollout time (median)",
+    badge: "rollout time",
+    unit: Unit::Hours,
+    value: |f| f.rollouts.as_ref().and_then(|r| r.rollout_time_hours.median),
+    level: |_| None,
+    sample: |f| f.rollouts.as_ref().map_or(0, |r| r.rollout_time_hours.count),
+    sample_noun: "completed rollouts",
+    lower_is_better: true,
+    gate: Gate {
+        flag: "--max-rollout-time",
+        bound: Bound::Max,
+        name: "rollout time (median)",
+        value_name: DURATION,
+        help: "Median rollout time (from the first users reached to all of them) at most this long",
+    },
+    rows: "completed production deployments with a start, longest rollout first",
+    column: "Rollout p50",
+    fields: &[],
+    json_object: None,
+    explain_also: &[],
+    level_key: None,
+    section: Section::ProgressiveDelivery,
 };
 
 #[cfg(test)]

@@ -1,12 +1,15 @@
 //! Which production deployments failed, which incidents they caused, and when they recovered.
 //!
-//! A deployment failed when its status is `rolled_back`, or an incident names it as the cause,
-//! or an incident of the same repository without a named cause was created in
-//! `[deployed_at, next deployed_at)` of the repository's production deployments. Incidents before the first
-//! deployment, or naming a deployment that is not a production one, stay unattributed.
+//! A deployment failed when its status is `rolled_back` or `aborted` (a rollout caught it), or
+//! an incident names it as the cause, or an incident of the same repository without a named
+//! cause was created in `[deployed_at, next deployed_at)` of the repository's completed
+//! production deployments (an aborted one owns no interval: the completed one before it runs
+//! on to the next completed one). Incidents before the first deployment, or naming a deployment
+//! that is not a production one, stay unattributed.
 
 use polars::prelude::*;
 
+use super::production::{COMPLETED, STARTED};
 use super::{AT, ATTRIBUTED, CREATED, INCIDENT, NEXT_AT, RESOLVED, RULE, asof, hours, micros, null_of};
 use crate::error::{PolarsContext, Result};
 use crate::table::schema::{deployments as d, incidents as i, status};
@@ -14,6 +17,8 @@ use crate::table::schema::{deployments as d, incidents as i, status};
 pub const FAILED: &str = "failed";
 pub const RECOVERY_HOURS: &str = "recovery_hours";
 pub const RECOVERY_OPEN: &str = "recovery_open";
+/// An aborted deployment without `started_at`: its recovery time is unknown.
+pub const RECOVERY_UNKNOWN: &str = "recovery_unknown";
 
 /// Each incident with the production deployment it is attributed to (null when none) and why:
 /// `named` (its `deployment_id`) or `time` (created while that deployment was the latest).
@@ -43,7 +48,7 @@ pub fn attribution(incidents: LazyFrame, production: &LazyFrame) -> Result<LazyF
     // blamed; leaving them out makes the as-of keys unique per repository.
     let candidates = production
         .clone()
-        .filter(col(NEXT_AT).is_null().or(col(NEXT_AT).neq(col(AT))))
+        .filter(col(COMPLETED).and(col(NEXT_AT).is_null().or(col(NEXT_AT).neq(col(AT)))))
         .select([col(d::REPO), col(AT), col(d::ID).alias(ATTRIBUTED), col(NEXT_AT)])
         .sort([AT], SortMultipleOptions::default());
     let timed = asof(
@@ -76,8 +81,9 @@ pub fn attribution(incidents: LazyFrame, production: &LazyFrame) -> Result<LazyF
 /// The window's production deployments with `failed` and recovery columns added.
 ///
 /// Recovery: the latest `resolved_at` of the incidents attributed to the deployment (open while
-/// any is unresolved); a rollback without incidents recovers at the repository's next production
-/// deployment (open while there is none).
+/// any is unresolved); a rollback without incidents recovers at the repository's next completed
+/// production deployment (open while there is none). An aborted rollout recovers when it is
+/// stopped: `deployed_at - started_at`, never open, unknown without `started_at`.
 pub fn with_failures(window_deployments: LazyFrame, attribution: &LazyFrame) -> LazyFrame {
     let per_deployment = attribution
         .clone()
@@ -106,15 +112,22 @@ pub fn with_failures(window_deployments: LazyFrame, attribution: &LazyFrame) -> 
         .with_column(
             col(d::STATUS)
                 .eq(lit(status::ROLLED_BACK))
+                .or(col(COMPLETED).not())
                 .or(has_incident)
                 .alias(FAILED),
         )
         .with_column(recovered.alias("recovered"))
         .with_columns([
-            when(col(FAILED))
+            when(col(COMPLETED).not())
+                .then(hours(col(AT), col(STARTED)))
+                .when(col(FAILED))
                 .then(hours(col("recovered"), col(AT)))
                 .otherwise(null_of(DataType::Float64))
                 .alias(RECOVERY_HOURS),
-            col(FAILED).and(col("recovered").is_null()).alias(RECOVERY_OPEN),
+            col(FAILED)
+                .and(col(COMPLETED))
+                .and(col("recovered").is_null())
+                .alias(RECOVERY_OPEN),
+            col(COMPLETED).not().and(col(STARTED).is_null()).alias(RECOVERY_UNKNOWN),
         ])
 }

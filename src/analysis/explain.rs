@@ -18,9 +18,11 @@ impl Metric {
     /// The figure as JSON: the numbers `dora metrics` reports for it.
     pub fn figure_json(self, f: &Figures) -> serde_json::Value {
         let spec = self.spec();
-        if spec.section == super::catalogue::Section::FeedbackLoop {
+        match spec.section {
             // The feedback loop's figures are per kind of issue: all of them.
-            return serde_json::to_value(&f.issues).unwrap_or_default();
+            super::catalogue::Section::FeedbackLoop => return super::catalogue::issues_json(f),
+            super::catalogue::Section::ProgressiveDelivery => return super::catalogue::rollouts_json(f),
+            super::catalogue::Section::Dora => {}
         }
         let mut figure = serde_json::Map::new();
         for field in spec.fields.iter().chain(spec.explain_also) {
@@ -117,6 +119,20 @@ pub fn rows(
             views::open_issues(facts),
             &["age_hours", i::ID],
             descending(&[true, false]),
+        ),
+        Metric::CatchRate => (
+            views::rollouts(facts, zone)?
+                .filter(col(change_failure::FAILED))
+                .drop(cols(["period_start"])),
+            &["caught", d::DEPLOYED_AT, d::ID],
+            descending(&[true, false, false]),
+        ),
+        Metric::RolloutTime => (
+            views::rollouts(facts, zone)?
+                .filter(col(d::STATUS).neq(lit(crate::table::schema::status::ABORTED)))
+                .drop(cols(["period_start"])),
+            &[views::ROLLOUT_HOURS, d::ID],
+            descending(&[true, false]).with_nulls_last(true),
         ),
         Metric::ReworkRate => (
             views::production_deployments(facts, zone)?.select([

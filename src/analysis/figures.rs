@@ -92,6 +92,31 @@ impl IssueFigures {
     }
 }
 
+/// A count and quantiles.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Spread {
+    pub count: u64,
+    pub median: Option<f64>,
+    pub p90: Option<f64>,
+}
+
+/// Progressive delivery in one scope.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Rollouts {
+    /// Production deployments aborted during their rollout (caught).
+    pub aborted: u64,
+    /// Failed production deployments that were not aborted (they reached everyone).
+    pub escaped_failures: u64,
+    /// aborted / (aborted + escaped failures); `None` without failures.
+    pub catch_rate: Option<f64>,
+    /// Completed deployments with `started_at`: `deployed_at - started_at` (negatives left out).
+    pub rollout_time_hours: Spread,
+    /// The exposure (0-100) of the aborted ones that have it; its median (no p90).
+    pub exposure_at_abort: Spread,
+    /// Aborted deployments without `started_at`: left out of the recovery time.
+    pub recovery_unknown: u64,
+}
+
 /// All figures of one scope (overall, a group, a period, or a group in a period).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Figures {
@@ -110,6 +135,10 @@ pub struct Figures {
     pub levels: Levels,
     /// The feedback loop; `None` without issue data.
     pub issues: Option<IssueFigures>,
+    /// Progressive delivery; `None` when no deployment has `started_at` or status `aborted`.
+    pub rollouts: Option<Rollouts>,
+    /// Where the scope stands on DORA's Quick Check (2025).
+    pub quick_check: super::quick_check::QuickCheck,
 }
 
 /// One period (day, ISO week or month in the report's time zone).

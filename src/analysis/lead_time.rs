@@ -22,6 +22,8 @@ const COMMIT_REPO: &str = "commit_repo";
 /// `with_period`: `production` has the period column, and the pairs carry it (each deployment's
 /// period is found once, not once per deployed commit: a single-core pass over 20M rows).
 pub fn pairs(tables: &Tables, production: &LazyFrame, mapped: bool, with_period: bool) -> LazyFrame {
+    // Only a completed deployment ships commits: an aborted rollout's wait for the next one.
+    let production = &production.clone().filter(col(production::COMPLETED));
     let mut columns = vec![col(d::ID), col(d::REPO), col(AT), col(GROUP)];
     if with_period {
         columns.push(col(PERIOD));
@@ -130,12 +132,10 @@ pub fn figure_input(tables: &Tables, production: &LazyFrame, mapped: bool, in_wi
         });
     if by_row {
         return FigureInput::ByRow {
-            deployments: production.clone().filter(in_window).select([
-                col(production::ROW),
-                col(AT),
-                group_code(),
-                col(PERIOD),
-            ]),
+            deployments: production
+                .clone()
+                .filter(in_window.and(col(production::COMPLETED)))
+                .select([col(production::ROW), col(AT), group_code(), col(PERIOD)]),
             commits: tables.deployment_commits.clone().select([
                 col(crate::table::schema::DERIVED_DEPLOYMENT_ROW).cast(DataType::UInt32),
                 micros(crate::table::schema::DERIVED_COMMITTED_AT).alias(COMMITTED),

@@ -20,6 +20,7 @@ pub mod levels;
 pub mod production;
 pub mod pull_requests;
 pub mod quantiles;
+pub mod quick_check;
 pub mod report_period;
 pub mod rework;
 pub mod time_to_restore;
@@ -241,7 +242,7 @@ pub fn facts(tables: &Tables, ctx: &Context) -> Result<Facts> {
     });
     let group_of_deployment = group_column.map_or_else(|| null_of(DataType::String), col);
 
-    let production = production::production(tables.deployments.clone(), &ctx.environment)
+    let production = production::production(tables.deployments.clone(), &ctx.environment)?
         .with_column(group_of_deployment.cast(group_dtype()).alias(GROUP))
         .cache();
     let attribution = change_failure::attribution(tables.incidents.clone(), &production)?.cache();
@@ -365,6 +366,32 @@ pub fn compute(tables: &Tables, ctx: &Context) -> Result<Scorecard> {
             .sum()
             .cast(DataType::Int64)
             .alias("rec_open"),
+        // Progressive delivery.
+        col(production::COMPLETED)
+            .not()
+            .sum()
+            .cast(DataType::Int64)
+            .alias("aborted"),
+        col(change_failure::FAILED)
+            .and(col(production::COMPLETED))
+            .sum()
+            .cast(DataType::Int64)
+            .alias("escaped"),
+        col(change_failure::RECOVERY_UNKNOWN)
+            .sum()
+            .cast(DataType::Int64)
+            .alias("rec_unknown"),
+        rollout_hours().count().cast(DataType::Int64).alias("rollout_count"),
+        rollout_hours()
+            .quantile(lit(0.5), QuantileMethod::Linear)
+            .alias("rollout_median"),
+        rollout_hours()
+            .quantile(lit(0.9), QuantileMethod::Linear)
+            .alias("rollout_p90"),
+        aborted_exposure().count().cast(DataType::Int64).alias("exposure_count"),
+        aborted_exposure()
+            .quantile(lit(0.5), QuantileMethod::Linear)
+            .alias("exposure_median"),
     ];
     let levels = scope_levels(ctx);
     let mut plans = vec![
@@ -387,7 +414,8 @@ pub fn compute(tables: &Tables, ctx: &Context) -> Result<Scorecard> {
     let mut frames = collect_all(plans)?.into_iter();
     let mut scopes: HashMap<ScopeKey, Figures> = HashMap::new();
     let mut next = || frames.next().unwrap_or_default();
-    read_deployments(&next(), &mut scopes)?;
+    let with_rollouts = has_rollouts(tables)?;
+    read_deployments(&next(), &mut scopes, with_rollouts)?;
     read_restore(&next(), &mut scopes)?;
     let production_groups = next();
     let lead_time_input = match lead_time_input {
@@ -422,9 +450,13 @@ pub fn compute(tables: &Tables, ctx: &Context) -> Result<Scorecard> {
             .and_then(|p| period_days.get(usize::try_from(p).ok()?).copied())
             .unwrap_or(window_days);
         finish(f, days);
-        // With issue data, every scope has the three kinds (zeros where it has none).
+        // With issue data, every scope has the three kinds (zeros where it has none); with
+        // rollouts, every scope has their figures.
         if with_issues && f.issues.is_none() {
             f.issues = Some(figures::IssueFigures::default());
+        }
+        if with_rollouts && f.rollouts.is_none() {
+            f.rollouts = Some(figures::Rollouts::default());
         }
     }
     let figures = |key: &ScopeKey| {
@@ -432,6 +464,9 @@ pub fn compute(tables: &Tables, ctx: &Context) -> Result<Scorecard> {
             let mut f = Figures::default();
             if with_issues {
                 f.issues = Some(figures::IssueFigures::default());
+            }
+            if with_rollouts {
+                f.rollouts = Some(figures::Rollouts::default());
             }
             let days = key
                 .1
@@ -501,6 +536,46 @@ pub fn compute(tables: &Tables, ctx: &Context) -> Result<Scorecard> {
         inputs: None,
         pull_requests: pull_requests::breakdown(tables, &production_all, mapped, window)?,
     })
+}
+
+/// A completed deployment's rollout time, from its start to its end (null without a start, or
+/// when the start is after the end: clock skew).
+pub(crate) fn rollout_hours() -> Expr {
+    let started = col(production::STARTED);
+    when(
+        col(production::COMPLETED)
+            .and(started.clone().is_not_null())
+            .and(col(AT).gt_eq(started.clone())),
+    )
+    .then(hours(col(AT), started))
+    .otherwise(null_of(DataType::Float64))
+}
+
+/// An aborted deployment's exposure (null for the completed ones).
+fn aborted_exposure() -> Expr {
+    when(col(production::COMPLETED).not())
+        .then(col(d::EXPOSURE))
+        .otherwise(null_of(DataType::Float64))
+}
+
+/// Whether any deployment (any environment, any time) has `started_at` or status `aborted`:
+/// without one, there are no rollouts to speak of and their figures are `null`.
+fn has_rollouts(tables: &Tables) -> Result<bool> {
+    let any = tables
+        .deployments
+        .clone()
+        .select([col(d::STARTED_AT)
+            .is_not_null()
+            .or(col(d::STATUS).eq(lit(crate::table::schema::status::ABORTED)))
+            .any(true)
+            .alias("any")])
+        .collect()
+        .context(|| "failed to look for rollouts".into())?;
+    Ok(any
+        .column("any")
+        .ok()
+        .and_then(|c| c.get(0).ok())
+        .is_some_and(|v| v == AnyValue::Boolean(true)))
 }
 
 /// The grouping levels: (keep the group column, keep the period column).
@@ -602,9 +677,28 @@ fn count(v: Option<f64>) -> u64 {
     v.map_or(0, |x| x as u64)
 }
 
-fn read_deployments(frame: &DataFrame, scopes: &mut HashMap<ScopeKey, Figures>) -> Result<()> {
+fn read_deployments(frame: &DataFrame, scopes: &mut HashMap<ScopeKey, Figures>, rollouts: bool) -> Result<()> {
     for_each_scope(frame, |key, v| {
         let f = scopes.entry(key).or_default();
+        if rollouts {
+            let (aborted, escaped) = (count(v("aborted")), count(v("escaped")));
+            f.rollouts = Some(figures::Rollouts {
+                aborted,
+                escaped_failures: escaped,
+                catch_rate: (aborted + escaped > 0).then(|| aborted as f64 / (aborted + escaped) as f64),
+                rollout_time_hours: figures::Spread {
+                    count: count(v("rollout_count")),
+                    median: v("rollout_median"),
+                    p90: v("rollout_p90"),
+                },
+                exposure_at_abort: figures::Spread {
+                    count: count(v("exposure_count")),
+                    median: v("exposure_median"),
+                    p90: None,
+                },
+                recovery_unknown: count(v("rec_unknown")),
+            });
+        }
         f.deployments = count(v("deployments"));
         f.failed_deployments = count(v("failed"));
         f.rework_deployments = count(v("rework"));
@@ -697,6 +791,7 @@ fn finish(f: &mut Figures, days: f64) {
         per_week: per_day.map(|d| d * 7.0),
         days_with_deployments: f.deployment_frequency.days_with_deployments,
     };
+    f.quick_check = quick_check::of(f);
     f.levels = Levels {
         deployment_frequency: levels::deployment_frequency(per_day),
         lead_time: levels::lead_time(f.lead_time_hours.median),

@@ -11,7 +11,7 @@ use polars::prelude::*;
 
 use super::{
     AT, ATTRIBUTED, COMMITTED, CREATED, Facts, INCIDENT, NEXT_AT, PERIOD, PREV_AT, RESOLVED, RULE, change_failure,
-    issues, lead_time, null_of, rework, time_to_restore,
+    issues, lead_time, null_of, production, rework, time_to_restore,
 };
 use crate::analysis::catalogue::{Cell, Metric, SCOPE_FIELDS};
 use crate::analysis::figures::{Figures, Scorecard};
@@ -19,12 +19,13 @@ use crate::error::{PolarsContext, Result};
 use crate::table::schema::{commits as c, deployments as d, incidents as i, issues as iss, status};
 
 /// Names of the derived views, in the order `dora query --tables` lists them.
-pub const NAMES: [&str; 6] = [
+pub const NAMES: [&str; 7] = [
     "changes",
     "production_deployments",
     "incident_attribution",
     "issue_deliveries",
     "open_issues",
+    "rollouts",
     "periods",
 ];
 
@@ -107,11 +108,16 @@ pub fn production_deployments(facts: &Facts, zone: Tz) -> Result<LazyFrame> {
         .group_by([col(ATTRIBUTED)])
         .agg([col(INCIDENT).sort(SortOptions::default()).alias("incident_ids")]);
     let rolled_back = col(d::STATUS).eq(lit(status::ROLLED_BACK));
+    let aborted = col(d::STATUS).eq(lit(status::ABORTED));
     let has_incident = col("incidents").fill_null(lit(0)).gt(lit(0));
     let failure_reason = when(rolled_back.clone().and(has_incident.clone()))
         .then(lit("rolled back; incident"))
         .when(rolled_back)
         .then(lit("rolled back"))
+        .when(aborted.clone().and(has_incident.clone()))
+        .then(lit("aborted during its rollout; incident"))
+        .when(aborted)
+        .then(lit("aborted during its rollout"))
         .when(has_incident)
         .then(lit("incident"))
         .otherwise(null_of(DataType::String));
@@ -153,8 +159,40 @@ pub fn production_deployments(facts: &Facts, zone: Tz) -> Result<LazyFrame> {
         rework_reason.alias("rework_reason"),
         utc(PREV_AT).alias("previous_deployed_at"),
         utc(NEXT_AT).alias("next_deployed_at"),
+        utc(production::STARTED).alias(d::STARTED_AT),
+        super::rollout_hours().alias(ROLLOUT_HOURS),
+        col(d::EXPOSURE),
         col(d::URL),
     ]))
+}
+
+/// A completed deployment's rollout time, in the views.
+pub const ROLLOUT_HOURS: &str = "rollout_hours";
+
+/// `rollouts`: the window's production deployments that have a rollout (a `started_at`, or
+/// status `aborted`): when it started and ended, its exposure, and whether a failure was caught
+/// during the rollout (`caught`: aborted) or reached everyone (`escaped`).
+pub fn rollouts(facts: &Facts, zone: Tz) -> Result<LazyFrame> {
+    let aborted = col(d::STATUS).eq(lit(status::ABORTED));
+    Ok(production_deployments(facts, zone)?
+        .filter(col(d::STARTED_AT).is_not_null().or(aborted.clone()))
+        .select([
+            col(d::ID),
+            col(d::REPO),
+            col(d::STATUS),
+            col(d::STARTED_AT),
+            col(d::DEPLOYED_AT),
+            col(ROLLOUT_HOURS),
+            col(d::EXPOSURE),
+            col(change_failure::FAILED),
+            aborted.clone().alias("caught"),
+            col(change_failure::FAILED).and(aborted.not()).alias("escaped"),
+            col("failure_reason"),
+            col("incident_ids"),
+            col(change_failure::RECOVERY_HOURS),
+            col("period_start"),
+            col(d::URL),
+        ]))
 }
 
 /// `incident_attribution`: the window's incidents, the deployment each is attributed to, and by

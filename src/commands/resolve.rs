@@ -22,6 +22,8 @@ pub const METRIC_COLUMNS: &[(&str, &str)] = &[
     ("deployments", d::SERVICE),
     ("deployments", d::TEAM),
     ("deployments", d::KIND),
+    ("deployments", d::STARTED_AT),
+    ("deployments", d::EXPOSURE),
     ("incidents", i::RESOLVED_AT),
     ("incidents", i::DEPLOYMENT_ID),
     ("incidents", i::SERVICE),

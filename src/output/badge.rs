@@ -1,16 +1,17 @@
 //! Shields-style SVG badges: a grey label and a value coloured by DORA level.
 
 use super::in_unit;
-use crate::analysis::catalogue::{Metric, Section};
+use crate::analysis::catalogue::Metric;
 use crate::analysis::figures::Figures;
 use crate::analysis::levels::Level;
+use crate::output::shown;
 
 /// One badge per metric of the catalogue: (file name without `.svg`, the SVG). The feedback
-/// loop's only with issue data.
+/// loop's only with issue data, progressive delivery's only with rollouts.
 pub fn badges(f: &Figures) -> Vec<(&'static str, String)> {
     Metric::ALL
         .iter()
-        .filter(|m| m.spec().section == Section::Dora || f.issues.is_some())
+        .filter(|m| shown(m.spec().section, f))
         .map(|m| {
             let s = m.spec();
             let value = (s.value)(f).map(|v| in_unit(s.unit, v, |w| format!("{w:.1}/week")));
@@ -102,7 +103,7 @@ mod tests {
         f.issues = Some(crate::analysis::figures::IssueFigures::default());
         f.issues.as_mut().expect("issues").bug.lead_time_hours.median = Some(50.0);
         let with_issues = badges(&f);
-        assert_eq!(with_issues.len(), 8);
+        assert_eq!(with_issues.len(), 8, "the feedback loop's, not progressive delivery's");
         assert!(
             with_issues[6].1.contains("bug lead time: 2.1 d"),
             "{}",

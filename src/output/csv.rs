@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use crate::analysis::catalogue::{Cell, Field, ISSUE_FIELDS, Metric, SCOPE_FIELDS, Spec};
+use crate::analysis::catalogue::{Cell, Field, ISSUE_FIELDS, Metric, ROLLOUT_FIELDS, SCOPE_FIELDS, Spec};
 use crate::analysis::figures::{Figures, Scorecard};
 use crate::output::level;
 use crate::table::schema;
@@ -16,10 +16,11 @@ fn header() -> Vec<String> {
         .into();
     header.extend(fields().map(|field| field.csv.to_string()));
     header.extend(level_keys().map(|(key, _)| format!("level_{key}")));
-    // The feedback loop, per kind of issue: `bug_lead_time_median_hours`, ...
+    // The feedback loop, per kind of issue: `bug_lead_time_median_hours`, ...; the rollouts.
     for kind in schema::issue_kind::ALL {
         header.extend(ISSUE_FIELDS.iter().map(|field| format!("{kind}_{}", field.csv)));
     }
+    header.extend(ROLLOUT_FIELDS.iter().map(|field| format!("rollouts_{}", field.csv)));
     header.push("time_zone".into());
     header
 }
@@ -53,7 +54,10 @@ fn cells(f: &Figures) -> impl Iterator<Item = String> + '_ {
                 .map_or_else(String::new, |kinds| cell((field.read)(kinds[n].1)))
         })
     });
-    values.chain(levels).chain(feedback)
+    let rollouts = ROLLOUT_FIELDS
+        .iter()
+        .map(|field| f.rollouts.as_ref().map_or_else(String::new, |r| cell((field.read)(r))));
+    values.chain(levels).chain(feedback).chain(rollouts)
 }
 
 pub fn render(report: &Scorecard, out: &mut dyn Write) -> std::io::Result<()> {

@@ -13,8 +13,8 @@ use std::io::Write;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::json;
 
-use crate::analysis::catalogue::{Cell, ISSUE_FIELDS, JsonKey, Metric, SCOPE_FIELDS, Spec};
-use crate::analysis::figures::{Figures, Group, KindFigures, LEVELS_SOURCE, PeriodFigures, Scorecard};
+use crate::analysis::catalogue::{Cell, JsonKey, Metric, SCOPE_FIELDS, Spec, issues_json, rollouts_json};
+use crate::analysis::figures::{Figures, Group, LEVELS_SOURCE, PeriodFigures, Scorecard};
 use crate::analysis::levels::Level;
 use crate::timestamp::format_utc;
 
@@ -39,8 +39,9 @@ enum Entry<'a> {
     Levels(&'a Figures),
     /// The feedback loop per kind of issue (`null` without issue data).
     Issues(&'a Figures),
-    /// One kind's feedback loop; `object`: one of its objects (`lead_time_hours`), or its own.
-    IssueKind(&'a KindFigures, Option<&'static str>),
+    /// Progressive delivery (`null` without rollouts).
+    Rollouts(&'a Figures),
+    QuickCheck(&'a Figures),
     Periods(&'a [PeriodFigures]),
     Groups(&'a Scorecard),
     /// Small, rarely written parts (window, inputs, pull requests) go through `serde_json`.
@@ -76,29 +77,12 @@ impl Serialize for Entry<'_> {
                     })
                     .collect(),
             ),
-            Entry::Issues(f) => match &f.issues {
-                None => s.serialize_none(),
-                Some(issues) => object(
-                    s,
-                    issues
-                        .kinds()
-                        .into_iter()
-                        .map(|(kind, k)| (kind, Entry::IssueKind(k, None)))
-                        .collect(),
-                ),
-            },
-            Entry::IssueKind(k, within) => {
-                let mut entries: Vec<(&str, Entry<'_>)> = Vec::new();
-                for field in ISSUE_FIELDS.iter().filter(|field| field.object == within) {
-                    entries.push((field.key, Entry::Cell((field.read)(k))));
-                }
-                if within.is_none() {
-                    let mut objects: Vec<&'static str> = ISSUE_FIELDS.iter().filter_map(|f| f.object).collect();
-                    objects.dedup();
-                    entries.extend(objects.into_iter().map(|o| (o, Entry::IssueKind(k, Some(o)))));
-                }
-                object(s, entries)
-            }
+            Entry::Issues(f) => issues_json(f).serialize(s),
+            Entry::Rollouts(f) => rollouts_json(f).serialize(s),
+            // Through a `Value`, whose objects list their keys in order.
+            Entry::QuickCheck(f) => serde_json::to_value(f.quick_check)
+                .map_err(serde::ser::Error::custom)?
+                .serialize(s),
             Entry::Periods(periods) => s.collect_seq(periods.iter().map(|p| {
                 let mut entries = figures(&p.figures);
                 entries.extend([("start", Entry::Date(p.start)), ("end", Entry::Date(p.end))]);
@@ -155,6 +139,8 @@ fn figures(f: &Figures) -> Vec<(&'static str, Entry<'_>)> {
     }
     entries.push(("levels", Entry::Levels(f)));
     entries.push(("issues", Entry::Issues(f)));
+    entries.push(("rollouts", Entry::Rollouts(f)));
+    entries.push(("quick_check", Entry::QuickCheck(f)));
     entries
 }
 
@@ -182,6 +168,7 @@ impl Serialize for Artifact<'_> {
         });
         let inputs = json!(report.inputs);
         let pull_requests = json!(report.pull_requests);
+        let benchmark = json!(crate::analysis::quick_check::BENCHMARK_2025);
         let overall = Sorted::new(figures(&report.overall));
         object(
             s,
@@ -195,6 +182,7 @@ impl Serialize for Artifact<'_> {
                 ("levels_source", Entry::Text(Some(LEVELS_SOURCE))),
                 ("inputs", Entry::Value(&inputs)),
                 ("pull_requests", Entry::Value(&pull_requests)),
+                ("quick_check_benchmark", Entry::Value(&benchmark)),
                 ("overall", Entry::Object(&overall)),
                 ("groups", Entry::Groups(report)),
                 ("periods", Entry::Periods(&report.periods)),

@@ -3,7 +3,9 @@
 use std::io::Write;
 
 use crate::analysis::figures::{LEVELS_SOURCE, Scorecard};
-use crate::output::{breakdown_cells, breakdown_headings, feedback_rows, group_name, summary_rows, window_line};
+use crate::output::{
+    breakdown_cells, breakdown_headings, feedback_rows, group_name, rollout_rows, summary_rows, window_line,
+};
 
 /// Escapes the characters that would break a table cell.
 fn cell(s: &str) -> String {
@@ -51,6 +53,11 @@ pub fn render(report: &Scorecard, out: &mut dyn Write) -> std::io::Result<()> {
     let rows = summary_rows(&report.overall).into_iter().map(Vec::from).collect();
     table(out, ["Metric", "Value", "Sample", "Level"].map(String::from), rows, 4)?;
     writeln!(out, "\nLevels: {LEVELS_SOURCE}.")?;
+    if let Some(rows) = rollout_rows(&report.overall) {
+        writeln!(out, "\n### Progressive delivery: failures caught during rollout\n")?;
+        let rows = rows.into_iter().map(Vec::from).collect();
+        table(out, ["Measure", "Value", "Sample"].map(String::from), rows, 3)?;
+    }
     if let Some(rows) = feedback_rows(&report.overall) {
         writeln!(out, "\n### Feedback loop: from users' reports to fixes in production\n")?;
         let rows = rows.into_iter().map(Vec::from).collect();

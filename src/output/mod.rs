@@ -41,6 +41,16 @@ pub fn render(report: &Scorecard, format: Format, out: &mut dyn Write) -> std::i
     }
 }
 
+/// Whether a section's metrics have data to show: the DORA metrics always, the others when
+/// their data is there.
+pub fn shown(section: Section, f: &crate::analysis::figures::Figures) -> bool {
+    match section {
+        Section::Dora => true,
+        Section::FeedbackLoop => f.issues.is_some(),
+        Section::ProgressiveDelivery => f.rollouts.is_some(),
+    }
+}
+
 /// Hours as a person reads them: minutes under an hour, days over two days.
 pub fn duration(hours: Option<f64>) -> String {
     match hours {
@@ -79,6 +89,33 @@ pub fn group_name(key: Option<&str>) -> &str {
 /// per metric, in [`Metric::ALL`]'s order.
 pub fn summary_rows(f: &crate::analysis::figures::Figures) -> Vec<[String; 4]> {
     Metric::of(Section::Dora).map(|m| summary_row(m, f)).collect()
+}
+
+/// Progressive delivery's rows (measure, value, sample), under the DORA table; `None` without
+/// rollouts.
+pub fn rollout_rows(f: &crate::analysis::figures::Figures) -> Option<Vec<[String; 3]>> {
+    let r = f.rollouts.as_ref()?;
+    let row = |m: Metric| {
+        let [name, value, sample, _] = summary_row(m, f);
+        [name, value, sample]
+    };
+    let exposure = &r.exposure_at_abort;
+    Some(vec![
+        row(Metric::CatchRate),
+        row(Metric::RolloutTime),
+        [
+            "Exposure at abort".into(),
+            exposure
+                .median
+                .map_or_else(|| "-".into(), |m| format!("median {m:.1}%")),
+            format!("{} aborted with an exposure", exposure.count),
+        ],
+        [
+            "Aborted without a start".into(),
+            r.recovery_unknown.to_string(),
+            "left out of the recovery time".into(),
+        ],
+    ])
 }
 
 /// The feedback loop's rows (measure, value, sample), under the DORA table; `None` without
@@ -198,6 +235,27 @@ pub fn summary_row(metric: Metric, f: &crate::analysis::figures::Figures) -> [St
                 "-".into(),
             ]
         }
+        Metric::CatchRate => [
+            spec.name.into(),
+            percent((spec.value)(f)),
+            f.rollouts.as_ref().map_or_else(String::new, |r| {
+                format!("{} caught, {} escaped", r.aborted, r.escaped_failures)
+            }),
+            "-".into(),
+        ],
+        Metric::RolloutTime => {
+            let r = f.rollouts.as_ref().map(|r| &r.rollout_time_hours);
+            [
+                spec.name.into(),
+                format!(
+                    "median {} · p90 {}",
+                    duration(r.and_then(|r| r.median)),
+                    duration(r.and_then(|r| r.p90))
+                ),
+                format!("{} {}", (spec.sample)(f), spec.sample_noun),
+                "-".into(),
+            ]
+        }
         Metric::OpenBugs => {
             let bug = f.issues.as_ref().map(|i| &i.bug);
             [
@@ -243,6 +301,9 @@ pub fn breakdown_headings(report: &Scorecard) -> Vec<String> {
     if report.overall.issues.is_some() {
         headings.extend(["bug lead p50", "bug lead p90", "open bugs"].map(String::from));
     }
+    if report.overall.rollouts.is_some() {
+        headings.extend(["caught", "escaped", "rollout p50"].map(String::from));
+    }
     headings
 }
 
@@ -265,6 +326,13 @@ pub fn breakdown_cells(f: &crate::analysis::figures::Figures) -> Vec<String> {
             duration(issues.bug.lead_time_hours.median),
             duration(issues.bug.lead_time_hours.p90),
             issues.bug.open.to_string(),
+        ]);
+    }
+    if let Some(r) = &f.rollouts {
+        cells.extend([
+            r.aborted.to_string(),
+            r.escaped_failures.to_string(),
+            duration(r.rollout_time_hours.median),
         ]);
     }
     cells
@@ -314,6 +382,12 @@ pub(crate) fn sample_scorecard() -> Scorecard {
         issues.bug.open = failed + 1;
         issues.bug.open_age_hours_median = Some(72.0);
         f.issues = Some(issues);
+        f.rollouts = Some(crate::analysis::figures::Rollouts {
+            aborted: failed,
+            escaped_failures: 1,
+            catch_rate: Some(failed as f64 / (failed + 1) as f64),
+            ..Default::default()
+        });
         f
     };
     let week = |day: u32, f: Figures| PeriodFigures {

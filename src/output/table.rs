@@ -5,7 +5,9 @@ use std::io::Write;
 use comfy_table::{Cell, CellAlignment, Table, presets::UTF8_FULL_CONDENSED};
 
 use crate::analysis::figures::{LEVELS_SOURCE, Scorecard};
-use crate::output::{breakdown_cells, breakdown_headings, feedback_rows, group_name, summary_rows, window_line};
+use crate::output::{
+    breakdown_cells, breakdown_headings, feedback_rows, group_name, rollout_rows, summary_rows, window_line,
+};
 
 fn new_table(headings: impl IntoIterator<Item = String>) -> Table {
     let mut t = Table::new();
@@ -30,8 +32,12 @@ pub fn render(report: &Scorecard, out: &mut dyn Write) -> std::io::Result<()> {
     }
     writeln!(out, "{t}")?;
     writeln!(out, "levels: {LEVELS_SOURCE}")?;
-    if let Some(rows) = feedback_rows(&report.overall) {
-        let mut t = new_table(["feedback loop", "value", "sample"].map(String::from));
+    for (heading, rows) in [
+        ("progressive delivery", rollout_rows(&report.overall)),
+        ("feedback loop", feedback_rows(&report.overall)),
+    ] {
+        let Some(rows) = rows else { continue };
+        let mut t = new_table([heading, "value", "sample"].map(String::from));
         for row in rows {
             t.add_row(row.map(Cell::new));
         }

@@ -42,6 +42,7 @@ pub fn build(
     );
     catalog.add_view("issue_deliveries", views::issue_deliveries(&facts, context.zone)?);
     catalog.add_view("open_issues", views::open_issues(&facts));
+    catalog.add_view("rollouts", views::rollouts(&facts, context.zone)?);
     if all || prepared.is_some_and(|p| p.relations.contains("periods")) {
         let report = analysis::compute(tables, context)?;
         catalog.add_view("periods", polars::prelude::IntoLazy::lazy(views::periods(&report)?));

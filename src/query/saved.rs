@@ -33,6 +33,10 @@ pub const BUILT_IN: &[(&str, &str)] = &[
         include_str!("../../queries/failed-deployments.sql"),
     ),
     (
+        "failures-caught-during-rollout",
+        include_str!("../../queries/failures-caught-during-rollout.sql"),
+    ),
+    (
         "fixes-waiting-for-a-deployment",
         include_str!("../../queries/fixes-waiting-for-a-deployment.sql"),
     ),

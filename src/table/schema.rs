@@ -21,6 +21,8 @@ pub enum Kind {
     /// `bug`, `feature` or `other` (any case in the input; every other value, and empty, is
     /// `other`, counted in the import summary).
     IssueKind,
+    /// A share in percent, 0 to 100 (fractions allowed).
+    Percent,
 }
 
 impl Kind {
@@ -29,6 +31,7 @@ impl Kind {
         match self {
             Kind::Timestamp => DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC)),
             Kind::Integer => DataType::Int64,
+            Kind::Percent => DataType::Float64,
             Kind::Text | Kind::Status | Kind::DeploymentKind | Kind::IssueKind => DataType::String,
         }
     }
@@ -77,6 +80,15 @@ const fn dflt(name: &'static str, kind: Kind, default: &'static str, doc: &'stat
     }
 }
 
+/// Two timestamp columns of a row that must come in order, where `when` holds (a column and the
+/// value it must have; always when `None`).
+#[derive(Debug, Clone, Copy)]
+pub struct Order {
+    pub earlier: &'static str,
+    pub later: &'static str,
+    pub when: Option<(&'static str, &'static str)>,
+}
+
 /// One canonical table.
 #[derive(Debug)]
 pub struct Table {
@@ -91,7 +103,7 @@ pub struct Table {
     pub key: &'static [&'static str],
     /// Pairs of timestamp columns `(earlier, later)`: a row whose `later` is before its
     /// `earlier` is invalid (an issue closed before it was opened).
-    pub order: &'static [(&'static str, &'static str)],
+    pub order: &'static [Order],
     pub doc: &'static str,
 }
 
@@ -125,6 +137,7 @@ pub mod deployments {
     pub const TEAM: &str = "team";
     pub const KIND: &str = "kind";
     pub const URL: &str = "url";
+    pub const EXPOSURE: &str = "exposure";
 }
 
 pub mod commits {
@@ -199,7 +212,9 @@ pub mod status {
     pub const SUCCESS: &str = "success";
     pub const FAILURE: &str = "failure";
     pub const ROLLED_BACK: &str = "rolled_back";
-    pub const ALL: [&str; 3] = [SUCCESS, FAILURE, ROLLED_BACK];
+    /// A progressive rollout stopped before it reached every user.
+    pub const ABORTED: &str = "aborted";
+    pub const ALL: [&str; 4] = [SUCCESS, FAILURE, ROLLED_BACK, ABORTED];
 }
 
 /// The deployment kinds, as stored (empty means not stated).
@@ -228,10 +243,14 @@ pub static DEPLOYMENTS: Table = Table {
             deployments::STATUS,
             Kind::Status,
             "success",
-            "`success`, `failure` (never reached users) or `rolled_back` (reached users, then was undone)",
+            "`success`, `failure` (never reached users), `rolled_back` (reached users, then was undone) or `aborted` (a rollout stopped before it reached every user)",
         ),
         opt(deployments::SHA, Kind::Text, "Commit that was deployed"),
-        opt(deployments::STARTED_AT, Kind::Timestamp, "When the deployment started"),
+        opt(
+            deployments::STARTED_AT,
+            Kind::Timestamp,
+            "When the deployment (a rollout: its first stage) first reached users",
+        ),
         opt(deployments::SERVICE, Kind::Text, "Service, for `--by service`"),
         opt(deployments::TEAM, Kind::Text, "Owning team, for `--by team`"),
         opt(
@@ -244,9 +263,20 @@ pub static DEPLOYMENTS: Table = Table {
             Kind::Text,
             "Link to the deployment (shown in reports)",
         ),
+        opt(
+            deployments::EXPOSURE,
+            Kind::Percent,
+            "Share of traffic or users (0-100) the rollout reached when it ended; 100 when it completed",
+        ),
     ],
     key: &[deployments::ID],
-    order: &[],
+    // An aborted rollout is stopped after it started; a completed deployment's start may be
+    // skewed past its end (clocks), which the rollout time leaves out.
+    order: &[Order {
+        earlier: deployments::STARTED_AT,
+        later: deployments::DEPLOYED_AT,
+        when: Some((deployments::STATUS, status::ABORTED)),
+    }],
     doc: "One row per deployment attempt, in any environment",
 };
 
@@ -389,7 +419,11 @@ pub static ISSUES: Table = Table {
         opt(issues::LABELS, Kind::Text, "Labels, comma-separated"),
     ],
     key: &[issues::ID],
-    order: &[(issues::CREATED_AT, issues::CLOSED_AT)],
+    order: &[Order {
+        earlier: issues::CREATED_AT,
+        later: issues::CLOSED_AT,
+        when: None,
+    }],
     doc: "One row per user-reported issue: a bug report or a feature request",
 };
 

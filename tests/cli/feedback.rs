@@ -25,9 +25,9 @@ fn input() -> String {
 /// median, closed without a fix)`.
 fn kind(
     delivered: u64,
-    lead: (u64, Value, Value, Value, u64),
-    awaiting: (u64, Value, Value),
-    open: (u64, Value),
+    lead: (u64, Option<f64>, Option<f64>, Option<f64>, u64),
+    awaiting: (u64, Option<f64>, Option<f64>),
+    open: (u64, Option<f64>),
     closed: u64,
 ) -> Value {
     json!({
@@ -40,7 +40,7 @@ fn kind(
     })
 }
 
-const NONE: Value = Value::Null;
+const NONE: Option<f64> = None;
 
 /// No deliveries and nothing open.
 fn nothing(closed: u64) -> Value {
@@ -51,8 +51,8 @@ fn nothing(closed: u64) -> Value {
 fn feature_2(closed: u64) -> Value {
     kind(
         1,
-        (1, json!(480.0), json!(480.0), json!(480.0), 0),
-        (1, json!(48.0), json!(48.0)),
+        (1, Some(480.0), Some(480.0), Some(480.0), 0),
+        (1, Some(48.0), Some(48.0)),
         (0, NONE),
         closed,
     )
@@ -64,9 +64,9 @@ fn assert_hand_figures(j: &Value) {
     let overall = &j["overall"];
     let bugs = kind(
         3,
-        (2, json!(55.0), json!(74.5), json!(86.2), 1),
-        (3, json!(49.0), json!(49.0)),
-        (2, json!(180.0)),
+        (2, Some(55.0), Some(74.5), Some(86.2), 1),
+        (3, Some(49.0), Some(49.0)),
+        (2, Some(180.0)),
         1,
     );
     assert_eq!(
@@ -80,21 +80,21 @@ fn assert_hand_figures(j: &Value) {
     assert_eq!(weeks[0]["start"], "2026-03-02");
     let bugs = kind(
         2,
-        (1, json!(94.0), json!(94.0), json!(94.0), 1),
-        (2, json!(49.0), json!(49.0)),
-        (2, json!(38.0)),
+        (1, Some(94.0), Some(94.0), Some(94.0), 1),
+        (2, Some(49.0), Some(49.0)),
+        (2, Some(38.0)),
         0,
     );
-    let features = kind(0, (0, NONE, NONE, NONE, 0), (0, NONE, NONE), (1, json!(399.0)), 1);
+    let features = kind(0, (0, NONE, NONE, NONE, 0), (0, NONE, NONE), (1, Some(399.0)), 1);
     assert_eq!(
         weeks[0]["issues"],
         json!({"bug": bugs, "feature": features, "other": nothing(1)})
     );
     let bugs = kind(
         1,
-        (1, json!(16.0), json!(16.0), json!(16.0), 0),
-        (1, json!(4.0), json!(4.0)),
-        (2, json!(180.0)),
+        (1, Some(16.0), Some(16.0), Some(16.0), 0),
+        (1, Some(4.0), Some(4.0)),
+        (2, Some(180.0)),
         1,
     );
     assert_eq!(
@@ -440,22 +440,7 @@ fn collect_git_links_commits_to_the_issues_their_messages_close() {
 #[test]
 fn the_report_says_what_users_reported_and_how_fast_the_fix_reached_them() {
     let sandbox = Sandbox::new();
-    let input = input();
-    let out = sandbox.path().join("report");
-    sandbox
-        .run(&[
-            "report",
-            "--input",
-            &input,
-            "--week",
-            "2026-W11",
-            "--tz",
-            "UTC",
-            "--out",
-            out.to_str().expect("utf-8"),
-        ])
-        .success();
-    let md = std::fs::read_to_string(out.join("report.md")).expect("report.md");
+    let (out, md) = sandbox.weekly_report(&input(), "2026-W11");
     assert!(
         md.contains("## What users reported, and how fast the fix reached them"),
         "{md}"
@@ -476,25 +461,11 @@ fn the_report_says_what_users_reported_and_how_fast_the_fix_reached_them() {
     assert!(html.contains("<h3>Oldest open bugs</h3>"), "{html}");
 
     // Without issue data there is no such section and no such chart.
-    let basic = fixture("basic");
-    let plain = sandbox.path().join("plain");
-    sandbox
-        .run(&[
-            "report",
-            "--input",
-            basic.to_str().expect("utf-8"),
-            "--week",
-            "2026-W11",
-            "--tz",
-            "UTC",
-            "--out",
-            plain.to_str().expect("utf-8"),
-        ])
-        .success();
-    let md = std::fs::read_to_string(plain.join("report.md")).expect("report.md");
+    let plain = Sandbox::new();
+    let (plain_out, md) = plain.weekly_report(fixture("basic").to_str().expect("utf-8"), "2026-W11");
     assert!(
         !md.contains("What users reported") && !md.contains("Bug lead time"),
         "{md}"
     );
-    assert!(!plain.join("charts/bug-lead-time.svg").exists());
+    assert!(!plain_out.join("charts/bug-lead-time.svg").exists());
 }

@@ -29,6 +29,7 @@ mod properties;
 mod query;
 mod report;
 mod reruns;
+mod rollouts;
 mod scale;
 
 use std::path::{Path, PathBuf};
@@ -82,6 +83,26 @@ impl Sandbox {
         Run {
             output: command.output().expect("dora runs"),
         }
+    }
+
+    /// `dora report --week WEEK --tz UTC` on the CSV folder `input`, into the folder `report`
+    /// of the sandbox; returns that folder and its report.md.
+    pub fn weekly_report(&self, input: &str, week: &str) -> (PathBuf, String) {
+        let out = self.path().join("report");
+        self.run(&[
+            "report",
+            "--input",
+            input,
+            "--week",
+            week,
+            "--tz",
+            "UTC",
+            "--out",
+            out.to_str().expect("utf-8"),
+        ])
+        .success();
+        let md = std::fs::read_to_string(out.join("report.md")).expect("report.md");
+        (out, md)
     }
 
     /// Copies a fixture folder into the sandbox and returns its path.

@@ -496,9 +496,12 @@ fn json_artifact_matches_its_schema() {
     let sample = sample.to_str().expect("utf-8");
     let feedback = fixture("feedback");
     let feedback = feedback.to_str().expect("utf-8");
+    let rollouts = fixture("rollouts");
+    let rollouts = rollouts.to_str().expect("utf-8");
     for extra in [
         vec![],
         vec!["--by", "repo", "--period", "week", "--input", feedback],
+        vec!["--by", "repo", "--period", "week", "--input", rollouts],
         vec!["--by", "repo", "--period", "week"],
         vec!["--by", "team", "--period", "month", "--tz", "Asia/Kolkata"],
         vec!["--by", "service", "--period", "day", "--input", sample],

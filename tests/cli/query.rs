@@ -375,7 +375,7 @@ fn errors_name_what_exists() {
         r.stderr().contains(
             "unknown table `deploys`; tables: deployments, commits, deployment_commits, incidents, pull_requests, \
              issues, issue_commits; views: changes, production_deployments, incident_attribution, issue_deliveries, \
-             open_issues, periods"
+             open_issues, rollouts, periods"
         ),
         "{}",
         r.stderr()

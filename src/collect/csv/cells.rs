@@ -97,6 +97,27 @@ pub(super) fn parse_column(
                 .collect();
             Ok(parsed.with_name(name).into_series())
         }
+        Kind::Percent => {
+            let parsed: Float64Chunked = cells
+                .iter()
+                .enumerate()
+                .map(|(row, v)| {
+                    if empty(v) {
+                        return None;
+                    }
+                    let raw = v.unwrap_or_default();
+                    let value = raw.trim().trim_end_matches('%').trim().parse::<f64>().ok();
+                    match value {
+                        Some(x) if (0.0..=100.0).contains(&x) => Some(x),
+                        _ => {
+                            report(row, raw, "not a percentage from 0 to 100".into());
+                            None
+                        }
+                    }
+                })
+                .collect();
+            Ok(parsed.with_name(name).into_series())
+        }
         Kind::Text => {
             let needs_rewrite = translates || column.default.is_some() || cells.iter().any(|v| v.is_some_and(blank));
             let cleaned = if needs_rewrite {

@@ -168,7 +168,7 @@ pub fn read_chunks(
             _ if shared(index) => Cells::Text,
             Kind::Timestamp => Cells::Numbers(&timestamps),
             Kind::Integer => Cells::Numbers(&integers),
-            Kind::Text | Kind::Status | Kind::DeploymentKind | Kind::IssueKind => Cells::Text,
+            Kind::Text | Kind::Status | Kind::DeploymentKind | Kind::IssueKind | Kind::Percent => Cells::Text,
         })
         .collect();
 
@@ -243,7 +243,8 @@ fn check_order(
     mapping: &TableMapping,
     problems: &mut BTreeMap<usize, Vec<crate::table::keys::CellProblem>>,
 ) -> Result<()> {
-    for (earlier, later) in table.order {
+    for order in table.order {
+        let (earlier, later) = (order.earlier, order.later);
         let micros = |name: &str| -> Result<Int64Chunked> {
             let c = frame
                 .column(name)
@@ -252,6 +253,16 @@ fn check_order(
             Ok(c)
         };
         let (first, then) = (micros(earlier)?, micros(later)?);
+        let applies: Option<BooleanChunked> = match order.when {
+            None => None,
+            Some((column, value)) => Some(
+                frame
+                    .column(column)
+                    .and_then(|c| c.str().cloned())
+                    .context(|| format!("failed to check `{column}`"))?
+                    .equal(value),
+            ),
+        };
         let source = mapping.source_column(later);
         if !header.iter().any(|h| h == source) {
             continue;
@@ -259,16 +270,23 @@ fn check_order(
         for (row, (a, b)) in first.iter().zip(then.iter()).enumerate() {
             if let (Some(a), Some(b)) = (a, b)
                 && b < a
+                && applies.as_ref().is_none_or(|w| w.get(row).unwrap_or(false))
             {
                 cells::report(
                     problems,
                     row,
                     source,
                     &crate::timestamp::format_utc(b),
-                    format!(
-                        "`{later}` is before `{earlier}` ({}; both in UTC)",
-                        crate::timestamp::format_utc(a)
-                    ),
+                    match order.when {
+                        None => format!(
+                            "`{later}` is before `{earlier}` ({}; both in UTC)",
+                            crate::timestamp::format_utc(a)
+                        ),
+                        Some((column, value)) => format!(
+                            "`{later}` is before `{earlier}` ({}; both in UTC), which a row with `{column}` {value} cannot be",
+                            crate::timestamp::format_utc(a)
+                        ),
+                    },
                 );
             }
         }
@@ -353,7 +371,7 @@ fn read_header(path: &Path, table: &Table) -> Result<Vec<String>> {
 fn absent_column(column: &schema::Column, height: usize) -> Series {
     let name = PlSmallStr::from_static(column.name);
     match (column.kind, column.default) {
-        (Kind::Timestamp | Kind::Integer, _) => Series::full_null(name, height, &column.kind.dtype()),
+        (Kind::Timestamp | Kind::Integer | Kind::Percent, _) => Series::full_null(name, height, &column.kind.dtype()),
         (_, Some(default)) => StringChunked::full(name, default, height).into_series(),
         (_, None) => Series::full_null(name, height, &DataType::String),
     }

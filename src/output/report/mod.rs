@@ -14,7 +14,7 @@ use serde::Serialize;
 pub mod chart;
 
 use super::{duration, in_unit};
-use crate::analysis::catalogue::{Metric, Section, Unit};
+use crate::analysis::catalogue::{Metric, Unit};
 use crate::analysis::figures::{Figures, LEVELS_SOURCE};
 use crate::analysis::levels::Level;
 use crate::analysis::report_period::Digest;
@@ -224,12 +224,12 @@ fn change(current: Option<f64>, previous: Option<f64>, lower_is_better: bool, po
     (text, if better { "better" } else { "worse" })
 }
 
-/// The metrics the report shows: the DORA metrics, and the feedback loop's when there is issue
-/// data.
+/// The metrics the report shows: the DORA metrics, the feedback loop's with issue data, and
+/// progressive delivery's with rollouts.
 fn shown(f: &Figures) -> Vec<Metric> {
     Metric::ALL
         .into_iter()
-        .filter(|m| m.spec().section == Section::Dora || f.issues.is_some())
+        .filter(|m| super::shown(m.spec().section, f))
         .collect()
 }
 
@@ -329,6 +329,14 @@ pub fn charts(digest: &Digest) -> Vec<(&'static str, Chart)> {
         color,
         values,
     };
+    // A duration's median (in `color`) and p90 per period.
+    let spread = |title: String, y_label: &str, color, median: Vec<Option<f64>>, p90: Vec<Option<f64>>| Chart::Lines {
+        title,
+        y_label: y_label.into(),
+        scale: Scale::Hours,
+        labels: labels.clone(),
+        series: vec![series("median", color, median), series("p90", chart::ORANGE, p90)],
+    };
     let mut charts = vec![
         (
             "deployments",
@@ -352,16 +360,13 @@ pub fn charts(digest: &Digest) -> Vec<(&'static str, Chart)> {
         ),
         (
             "lead-time",
-            Chart::Lines {
-                title: format!("Lead time for changes per {kind}"),
-                y_label: "lead time".into(),
-                scale: Scale::Hours,
-                labels: labels.clone(),
-                series: vec![
-                    series("median", chart::BLUE, values(|f| f.lead_time_hours.median)),
-                    series("p90", chart::ORANGE, values(|f| f.lead_time_hours.p90)),
-                ],
-            },
+            spread(
+                format!("Lead time for changes per {kind}"),
+                "lead time",
+                chart::BLUE,
+                values(|f| f.lead_time_hours.median),
+                values(|f| f.lead_time_hours.p90),
+            ),
         ),
         (
             "change-failure-rate",
@@ -379,16 +384,13 @@ pub fn charts(digest: &Digest) -> Vec<(&'static str, Chart)> {
         ),
         (
             "time-to-restore",
-            Chart::Lines {
-                title: format!("Time to restore service per {kind}"),
-                y_label: "time to restore".into(),
-                scale: Scale::Hours,
-                labels,
-                series: vec![
-                    series("median", chart::GREEN, values(|f| f.time_to_restore_hours.median)),
-                    series("p90", chart::ORANGE, values(|f| f.time_to_restore_hours.p90)),
-                ],
-            },
+            spread(
+                format!("Time to restore service per {kind}"),
+                "time to restore",
+                chart::GREEN,
+                values(|f| f.time_to_restore_hours.median),
+                values(|f| f.time_to_restore_hours.p90),
+            ),
         ),
         (
             "lead-time-distribution",
@@ -399,37 +401,54 @@ pub fn charts(digest: &Digest) -> Vec<(&'static str, Chart)> {
             },
         ),
     ];
+    if digest.current.rollouts.is_some() {
+        let rollouts = |f: fn(&crate::analysis::figures::Rollouts) -> Option<f64>| {
+            digest
+                .trend
+                .iter()
+                .map(|p| p.figures.rollouts.as_ref().and_then(f))
+                .collect::<Vec<_>>()
+        };
+        charts.push((
+            "rollout-failures",
+            Chart::StackedBars {
+                title: format!("Failed deployments per {kind}: caught during rollout, or reaching everyone"),
+                y_label: "failed deployments".into(),
+                labels: labels.clone(),
+                series: vec![
+                    series("caught (aborted)", chart::GREEN, rollouts(|r| Some(r.aborted as f64))),
+                    series(
+                        "escaped",
+                        chart::VERMILLION,
+                        rollouts(|r| Some(r.escaped_failures as f64)),
+                    ),
+                ],
+            },
+        ));
+        charts.push((
+            "rollout-time",
+            spread(
+                format!("Rollout time per {kind}"),
+                "rollout time",
+                chart::BLUE,
+                rollouts(|r| r.rollout_time_hours.median),
+                rollouts(|r| r.rollout_time_hours.p90),
+            ),
+        ));
+    }
     if digest.bugs.is_some() {
         let bug = |f: &Figures, q: fn(&crate::analysis::figures::LeadTime) -> Option<f64>| {
             f.issues.as_ref().and_then(|i| q(&i.bug.lead_time_hours))
         };
         charts.push((
             "bug-lead-time",
-            Chart::Lines {
-                title: format!("Bug lead time, from the report to the fix in production, per {kind}"),
-                y_label: "bug lead time".into(),
-                scale: Scale::Hours,
-                labels: digest
-                    .trend
-                    .iter()
-                    .map(|p| match digest.period.kind {
-                        crate::analysis::PeriodKind::Month => p.start.format("%Y-%m").to_string(),
-                        _ => p.start.format("%b %d").to_string(),
-                    })
-                    .collect(),
-                series: vec![
-                    series(
-                        "median",
-                        chart::BLUE,
-                        digest.trend.iter().map(|p| bug(&p.figures, |l| l.median)).collect(),
-                    ),
-                    series(
-                        "p90",
-                        chart::ORANGE,
-                        digest.trend.iter().map(|p| bug(&p.figures, |l| l.p90)).collect(),
-                    ),
-                ],
-            },
+            spread(
+                format!("Bug lead time, from the report to the fix in production, per {kind}"),
+                "bug lead time",
+                chart::BLUE,
+                digest.trend.iter().map(|p| bug(&p.figures, |l| l.median)).collect(),
+                digest.trend.iter().map(|p| bug(&p.figures, |l| l.p90)).collect(),
+            ),
         ));
     }
     charts
