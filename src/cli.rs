@@ -98,11 +98,20 @@ pub struct GenerateArgs {
     pub no_mapping: bool,
 }
 
+/// The tools whose objects `dora import --from` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FromTool {
+    ArgoRollouts,
+    Flagger,
+    /// Argo CD Applications' sync history.
+    Argocd,
+}
+
 #[derive(Debug, Args)]
 pub struct ImportArgs {
     /// Folder with `deployments.csv` and, optionally, `commits.csv`, `deployment_commits.csv`,
     /// `incidents.csv`, `pull_requests.csv`, `issues.csv`, `issue_commits.csv`; or another dora
-    /// store, whose rows are merged
+    /// store, whose rows are merged; with --from, the tool's JSON file
     #[arg(value_name = "DIR")]
     pub dir: Option<PathBuf>,
     /// Import this file as the deployments table
@@ -117,6 +126,22 @@ pub struct ImportArgs {
     /// Import this file as the incidents table
     #[arg(long, value_name = "FILE")]
     pub incidents: Option<PathBuf>,
+    /// Read FILE as this tool's objects (`kubectl get ... -o json`): `argo-rollouts` (Rollouts),
+    /// `flagger` (Canaries) or `argocd` (Applications' sync history); each finished revision is
+    /// a deployment
+    #[arg(long, value_enum, value_name = "TOOL", conflicts_with_all = ["deployments", "commits", "deployment_commits", "incidents", "mapping"])]
+    pub from: Option<FromTool>,
+    /// With --from: the environment of the deployments
+    #[arg(long, default_value = "production", value_name = "NAME", requires = "from")]
+    pub environment: String,
+    /// With --from: the repository of every deployment [default: the object's `dora.dev/repo`
+    /// annotation, else namespace/name]
+    #[arg(long, value_name = "OWNER/NAME", requires = "from")]
+    pub repo: Option<String>,
+    /// With --from: the annotation naming the deployed commit [default: the first container
+    /// image's tag]
+    #[arg(long, value_name = "NAME", requires = "from")]
+    pub commit_annotation: Option<String>,
     /// TOML file renaming columns and mapping values of another tool's export
     #[arg(long, value_name = "FILE")]
     pub mapping: Option<PathBuf>,

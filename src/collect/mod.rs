@@ -6,6 +6,7 @@ pub mod closing;
 pub mod csv;
 pub mod git;
 pub mod github;
+pub mod kubernetes;
 
 use std::path::{Path, PathBuf};
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::bail;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::cli::{GlobalArgs, ImportArgs};
+use crate::cli::{FromTool, GlobalArgs, ImportArgs};
 use crate::collect::closing;
 use crate::collect::csv::mapping::Mapping;
 use crate::collect::csv::{ReadOptions, conclude, links, read_chunks};
@@ -21,6 +21,9 @@ use crate::table::keys::ROW;
 use crate::table::schema::{self, Table};
 
 pub fn run(global: &GlobalArgs, args: &ImportArgs) -> anyhow::Result<ExitStatus> {
+    if let Some(tool) = args.from {
+        return import_objects(global, args, tool);
+    }
     // Another store (a shard written by a CI matrix job, say): merge its tables by key.
     if let Some(dir) = &args.dir
         && let Ok(shard) = Store::open(dir)
@@ -227,6 +230,59 @@ pub fn run(global: &GlobalArgs, args: &ImportArgs) -> anyhow::Result<ExitStatus>
         writeln!(err, "store: {}", store.root().display())?;
     }
     Ok(ExitStatus::Success)
+}
+
+/// `dora import --from TOOL FILE`: a controller's objects, each finished revision a deployment,
+/// merged by id (so snapshots taken every few minutes build the history).
+fn import_objects(global: &GlobalArgs, args: &ImportArgs, tool: FromTool) -> anyhow::Result<ExitStatus> {
+    use crate::collect::kubernetes::{self, Options, argo_cd, argo_rollouts, flagger};
+    let Some(file) = &args.dir else {
+        bail!("name the file: `dora import --from {} FILE`", tool_name(tool));
+    };
+    let options = Options {
+        environment: args.environment.clone(),
+        repo: args.repo.clone(),
+        commit_annotation: args.commit_annotation.clone(),
+    };
+    let read = match tool {
+        FromTool::ArgoRollouts => argo_rollouts::read(file, &options)?,
+        FromTool::Flagger => flagger::read(file, &options)?,
+        FromTool::Argocd => argo_cd::read(file, &options)?,
+    };
+    let frame = kubernetes::frame(&read.rows, &options)?;
+    let mut writer = store::Writer::open(&global.store, 0, args.partition_rows, global.lock_wait())?;
+    writer.add(&schema::DEPLOYMENTS, frame)?;
+    let prepared = writer.prepare(&[], false)?;
+    let changes = prepared.changes.clone();
+    let store = prepared.commit()?;
+    if !global.quiet {
+        let mut err = std::io::stderr().lock();
+        if let Some(c) = changes.iter().find(|c| c.table == schema::DEPLOYMENTS.name) {
+            writeln!(
+                err,
+                "{:<19} {:>9} finished revisions: {} added, {} replaced, {} unchanged; {} rows in store",
+                c.table,
+                read.rows.len(),
+                c.added,
+                c.replaced,
+                c.unchanged,
+                c.total
+            )?;
+        }
+        for (object, why) in &read.skipped {
+            writeln!(err, "skipped {object}: {why}")?;
+        }
+        writeln!(err, "store: {}", store.root().display())?;
+    }
+    Ok(ExitStatus::Success)
+}
+
+fn tool_name(tool: FromTool) -> &'static str {
+    match tool {
+        FromTool::ArgoRollouts => "argo-rollouts",
+        FromTool::Flagger => "flagger",
+        FromTool::Argocd => "argocd",
+    }
 }
 
 /// Links of `issue_commits` whose commit is not in `commits` (of the issue's repository): a

@@ -68,6 +68,14 @@ pub enum Error {
     #[error("`{}` is not a readable UTF-8 CSV file: {message}", file.display())]
     NotCsv { file: PathBuf, message: String },
 
+    #[error("`{}`, at {path}: {message}", file.display())]
+    NotJson {
+        file: PathBuf,
+        /// Where in the document: `$.items[3].status.duration.completionStatus`.
+        path: String,
+        message: String,
+    },
+
     #[error("`{}` is missing; a CSV folder needs at least `deployments.csv`", dir.display())]
     MissingDeployments { dir: PathBuf },
 

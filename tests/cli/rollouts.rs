@@ -214,3 +214,153 @@ fn bad_rollout_data_is_an_error_naming_the_line() {
         .run(&["metrics", "--input", dir.to_str().expect("utf-8"), "--all"])
         .success();
 }
+
+/// A Rollout of `kubectl get rollouts.argoproj.io -A -o json`, with its latest revision's
+/// `status.duration` (written from the CRD's Go types: metadata, spec.template, status).
+fn argo_rollout(name: &str, revision: u32, image_tag: &str, duration: &str, weight: u32) -> String {
+    format!(
+        r#"{{"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout",
+            "metadata": {{"name": "{name}", "namespace": "pay", "annotations": {{"rollout.argoproj.io/revision": "{revision}", "dora.dev/repo": "acme/{name}"}}}},
+            "spec": {{"replicas": 4, "template": {{"spec": {{"containers": [{{"name": "app", "image": "ghcr.io/acme/{name}:{image_tag}"}}]}}}}}},
+            "status": {{"phase": "Healthy", "canary": {{"weights": {{"canary": {{"weight": {weight}}}, "stable": {{"weight": {}}}}}}}, "duration": {duration}}}}}"#,
+        100 - weight
+    )
+}
+
+#[test]
+fn argo_rollouts_snapshots_build_the_history_and_reimports_change_nothing() {
+    let sandbox = Sandbox::new();
+    let snapshot = |name: &str, items: &[String]| {
+        let path = sandbox.path().join(name);
+        std::fs::write(
+            &path,
+            format!(
+                r#"{{"apiVersion": "v1", "kind": "List", "items": [{}]}}"#,
+                items.join(",")
+            ),
+        )
+        .expect("write");
+        path.to_str().expect("utf-8").to_string()
+    };
+    let promoted = |revision, tag, start: &str, end: &str| {
+        argo_rollout(
+            "checkout",
+            revision,
+            tag,
+            &format!(r#"{{"rolloutStartedAt": "{start}", "finishedAt": "{end}", "completionStatus": "Promoted"}}"#),
+            0,
+        )
+    };
+    let first = snapshot(
+        "t1.json",
+        &[
+            promoted(4, "a1b2c3d", "2026-03-02T09:00:00Z", "2026-03-02T10:00:00Z"),
+            r#"{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "legacy"}}"#.to_string(),
+        ],
+    );
+    let r = sandbox.run(&["import", "--from", "argo-rollouts", &first]).success();
+    assert!(r.stderr().contains("1 finished revisions: 1 added"), "{}", r.stderr());
+    assert!(
+        r.stderr()
+            .contains("skipped $.items[1]: not a Rollout (kind `Deployment`)"),
+        "{}",
+        r.stderr()
+    );
+    let again = sandbox.run(&["import", "--from", "argo-rollouts", &first]).success();
+    assert!(
+        again.stderr().contains("0 added, 0 replaced, 1 unchanged"),
+        "{}",
+        again.stderr()
+    );
+    // Later: revision 5 was aborted at 20% of the traffic.
+    let aborted = argo_rollout(
+        "checkout",
+        5,
+        "e4f5a6b",
+        r#"{"rolloutStartedAt": "2026-03-03T09:00:00Z", "finishedAt": "2026-03-03T09:45:00Z", "completionStatus": "Aborted"}"#,
+        20,
+    );
+    let second = snapshot("t2.json", &[aborted]);
+    sandbox.run(&["import", "--from", "argo-rollouts", &second]).success();
+    let rows = sandbox
+        .run(&[
+            "query",
+            "SELECT id, repo, status, sha, exposure FROM deployments ORDER BY id",
+            "--format",
+            "json",
+            "--all",
+        ])
+        .success()
+        .json();
+    assert_eq!(
+        rows,
+        json!([
+            {"id": "pay/checkout@4", "repo": "acme/checkout", "status": "success", "sha": "a1b2c3d", "exposure": 100.0},
+            {"id": "pay/checkout@5", "repo": "acme/checkout", "status": "aborted", "sha": "e4f5a6b", "exposure": 20.0}
+        ])
+    );
+    let j = sandbox.run(&["metrics", "--all", "--format", "json"]).success().json();
+    let r = &j["overall"]["rollouts"];
+    assert_eq!(
+        (r["aborted"].as_u64(), r["escaped_failures"].as_u64()),
+        (Some(1), Some(0))
+    );
+    assert_close(&j["overall"]["failed_deployment_recovery_hours"]["median"], 0.75);
+
+    // A completion status dora does not know: an error naming the object's path.
+    let odd = snapshot(
+        "t3.json",
+        &[argo_rollout(
+            "checkout",
+            6,
+            "x",
+            r#"{"rolloutStartedAt": "2026-03-04T09:00:00Z", "finishedAt": "2026-03-04T09:45:00Z", "completionStatus": "Exploded"}"#,
+            0,
+        )],
+    );
+    let r = sandbox.run(&["import", "--from", "argo-rollouts", &odd]);
+    assert_eq!(r.code(), 2);
+    assert!(
+        r.stderr().contains("$.items[0].status.duration.completionStatus"),
+        "{}",
+        r.stderr()
+    );
+}
+
+#[test]
+fn flagger_canaries_import_as_deployments() {
+    let sandbox = Sandbox::new();
+    let path = sandbox.path().join("canaries.json");
+    std::fs::write(
+        &path,
+        r#"{"kind": "List", "items": [{"apiVersion": "flagger.app/v1beta1", "kind": "Canary",
+            "metadata": {"name": "podinfo", "namespace": "test"},
+            "status": {"phase": "Failed", "canaryWeight": 15, "failedChecks": 5, "iterations": 3,
+                       "lastAppliedSpec": "7d9f6c", "lastTransitionTime": "2026-03-05T12:00:00Z"}}]}"#,
+    )
+    .expect("write");
+    sandbox
+        .run(&[
+            "import",
+            "--from",
+            "flagger",
+            path.to_str().expect("utf-8"),
+            "--repo",
+            "acme/podinfo",
+        ])
+        .success();
+    let rows = sandbox
+        .run(&[
+            "query",
+            "SELECT id, repo, status, exposure FROM deployments",
+            "--format",
+            "json",
+            "--all",
+        ])
+        .success()
+        .json();
+    assert_eq!(
+        rows,
+        json!([{"id": "test/podinfo@7d9f6c", "repo": "acme/podinfo", "status": "aborted", "exposure": 15.0}])
+    );
+}
