@@ -319,6 +319,11 @@ pub struct GithubArgs {
     /// production]
     #[arg(long, value_name = "PATTERN")]
     pub environment: Option<String>,
+    /// Environments that are a production rollout's first stage, for --deployments-from
+    /// deployments (a glob, e.g. `canary`): a production deployment of a sha a canary deployed
+    /// started at the canary; a failed canary never promoted is an aborted rollout
+    #[arg(long, value_name = "PATTERN")]
+    pub canary_environment: Option<String>,
     /// Issues with this label are incidents (repeatable) [default: incident]
     #[arg(long = "incident-label", value_name = "LABEL")]
     pub incident_labels: Vec<String>,

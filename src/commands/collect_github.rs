@@ -96,9 +96,17 @@ fn repo_options(args: &GithubArgs, settings: &RepoSettings, since: i64) -> anyho
             given.to_vec()
         }
     };
+    let canary = args
+        .canary_environment
+        .clone()
+        .or_else(|| settings.canary_environment.clone());
     Ok(Options {
         source,
         environment: pattern("--environment", &environment)?,
+        canary_environment: canary
+            .as_deref()
+            .map(|c| pattern("--canary-environment", c))
+            .transpose()?,
         incident_labels: labels,
         bug_labels: or_default(&args.bug_labels, &settings.bug_labels, &["bug"]),
         feature_labels: or_default(

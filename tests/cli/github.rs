@@ -1011,3 +1011,95 @@ fn an_organization_without_its_archived_and_excluded_repositories() {
     assert!(r.stderr().contains("1 repositories,"), "{}", r.stderr());
     assert!(r.stderr().contains("acme/api: 7 commits"), "{}", r.stderr());
 }
+
+#[test]
+fn canary_deployments_make_rollouts_and_a_failed_canary_an_aborted_one() {
+    let rt = runtime();
+    let mocks = rt.block_on(async {
+        let server = MockServer::start().await;
+        let hits = Arc::new(AtomicUsize::new(0));
+        mount(
+            &server,
+            &hits,
+            "/repos/acme/api",
+            json!({"full_name": "acme/api", "default_branch": "main"}),
+            None,
+        )
+        .await;
+        mount(
+            &server,
+            &hits,
+            "/repos/acme/api/commits",
+            json!([
+                commit(C3, &[C2], "2026-03-04T08:00:00Z", "third"),
+                commit(C2, &[C1], "2026-03-03T08:00:00Z", "second"),
+                commit(C1, &[], "2026-03-02T08:00:00Z", "first")
+            ]),
+            None,
+        )
+        .await;
+        // C1: canary, then production (a rollout from 09:00); C2: a canary that failed and was
+        // never promoted (aborted); C3: production without a canary.
+        mount(
+            &server,
+            &hits,
+            "/repos/acme/api/deployments",
+            json!([
+                {"id": 5, "sha": C3, "environment": "production", "created_at": "2026-03-05T10:00:00Z"},
+                {"id": 4, "sha": C2, "environment": "canary", "created_at": "2026-03-03T09:00:00Z"},
+                {"id": 3, "sha": C1, "environment": "production", "created_at": "2026-03-02T09:40:00Z"},
+                {"id": 2, "sha": C1, "environment": "canary", "created_at": "2026-03-02T09:00:00Z"}
+            ]),
+            None,
+        )
+        .await;
+        for (id, state, at) in [
+            (5, "success", "2026-03-05T10:10:00Z"),
+            (4, "failure", "2026-03-03T09:30:00Z"),
+            (3, "success", "2026-03-02T10:00:00Z"),
+            (2, "success", "2026-03-02T09:20:00Z"),
+        ] {
+            mount(
+                &server,
+                &hits,
+                &format!("/repos/acme/api/deployments/{id}/statuses"),
+                json!([{"state": state, "created_at": at}]),
+                None,
+            )
+            .await;
+        }
+        mount(&server, &hits, "/repos/acme/api/issues", json!([]), None).await;
+        mount(&server, &hits, "/repos/acme/api/pulls", json!([]), None).await;
+        Mocks { server, hits }
+    });
+    let sandbox = Sandbox::new();
+    collect(&sandbox, &mocks, &["--canary-environment", "canary"]).success();
+    let rows = query(
+        &sandbox,
+        "SELECT id, environment, status, started_at, deployed_at FROM deployments ORDER BY deployed_at",
+    );
+    assert_eq!(
+        rows,
+        [
+            json!({"id": "acme/api#deployment-3", "environment": "production", "status": "success", "started_at": "2026-03-02T09:00:00Z", "deployed_at": "2026-03-02T10:00:00Z"}),
+            json!({"id": "acme/api#deployment-4", "environment": "production", "status": "aborted", "started_at": "2026-03-03T09:00:00Z", "deployed_at": "2026-03-03T09:30:00Z"}),
+            json!({"id": "acme/api#deployment-5", "environment": "production", "status": "success", "started_at": null, "deployed_at": "2026-03-05T10:10:00Z"})
+        ]
+    );
+    let j = sandbox.run(&["metrics", "--all", "--format", "json"]).success().json();
+    let r = &j["overall"]["rollouts"];
+    assert_eq!(
+        (r["aborted"].as_u64(), r["rollout_time_hours"]["count"].as_u64()),
+        (Some(1), Some(1))
+    );
+    // A rerun changes nothing: the aborted rollout is known, the canaries read again.
+    let again = collect(&sandbox, &mocks, &["--canary-environment", "canary"]).success();
+    assert!(!again.stderr().contains("added"), "{}", again.stderr());
+    assert_eq!(
+        query(
+            &sandbox,
+            "SELECT id, environment, status, started_at, deployed_at FROM deployments ORDER BY deployed_at"
+        ),
+        rows
+    );
+}

@@ -10,6 +10,7 @@
 //! concurrency = 4
 //! deployments_from = "deployments"
 //! environment = "production"
+//! canary_environment = "canary"
 //! incident_labels = ["incident", "sev1"]
 //! bug_labels = ["bug"]
 //! feature_labels = ["enhancement", "feature"]
@@ -35,6 +36,7 @@ use crate::error::{Error, Result};
 pub struct RepoSettings {
     pub deployments_from: Option<String>,
     pub environment: Option<String>,
+    pub canary_environment: Option<String>,
     pub incident_labels: Option<Vec<String>>,
     pub bug_labels: Option<Vec<String>>,
     pub feature_labels: Option<Vec<String>>,
@@ -97,6 +99,10 @@ impl RepoSettings {
                 .clone()
                 .or_else(|| fallback.deployments_from.clone()),
             environment: self.environment.clone().or_else(|| fallback.environment.clone()),
+            canary_environment: self
+                .canary_environment
+                .clone()
+                .or_else(|| fallback.canary_environment.clone()),
             incident_labels: self
                 .incident_labels
                 .clone()

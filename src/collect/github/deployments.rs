@@ -33,26 +33,40 @@ pub(super) async fn deployments(
                     },
                 )
                 .await?;
+            let mut canaries = Vec::new();
             for dep in list {
                 let environment = dep.environment.clone().unwrap_or_default();
-                if !options.environment.matches(&environment) || !newer("a deployment", &dep.created_at)? {
+                let canary = options
+                    .canary_environment
+                    .as_ref()
+                    .is_some_and(|c| c.matches(&environment));
+                if !(canary || options.environment.matches(&environment)) || !newer("a deployment", &dep.created_at)? {
                     continue;
                 }
                 let id = deployment_id(repo, "deployment", &dep.id.to_string());
+                let created = parse_time("a deployment", &dep.created_at)?;
                 // A deployment the store has with a terminal status: nothing to ask again.
-                if let Some((sha, at, state, env, url)) = known.deployments.get(&id) {
-                    found.push(Found {
+                if let Some(k) = known.deployments.get(&id) {
+                    let state = match k.status.as_str() {
+                        status::FAILURE => status::FAILURE,
+                        status::ABORTED => status::ABORTED,
+                        _ => status::SUCCESS,
+                    };
+                    let f = Found {
                         id,
-                        sha: sha.clone(),
-                        at: *at,
-                        environment: env.clone(),
-                        status: if state == status::FAILURE {
-                            status::FAILURE
-                        } else {
-                            status::SUCCESS
-                        },
-                        url: url.clone(),
-                    });
+                        sha: k.sha.clone(),
+                        at: k.deployed_at,
+                        environment: k.environment.clone(),
+                        status: state,
+                        url: k.url.clone(),
+                        started: k.started_at,
+                    };
+                    if state == status::ABORTED {
+                        // An aborted canary, stored as the production rollout it stopped.
+                        canaries.push((created, f, true));
+                    } else {
+                        found.push(f);
+                    }
                     continue;
                 }
                 let statuses: Vec<models::DeploymentStatus> = client
@@ -67,7 +81,7 @@ pub(super) async fn deployments(
                     .filter(|s| matches!(s.state.as_str(), "success" | "failure" | "error"))
                     .max_by(|a, b| a.created_at.cmp(&b.created_at));
                 let Some(s) = terminal else { continue };
-                found.push(Found {
+                let f = Found {
                     id,
                     sha: dep.sha,
                     at: parse_time("a deployment status", &s.created_at)?,
@@ -78,8 +92,16 @@ pub(super) async fn deployments(
                         status::FAILURE
                     },
                     url: s.log_url.clone().or_else(|| s.target_url.clone()),
-                });
+                    started: None,
+                };
+                if canary {
+                    canaries.push((created, f, false));
+                } else {
+                    found.push(f);
+                }
             }
+            let aborted = rollouts(&mut found, canaries, options);
+            found.extend(aborted);
         }
         Source::Releases => {
             let releases: Vec<models::Release> = client
@@ -234,7 +256,56 @@ pub(super) fn production(repo: &str, kind: &str, key: &str, sha: &str, at: Micro
         environment: "production".into(),
         status: status::SUCCESS,
         url: None,
+        started: None,
     }
+}
+
+/// Rollouts from canary deployments (`--canary-environment`): a production deployment of a sha a
+/// canary deployed before it started at that canary's creation; a canary that failed, with no
+/// production deployment of its sha before the next canary, is a production rollout `aborted`
+/// when it failed (returned, to add). Canaries are `(created, deployment, already aborted)`.
+fn rollouts(found: &mut [Found], mut canaries: Vec<(Micros, Found, bool)>, options: &Options) -> Vec<Found> {
+    canaries.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.id.cmp(&b.1.id)));
+    for f in found.iter_mut() {
+        f.started = canaries
+            .iter()
+            .filter(|(created, c, _)| c.sha == f.sha && *created <= f.at)
+            .map(|(created, _, _)| *created)
+            .max();
+    }
+    // The environment aborted rollouts count in: `--environment` when it names one, else that
+    // of the latest production deployment, else `production`.
+    let production = if options.environment.as_str().contains(['*', '?', '[']) {
+        found
+            .iter()
+            .max_by_key(|f| f.at)
+            .map_or_else(|| "production".to_string(), |f| f.environment.clone())
+    } else {
+        options.environment.as_str().to_lowercase()
+    };
+    let mut aborted = Vec::new();
+    for (n, (created, canary, stored)) in canaries.iter().enumerate() {
+        if *stored {
+            aborted.push(canary.clone());
+            continue;
+        }
+        if canary.status != status::FAILURE {
+            continue;
+        }
+        let until = canaries.get(n + 1).map_or(Micros::MAX, |(next, _, _)| *next);
+        let promoted = found
+            .iter()
+            .any(|f| f.sha == canary.sha && f.at >= *created && f.at < until);
+        if !promoted {
+            aborted.push(Found {
+                environment: production.clone(),
+                status: status::ABORTED,
+                started: Some(*created),
+                ..canary.clone()
+            });
+        }
+    }
+    aborted
 }
 
 /// Every tag's commit, by tag name.

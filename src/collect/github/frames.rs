@@ -23,6 +23,10 @@ pub(super) fn deployments_frame(repo: &str, found: &[Found]) -> Result<DataFrame
             Column::new(d::STATUS.into(), found.iter().map(|f| f.status).collect::<Vec<_>>()),
             Column::new(d::SHA.into(), found.iter().map(|f| f.sha.as_str()).collect::<Vec<_>>()),
             Column::new(d::URL.into(), found.iter().map(|f| f.url.clone()).collect::<Vec<_>>()),
+            Column::new(
+                d::STARTED_AT.into(),
+                found.iter().map(|f| f.started).collect::<Vec<_>>(),
+            ),
         ],
     )
 }

@@ -73,6 +73,8 @@ pub struct Options {
     pub source: Source,
     /// Environments that count (`--environment`, a glob; `production` by default).
     pub environment: glob::Pattern,
+    /// Environments that are a production rollout's first stage (`--canary-environment`).
+    pub canary_environment: Option<glob::Pattern>,
     /// Labels that make an issue an incident (any of them).
     pub incident_labels: Vec<String>,
     /// Labels that make an issue a bug report, and a feature request (any of them; the issue
@@ -97,13 +99,24 @@ pub struct Known {
     /// Commits some deployment already shipped, and that deployment (its id). Ordered, so that
     /// a short sha naming several commits resolves the same way on every run.
     pub shipped: BTreeMap<String, String>,
-    /// Deployments of the repository in the store, by id: `(sha, deployed_at, status,
-    /// environment, url)`. A known deployment's statuses are not fetched again.
-    pub deployments: HashMap<String, (String, Micros, String, String, Option<String>)>,
+    /// Deployments of the repository in the store, by id. A known deployment's statuses are not
+    /// fetched again.
+    pub deployments: HashMap<String, KnownDeployment>,
     /// Numbers of the repository's pull requests in the store: not fetched again.
     pub pull_requests: HashSet<String>,
     /// Ids of the repository's issues the store has closed: their events are not asked again.
     pub closed_issues: HashSet<String>,
+}
+
+/// A deployment the store has.
+#[derive(Debug, Clone)]
+pub struct KnownDeployment {
+    pub sha: String,
+    pub deployed_at: Micros,
+    pub status: String,
+    pub environment: String,
+    pub url: Option<String>,
+    pub started_at: Option<Micros>,
 }
 
 /// One repository's rows and counts.
@@ -161,6 +174,8 @@ struct Found {
     status: &'static str,
     /// A link for people (the deployment's log, the release, the run, the pull request).
     url: Option<String>,
+    /// When its rollout first reached users: the creation of the canary deployment of its sha.
+    started: Option<Micros>,
 }
 
 /// Syncs one repository (`owner/name`).
@@ -368,10 +383,12 @@ pub fn known(tables: &Tables, repo: &str) -> Result<Known> {
             col(d::STATUS),
             col(d::ENVIRONMENT),
             col(d::URL),
+            col(d::STARTED_AT).cast(DataType::Int64),
         ])
         .collect()
         .map_err(polars)?;
     let text = |name: &str| stored.column(name).ok().and_then(|c| c.str().ok().cloned());
+    let started = stored.column(d::STARTED_AT).ok().and_then(|c| c.i64().ok().cloned());
     let mut deployments = HashMap::new();
     let urls = text(d::URL);
     if let (Some(ids), Some(shas), Some(states), Some(envs), Ok(ats)) = (
@@ -387,13 +404,14 @@ pub fn known(tables: &Tables, repo: &str) -> Result<Known> {
             {
                 deployments.insert(
                     id.to_string(),
-                    (
-                        sha.to_string(),
-                        at,
-                        state.to_string(),
-                        envs.get(row).unwrap_or_default().to_string(),
-                        urls.as_ref().and_then(|u| u.get(row)).map(str::to_string),
-                    ),
+                    KnownDeployment {
+                        sha: sha.to_string(),
+                        deployed_at: at,
+                        status: state.to_string(),
+                        environment: envs.get(row).unwrap_or_default().to_string(),
+                        url: urls.as_ref().and_then(|u| u.get(row)).map(str::to_string),
+                        started_at: started.as_ref().and_then(|s| s.get(row)),
+                    },
                 );
             }
         }
