@@ -469,3 +469,14 @@ fn the_report_says_what_users_reported_and_how_fast_the_fix_reached_them() {
     );
     assert!(!plain_out.join("charts/bug-lead-time.svg").exists());
 }
+
+#[test]
+fn issues_flow_from_one_store_into_another() {
+    let sandbox = Sandbox::new();
+    let shard = sandbox.path().join("shard");
+    let shard = shard.to_str().expect("utf-8");
+    sandbox.run(&["--store", shard, "import", &input()]).success();
+    let merged = sandbox.run(&["import", shard]).success();
+    assert!(merged.stderr().contains("issues"), "{}", merged.stderr());
+    assert_hand_figures(&metrics(&sandbox, &[]));
+}
