@@ -64,34 +64,52 @@ fn links(tables: &Tables) -> LazyFrame {
         )
 }
 
-/// The tables reduced to the linked commits: the pairs of lead time over them are the same as
-/// over all commits (each commit's deployment does not depend on the others), and a few
-/// thousand instead of millions.
-fn linked_tables(tables: &Tables, links: &LazyFrame) -> Tables {
-    let shas = links
-        .clone()
-        .select([col(l::SHA)])
-        .unique(None, UniqueKeepStrategy::Any);
-    let semi = |frame: &LazyFrame, on: &str| {
-        frame
+/// The links, and the tables reduced to the linked commits, planned once for the deliveries
+/// and the fix-only deployments: finding the linked shas among millions of commits and
+/// deployed commits is most of the feedback loop's cost (string hashing, perf at 2M commits).
+pub struct Linked {
+    links: LazyFrame,
+    /// `commits` and `deployment_commits` of the linked shas only: the pairs of lead time over
+    /// them are the same as over all commits (a commit's deployment does not depend on the
+    /// others), and thousands instead of millions.
+    tables: Tables,
+}
+
+impl Linked {
+    pub fn new(tables: &Tables) -> Linked {
+        let links = links(tables).cache();
+        let shas = links
             .clone()
-            .join(shas.clone(), [col(on)], [col(l::SHA)], JoinArgs::new(JoinType::Semi))
-    };
-    let mut linked = tables.clone();
-    linked.commits = semi(&tables.commits, c::SHA);
-    linked.deployment_commits = semi(&tables.deployment_commits, dc::SHA);
-    linked
+            .select([col(l::SHA)])
+            .unique(None, UniqueKeepStrategy::Any);
+        let semi = |frame: &LazyFrame, on: &str| {
+            frame
+                .clone()
+                .join(shas.clone(), [col(on)], [col(l::SHA)], JoinArgs::new(JoinType::Semi))
+                .cache()
+        };
+        let mut linked = tables.clone();
+        linked.commits = semi(&tables.commits, c::SHA);
+        linked.deployment_commits = semi(&tables.deployment_commits, dc::SHA);
+        Linked { links, tables: linked }
+    }
 }
 
 /// One row per issue: its columns, whether it has links (`linked`), and when delivered, by which
 /// production deployment (`delivered_by`) and that deployment's group. `production` has the
 /// group column; `group_by` decides the group of an issue: its repository, or the delivering
 /// deployment's service or team (the repository's latest deployment's when not delivered).
-pub fn deliveries(tables: &Tables, production: &LazyFrame, mapped: bool, group_by: Option<GroupBy>) -> LazyFrame {
-    let links = links(tables).cache();
-    let linked = linked_tables(tables, &links);
+pub fn deliveries(
+    tables: &Tables,
+    linked: &Linked,
+    production: &LazyFrame,
+    mapped: bool,
+    group_by: Option<GroupBy>,
+) -> LazyFrame {
+    let links = linked.links.clone();
+    let linked = &linked.tables;
     // Of a commit's pairs, the first deployment ships it.
-    let shipped = lead_time::pairs(&linked, production, mapped, false)
+    let shipped = lead_time::pairs(linked, production, mapped, false)
         .group_by([col(d::REPO), col(l::SHA)])
         .agg([
             col(AT).min().alias(SHIP_AT),
@@ -107,6 +125,7 @@ pub fn deliveries(tables: &Tables, production: &LazyFrame, mapped: bool, group_b
         ]);
     let commits = linked
         .commits
+        .clone()
         .select([col(c::REPO), col(c::SHA), micros(c::COMMITTED_AT).alias(COMMITTED)]);
     let per_issue = links
         .clone()
@@ -218,12 +237,12 @@ pub fn deliveries(tables: &Tables, production: &LazyFrame, mapped: bool, group_b
 /// The deployments of `window_deployments` (ids) that are fix-only: they shipped at least one
 /// commit, and every commit they shipped is linked to a `bug` issue of their repository. Pairs
 /// are counted as lead time lists them, negative ones included.
-pub fn fix_only(tables: &Tables, production: &LazyFrame, mapped: bool) -> LazyFrame {
+pub fn fix_only(tables: &Tables, linked: &Linked, production: &LazyFrame, mapped: bool) -> LazyFrame {
+    let bug_links = bug_links(tables, linked);
     if mapped && by_row(tables) {
-        return fix_only_by_row(tables, production);
+        return fix_only_by_row(tables, linked, production, bug_links);
     }
-    let bug_links = bug_links(tables);
-    fix_only_by_pairs(tables, production, mapped, bug_links)
+    fix_only_by_pairs(tables, linked, production, mapped, bug_links)
 }
 
 /// Whether `deployment_commits` has the store's derived columns (each row's commit time and
@@ -238,8 +257,10 @@ fn by_row(tables: &Tables) -> bool {
 }
 
 /// `(repo, sha)` of the commits linked to a `bug` issue, once each, flagged `bug_fix`.
-fn bug_links(tables: &Tables) -> LazyFrame {
-    links(tables)
+fn bug_links(tables: &Tables, linked: &Linked) -> LazyFrame {
+    linked
+        .links
+        .clone()
         .join(
             tables
                 .issues
@@ -259,27 +280,25 @@ fn bug_links(tables: &Tables) -> LazyFrame {
 /// its position (an integer group-by over `deployment_commits`), and its bug fixes from the few
 /// rows whose sha a bug links. Joining every pair with the links on (repo, sha) took most of
 /// the feedback loop's time at 2M commits (perf).
-fn fix_only_by_row(tables: &Tables, production: &LazyFrame) -> LazyFrame {
+fn fix_only_by_row(tables: &Tables, linked: &Linked, production: &LazyFrame, bug_links: LazyFrame) -> LazyFrame {
     use crate::table::schema::{DERIVED_COMMITTED_AT, DERIVED_DEPLOYMENT_ROW};
-    let deployed = tables
-        .deployment_commits
-        .clone()
-        .filter(col(DERIVED_COMMITTED_AT).is_not_null())
-        .select([
+    let deployed = |dc: &LazyFrame| {
+        dc.clone().filter(col(DERIVED_COMMITTED_AT).is_not_null()).select([
             col(DERIVED_DEPLOYMENT_ROW)
                 .cast(DataType::UInt32)
                 .alias(super::production::ROW),
             col(l::SHA),
-        ]);
-    let pairs = deployed
-        .clone()
+        ])
+    };
+    // Every pair, by its deployment's position: no string is hashed.
+    let pairs = deployed(&tables.deployment_commits)
         .group_by([col(super::production::ROW)])
         .agg([len().alias("pairs")]);
-    // Bug fixes by sha alone first (the links are few), then checked against the deployment's
-    // repository.
-    let fixes = deployed
+    // Bug fixes among the deployed commits already reduced to the linked shas, by sha, then
+    // checked against the deployment's repository.
+    let fixes = deployed(&linked.tables.deployment_commits)
         .join(
-            bug_links(tables).select([col(i::REPO).alias("bug_repo"), col(l::SHA)]),
+            bug_links.select([col(i::REPO).alias("bug_repo"), col(l::SHA)]),
             [col(l::SHA)],
             [col(l::SHA)],
             JoinArgs::new(JoinType::Inner),
@@ -311,9 +330,15 @@ fn fix_only_by_row(tables: &Tables, production: &LazyFrame) -> LazyFrame {
 }
 
 /// [`fix_only`] from lead time's pairs, for data without the derived columns.
-fn fix_only_by_pairs(tables: &Tables, production: &LazyFrame, mapped: bool, bug_links: LazyFrame) -> LazyFrame {
+fn fix_only_by_pairs(
+    tables: &Tables,
+    linked: &Linked,
+    production: &LazyFrame,
+    mapped: bool,
+    bug_links: LazyFrame,
+) -> LazyFrame {
     // Only deployments that shipped a bug fix can be fix-only: their pairs are counted in full.
-    let candidates = lead_time::pairs(&linked_tables(tables, &bug_links), production, mapped, false)
+    let candidates = lead_time::pairs(&linked.tables, production, mapped, false)
         .join(
             bug_links.clone(),
             [col(d::REPO), col(l::SHA)],

@@ -247,13 +247,14 @@ pub fn facts(tables: &Tables, ctx: &Context) -> Result<Facts> {
         .cache();
     let attribution = change_failure::attribution(tables.incidents.clone(), &production)?.cache();
     let with_issues = issues::present(tables)?;
+    let linked = issues::Linked::new(tables);
 
     // Deployments of the window, with failure, recovery and rework.
     let window_deployments = production.clone().filter(in_window(AT));
     let deployments = rework::with_rework(
         change_failure::with_failures(window_deployments, &attribution),
         tables.incidents.clone(),
-        with_issues.then(|| issues::fix_only(tables, &production, mapped)),
+        with_issues.then(|| issues::fix_only(tables, &linked, &production, mapped)),
     )?
     .with_columns([period_of(AT).alias(PERIOD), bucket(AT, &day_starts).alias(DAY)])
     // Each fact frame feeds up to four aggregation levels: computed once, not four times.
@@ -313,7 +314,7 @@ pub fn facts(tables: &Tables, ctx: &Context) -> Result<Facts> {
         period_of(CREATED).alias(PERIOD),
     ]);
     let incidents = time_to_restore::facts(incidents).cache();
-    let issues = issues::deliveries(tables, &production, mapped, ctx.group_by)
+    let issues = issues::deliveries(tables, &linked, &production, mapped, ctx.group_by)
         .with_column(period_of(issues::DELIVERED).alias(PERIOD))
         .cache();
     Ok(Facts {
