@@ -33,8 +33,8 @@ pub fn references(text: &str, repo: &str) -> Vec<String> {
             ids.push(id);
         }
     };
-    let words: Vec<(usize, &str)> = words(text);
-    for (n, (_, word)) in words.iter().enumerate() {
+    let words = words(text);
+    for (n, word) in words.iter().enumerate() {
         if let Some(key) = tracker_key(word) {
             push(key.to_string());
         }
@@ -43,7 +43,7 @@ pub fn references(text: &str, repo: &str) -> Vec<String> {
             continue;
         }
         // The reference follows the keyword: `Fixes #12`, or `Fixes: #12`, `fix acme/api#3`.
-        let Some((_, next)) = words.get(n + 1) else { continue };
+        let Some(next) = words.get(n + 1) else { continue };
         if let Some(id) = issue_reference(next, repo) {
             push(id);
         }
@@ -51,33 +51,15 @@ pub fn references(text: &str, repo: &str) -> Vec<String> {
     ids
 }
 
-/// Words of `text` split at whitespace, with their byte offsets; trailing punctuation that
-/// ends a sentence (`.`, `,`, `;`, `)`) is not part of a reference.
-fn words(text: &str) -> Vec<(usize, &str)> {
-    let mut out = Vec::new();
-    let mut start = None;
-    for (i, c) in text.char_indices() {
-        match (c.is_whitespace(), start) {
-            (true, Some(s)) => {
-                out.push((s, &text[s..i]));
-                start = None;
-            }
-            (false, None) => start = Some(i),
-            _ => {}
-        }
-    }
-    if let Some(s) = start {
-        out.push((s, &text[s..]));
-    }
-    out.into_iter()
-        .map(|(s, w)| {
-            (
-                s,
-                w.trim_start_matches(['(', '['])
-                    .trim_end_matches(['.', ',', ';', ':', ')', ']', '!', '?']),
-            )
+/// Words of `text` split at whitespace; punctuation around a word (`(`, `[` before it; `.`,
+/// `,`, `;`, `:`, `)`, `]`, `!`, `?` after it) is not part of a reference.
+fn words(text: &str) -> Vec<&str> {
+    text.split_whitespace()
+        .map(|w| {
+            w.trim_start_matches(['(', '['])
+                .trim_end_matches(['.', ',', ';', ':', ')', ']', '!', '?'])
         })
-        .filter(|(_, w)| !w.is_empty())
+        .filter(|w| !w.is_empty())
         .collect()
 }
 
@@ -127,27 +109,49 @@ fn tracker_key(word: &str) -> Option<&str> {
     key.then_some(word)
 }
 
+/// An `issue_commits` frame of `(issue id, sha)` links, every collector's.
+pub fn frame(links: &[(String, String)]) -> Result<DataFrame> {
+    if links.is_empty() {
+        return Ok(empty_frame(&schema::ISSUE_COMMITS));
+    }
+    frame_from(
+        &schema::ISSUE_COMMITS,
+        links.len(),
+        &[
+            Column::new(
+                l::ISSUE_ID.into(),
+                links.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                l::SHA.into(),
+                links.iter().map(|(_, sha)| sha.as_str()).collect::<Vec<_>>(),
+            ),
+        ],
+    )
+}
+
+/// The links the messages of `(repo, sha, message)` commits make, in order.
+pub fn links<'a>(commits: impl Iterator<Item = (&'a str, &'a str, &'a str)>) -> Vec<(String, String)> {
+    commits
+        .flat_map(|(repo, sha, message)| {
+            references(message, repo)
+                .into_iter()
+                .map(move |id| (id, sha.to_string()))
+        })
+        .collect()
+}
+
 /// `issue_commits` rows for the commits of `repo`, from their messages: `(sha, message)`.
 pub fn links_frame<S: AsRef<str>, M: AsRef<str>>(
     repo: &str,
     commits: impl Iterator<Item = (S, M)>,
 ) -> Result<DataFrame> {
-    let mut ids = Vec::new();
-    let mut shas: Vec<String> = Vec::new();
-    for (sha, message) in commits {
-        for id in references(message.as_ref(), repo) {
-            ids.push(id);
-            shas.push(sha.as_ref().to_string());
-        }
-    }
-    if ids.is_empty() {
-        return Ok(empty_frame(&schema::ISSUE_COMMITS));
-    }
-    frame_from(
-        &schema::ISSUE_COMMITS,
-        ids.len(),
-        &[Column::new(l::ISSUE_ID.into(), ids), Column::new(l::SHA.into(), shas)],
-    )
+    let commits: Vec<(S, M)> = commits.collect();
+    frame(&links(
+        commits
+            .iter()
+            .map(|(sha, message)| (repo, sha.as_ref(), message.as_ref())),
+    ))
 }
 
 /// `issue_commits` rows from the messages of a `commits` frame (any repositories); `None` when
@@ -167,20 +171,7 @@ pub fn links_of_commits(commits: &DataFrame) -> Result<Option<DataFrame>> {
         .zip(shas.iter())
         .zip(messages.iter())
         .filter_map(|((repo, sha), message)| Some((repo?, sha?, message?)));
-    let mut ids = Vec::new();
-    let mut linked = Vec::new();
-    for (repo, sha, message) in rows {
-        for id in references(message, repo) {
-            ids.push(id);
-            linked.push(sha);
-        }
-    }
-    let frame = frame_from(
-        &schema::ISSUE_COMMITS,
-        ids.len(),
-        &[Column::new(l::ISSUE_ID.into(), ids), Column::new(l::SHA.into(), linked)],
-    )?;
-    Ok(Some(frame))
+    frame(&links(rows)).map(Some)
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use polars::prelude::*;
 
 use super::{Client, Options, iso, models, parse_time};
 use crate::error::Result;
-use crate::table::schema::{self, issue_commits as l, issue_kind, issues as i};
+use crate::table::schema::{self, issue_kind, issues as i};
 use crate::table::{empty_frame, frame_from};
 
 /// Every issue of `repo` updated since `since` (pull requests left out), newest first.
@@ -132,26 +132,5 @@ pub(super) async fn reports(
             ],
         )?
     };
-    Ok((issues, links_frame(&links)?))
-}
-
-/// An `issue_commits` frame of `(issue id, sha)` pairs.
-pub(super) fn links_frame(links: &[(String, String)]) -> Result<DataFrame> {
-    if links.is_empty() {
-        return Ok(empty_frame(&schema::ISSUE_COMMITS));
-    }
-    frame_from(
-        &schema::ISSUE_COMMITS,
-        links.len(),
-        &[
-            Column::new(
-                l::ISSUE_ID.into(),
-                links.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                l::SHA.into(),
-                links.iter().map(|(_, sha)| sha.as_str()).collect::<Vec<_>>(),
-            ),
-        ],
-    )
+    Ok((issues, crate::collect::closing::frame(&links)?))
 }

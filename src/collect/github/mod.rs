@@ -254,17 +254,15 @@ pub async fn sync(client: &Client, repo: &str, options: &Options, known: &Known)
     let (pulls, pull_links) = pull_requests(client, repo, &branch, options.since, &known.pull_requests).await?;
     // Links from the pull requests' closing keywords and the commits' messages.
     let mut derived = pull_links;
-    for commit in &commits {
-        derived.extend(
-            crate::collect::closing::references(&commit.commit.message, repo)
-                .into_iter()
-                .map(|id| (id, commit.sha.clone())),
-        );
-    }
+    derived.extend(crate::collect::closing::links(
+        commits
+            .iter()
+            .map(|c| (repo, c.sha.as_str(), c.commit.message.as_str())),
+    ));
     let mut seen: HashSet<(String, String)> = HashSet::new();
     derived.retain(|link| seen.insert(link.clone()));
     links
-        .vstack_mut(&issues::links_frame(&derived)?)
+        .vstack_mut(&crate::collect::closing::frame(&derived)?)
         .map_err(|e| Error::Polars {
             context: format!("failed to gather the issue links of {repo}"),
             source: e,
