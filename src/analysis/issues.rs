@@ -431,6 +431,14 @@ pub(super) fn summarize(
             .map(|p| p as i64)
     };
     let in_window = |t: Micros| t >= window.since && t < window.until;
+    // The window's end, and each period's (or the window's, when sooner): where issues are open.
+    let mut ends = vec![(None, window.until)];
+    ends.extend(
+        periods
+            .iter()
+            .enumerate()
+            .map(|(n, p)| (Some(n as i64), p.end_utc.min(window.until))),
+    );
     let mut samples: HashMap<ScopeKey, Samples> = HashMap::new();
     for row in 0..frame.height() {
         let kind = kind_index(kinds.get(row));
@@ -473,14 +481,7 @@ pub(super) fn summarize(
         }
         // Open at the end of the window, and of each period (or at the window's end, if sooner).
         let open_at = |end: Micros| created < end && closed_at.is_none_or(|c| c >= end);
-        let mut ends = vec![(None, window.until)];
-        ends.extend(
-            periods
-                .iter()
-                .enumerate()
-                .map(|(n, p)| (Some(n as i64), p.end_utc.min(window.until))),
-        );
-        for (period, end) in ends {
+        for &(period, end) in &ends {
             if !open_at(end) {
                 continue;
             }

@@ -446,34 +446,27 @@ pub fn compute(tables: &Tables, ctx: &Context) -> Result<Scorecard> {
         .iter()
         .map(|p| window::local_days(p.start_utc.max(window.since), p.end_utc.min(window.until), ctx.zone))
         .collect();
-    for ((_, period), f) in &mut scopes {
+    // Rates, frequency and levels from the counts; with issue data, every scope has the three
+    // kinds (zeros where it has none), and with rollouts their figures.
+    let complete = |f: &mut Figures, period: Option<i64>| {
         let days = period
             .and_then(|p| period_days.get(usize::try_from(p).ok()?).copied())
             .unwrap_or(window_days);
         finish(f, days);
-        // With issue data, every scope has the three kinds (zeros where it has none); with
-        // rollouts, every scope has their figures.
         if with_issues && f.issues.is_none() {
             f.issues = Some(figures::IssueFigures::default());
         }
         if with_rollouts && f.rollouts.is_none() {
             f.rollouts = Some(figures::Rollouts::default());
         }
+    };
+    for ((_, period), f) in &mut scopes {
+        complete(f, *period);
     }
     let figures = |key: &ScopeKey| {
         scopes.get(key).cloned().unwrap_or_else(|| {
             let mut f = Figures::default();
-            if with_issues {
-                f.issues = Some(figures::IssueFigures::default());
-            }
-            if with_rollouts {
-                f.rollouts = Some(figures::Rollouts::default());
-            }
-            let days = key
-                .1
-                .and_then(|p| period_days.get(usize::try_from(p).ok()?).copied())
-                .unwrap_or(window_days);
-            finish(&mut f, days);
+            complete(&mut f, key.1);
             f
         })
     };
