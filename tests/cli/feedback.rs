@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use crate::git::Git;
-use crate::{Sandbox, assert_close, fixture};
+use crate::{Sandbox, assert_close, fixture, query_rows};
 
 const WINDOW: [&str; 6] = ["--since", "2026-03-02", "--until", "2026-03-16", "--tz", "UTC"];
 
@@ -406,19 +406,8 @@ fn collect_git_links_commits_to_the_issues_their_messages_close() {
     sandbox
         .run(&["collect", "git", git.path(), "--repo-name", "acme/shop"])
         .success();
-    let rows = sandbox
-        .run(&[
-            "query",
-            "SELECT issue_id, sha FROM issue_commits ORDER BY issue_id",
-            "--format",
-            "json",
-            "--all",
-        ])
-        .success()
-        .json();
+    let rows = query_rows(&sandbox, "SELECT issue_id, sha FROM issue_commits ORDER BY issue_id");
     let links: Vec<(String, String)> = rows
-        .as_array()
-        .expect("rows")
         .iter()
         .map(|r| {
             (

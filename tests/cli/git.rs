@@ -5,6 +5,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
+use crate::query_rows as query;
 use crate::{Sandbox, assert_close};
 
 /// A git repository in the sandbox, driven with fixed dates and no user configuration.
@@ -117,14 +118,6 @@ fn example(sandbox: &Sandbox) -> Example {
         c5,
         m,
     }
-}
-
-fn query(sandbox: &Sandbox, sql: &str) -> Vec<Value> {
-    let j = sandbox
-        .run(&["query", sql, "--format", "json", "--all"])
-        .success()
-        .json();
-    j.as_array().expect("rows").clone()
 }
 
 fn strings(rows: &[Value], column: &str) -> Vec<String> {

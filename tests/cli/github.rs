@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
+use crate::query_rows as query;
 use crate::{Run, Sandbox};
 
 const TOKEN: &str = "ghp_test_token_never_printed_0123456789";
@@ -272,16 +273,6 @@ fn collect(sandbox: &Sandbox, mocks: &Mocks, extra: &[&str]) -> Run {
     ];
     args.extend(extra);
     sandbox.run_with_env(&args, &[("GITHUB_TOKEN", TOKEN)])
-}
-
-fn query(sandbox: &Sandbox, sql: &str) -> Vec<Value> {
-    sandbox
-        .run(&["query", sql, "--format", "json", "--all"])
-        .success()
-        .json()
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
 }
 
 fn runtime() -> tokio::runtime::Runtime {

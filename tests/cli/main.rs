@@ -148,6 +148,16 @@ impl Run {
     }
 }
 
+/// The rows of `dora query SQL --all` on the sandbox's store, as JSON objects.
+#[track_caller]
+pub fn query_rows(sandbox: &Sandbox, sql: &str) -> Vec<Value> {
+    let j = sandbox
+        .run(&["query", sql, "--format", "json", "--all"])
+        .success()
+        .json();
+    j.as_array().expect("rows").clone()
+}
+
 /// A float figure, compared with a tolerance.
 #[track_caller]
 pub fn assert_close(value: &Value, expected: f64) {

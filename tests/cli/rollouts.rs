@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::{Sandbox, assert_close, fixture};
+use crate::{Sandbox, assert_close, fixture, query_rows};
 
 const WINDOW: [&str; 6] = ["--since", "2026-03-02", "--until", "2026-03-16", "--tz", "UTC"];
 
@@ -282,16 +282,10 @@ fn argo_rollouts_snapshots_build_the_history_and_reimports_change_nothing() {
     );
     let second = snapshot("t2.json", &[aborted]);
     sandbox.run(&["import", "--from", "argo-rollouts", &second]).success();
-    let rows = sandbox
-        .run(&[
-            "query",
-            "SELECT id, repo, status, sha, exposure FROM deployments ORDER BY id",
-            "--format",
-            "json",
-            "--all",
-        ])
-        .success()
-        .json();
+    let rows = Value::from(query_rows(
+        &sandbox,
+        "SELECT id, repo, status, sha, exposure FROM deployments ORDER BY id",
+    ));
     assert_eq!(
         rows,
         json!([
@@ -349,16 +343,10 @@ fn flagger_canaries_import_as_deployments() {
             "acme/podinfo",
         ])
         .success();
-    let rows = sandbox
-        .run(&[
-            "query",
-            "SELECT id, repo, status, exposure FROM deployments",
-            "--format",
-            "json",
-            "--all",
-        ])
-        .success()
-        .json();
+    let rows = Value::from(query_rows(
+        &sandbox,
+        "SELECT id, repo, status, exposure FROM deployments",
+    ));
     assert_eq!(
         rows,
         json!([{"id": "test/podinfo@7d9f6c", "repo": "acme/podinfo", "status": "aborted", "exposure": 15.0}])
