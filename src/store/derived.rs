@@ -22,6 +22,7 @@ pub use crate::table::schema::{DERIVED_COMMITTED_AT, DERIVED_DEPLOYMENT_ROW};
 /// Built once per import, for every partition.
 pub struct DeploymentIndex<'a> {
     by_id: PlHashMap<&'a str, (u32, Option<&'a str>)>,
+    repos: Vec<Option<&'a str>>,
 }
 
 impl<'a> DeploymentIndex<'a> {
@@ -36,7 +37,15 @@ impl<'a> DeploymentIndex<'a> {
                 by_id.entry(id).or_insert((row as u32, repo));
             }
         }
-        Ok(DeploymentIndex { by_id })
+        Ok(DeploymentIndex {
+            by_id,
+            repos: repos.iter().collect(),
+        })
+    }
+
+    /// The repository of the deployment at `row`.
+    pub fn repo_of_row(&self, row: u32) -> Option<&'a str> {
+        self.repos.get(row as usize).copied().flatten()
     }
 }
 
@@ -55,7 +64,7 @@ type Found<'a> = Option<(u32, Option<&'a str>)>;
 /// A text column in one piece, for access by row. Its cells are read where they are: copying
 /// them into a vector of `Option<&str>` wrote 24 bytes per row into fresh pages (~5% of
 /// `--input` at 2M commits, most of it the kernel's page faults; perf).
-fn text(frame: &DataFrame, name: &str) -> Result<StringChunked> {
+pub(super) fn text(frame: &DataFrame, name: &str) -> Result<StringChunked> {
     let column = frame
         .column(name)
         .and_then(|s| s.str())
@@ -65,7 +74,7 @@ fn text(frame: &DataFrame, name: &str) -> Result<StringChunked> {
 
 /// `column` as exactly one chunk (`downcast_as_array` asserts one; Polars' concatenation of
 /// none fails).
-fn one_piece<T: PolarsDataType>(column: &ChunkedArray<T>) -> ChunkedArray<T>
+pub(super) fn one_piece<T: PolarsDataType>(column: &ChunkedArray<T>) -> ChunkedArray<T>
 where
     ChunkedArray<T>: ChunkFullNull,
 {
@@ -224,10 +233,11 @@ pub fn with_derived_columns(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn utc(frame: DataFrame) -> DataFrame {
+    /// `committed_at` as the store's timestamps.
+    pub(in crate::store) fn utc(frame: DataFrame) -> DataFrame {
         frame
             .lazy()
             .with_column(col(c::COMMITTED_AT).cast(DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC))))

@@ -26,6 +26,7 @@ use crate::table::schema::{self, Table};
 use crate::table::{Tables, empty_frame};
 
 mod derived;
+mod derived_links;
 mod merge;
 mod parquet_file;
 mod snapshot;
@@ -36,6 +37,7 @@ pub use writer::{Prepared, Writer, for_each_slice};
 
 pub use derived::{DERIVED_COMMITTED_AT, DERIVED_DEPLOYMENT_ROW};
 use derived::{DeploymentIndex, with_derived_columns};
+use derived_links::{IssueIndex, with_link_columns};
 
 /// Version of the on-disk layout, written to every manifest.
 pub const FORMAT_VERSION: u32 = 1;
@@ -84,7 +86,7 @@ struct Manifest<'a> {
     partitions: Option<Partitions>,
 }
 
-/// Where each partition's rows are in the files of `commits` and `deployment_commits` (how a
+/// Where each partition's rows are in the files of the tables split by sha (how a
 /// snapshot was written, not part of the format: readers ignore it). The next import that
 /// splits the rows the same way reads the old rows of partition `i` as one range of its file,
 /// instead of reading, splitting and spilling them all first.
@@ -214,7 +216,7 @@ impl Store {
         Ok(Some(partitions))
     }
 
-    /// Rows of the tables that grow with commits (`commits`, `deployment_commits`).
+    /// Rows of the tables that grow with commits (`commits`, `deployment_commits`, `issue_commits`).
     pub fn partitioned_rows(&self) -> Result<usize> {
         Ok(partitioned_counts(&self.tables()?)?.iter().map(|(_, n)| n).sum())
     }
@@ -302,7 +304,7 @@ impl Store {
     }
 }
 
-/// Rows of `commits` and `deployment_commits` merged in memory at a time when a snapshot is
+/// Rows of each table split by sha (`commits`, `deployment_commits`, `issue_commits`) merged in memory at a time when a snapshot is
 /// written, by default. Larger tables are split by a hash of the sha into partitions of at most
 /// this size (old and new rows), spilled to the staging folder and merged one partition at a
 /// time, so writing a snapshot needs memory for one partition, not for the whole store (100M
@@ -320,9 +322,14 @@ fn partitioned_counts(tables: &Tables<LazyFrame>) -> Result<Vec<(&'static str, u
         .collect()
 }
 
-/// The tables that grow with commits: merged partition by partition.
+/// The tables that grow with commits, split by sha: merged partition by partition.
 fn is_partitioned(table: &Table) -> bool {
-    table.name == schema::COMMITS.name || table.name == schema::DEPLOYMENT_COMMITS.name
+    [
+        schema::COMMITS.name,
+        schema::DEPLOYMENT_COMMITS.name,
+        schema::ISSUE_COMMITS.name,
+    ]
+    .contains(&table.name)
 }
 
 fn parquet_name(table: &Table) -> String {
@@ -334,11 +341,15 @@ fn parquet_name(table: &Table) -> String {
 /// tables come from a store or not, and lead time finds deployments and commit times by row
 /// instead of two hash joins of every deployed commit.
 pub fn with_derived_columns_of(mut tables: Tables<DataFrame>) -> Result<Tables<DataFrame>> {
-    let derived = {
+    let (deployed, links) = {
         let index = DeploymentIndex::new(&tables.deployments)?;
-        with_derived_columns(&tables.deployment_commits, &index, &tables.commits)?
+        let deployed = with_derived_columns(&tables.deployment_commits, &index, &tables.commits)?;
+        let issues = IssueIndex::new(&tables.issues)?;
+        let links = with_link_columns(&tables.issue_commits, &issues, &index, &tables.commits, &deployed)?;
+        (deployed, links)
     };
-    tables.deployment_commits = derived;
+    tables.deployment_commits = deployed;
+    tables.issue_commits = links;
     Ok(tables)
 }
 

@@ -9,6 +9,7 @@ use polars::prelude::*;
 use rayon::prelude::*;
 
 use super::derived::{DeploymentIndex, with_derived_columns};
+use super::derived_links::{IssueIndex, with_link_columns};
 use super::merge::merge_part;
 use super::parquet_file::{Dictionary, Layout, PendingFile, Written};
 use super::snapshot::{current_snapshot_number, finish_snapshot, lock, remove_stale_snapshots};
@@ -239,6 +240,7 @@ impl Writer {
         let mut changes = Vec::new();
         let mut problems = Vec::new();
         let mut deployments = None;
+        let mut issues = None;
         let mut outputs: Vec<(&'static Table, PendingFile)> = Vec::new();
         let incoming = std::mem::take(&mut self.incoming);
         let mut incoming: Vec<(&'static Table, Vec<Bucket>, bool)> =
@@ -296,12 +298,16 @@ impl Writer {
             let mut output = PendingFile::new(self.staging.join(parquet_name(table)), snapshot_layout());
             if table.name == schema::DEPLOYMENTS.name {
                 deployments = Some(frame.clone());
+            } else if table.name == schema::ISSUES.name {
+                issues = Some(frame.clone());
             }
             output.write(frame)?;
             outputs.push((table, output));
         }
         let deployments = deployments.unwrap_or_else(|| empty_frame(&schema::DEPLOYMENTS));
         let deployment_index = DeploymentIndex::new(&deployments)?;
+        let issues = issues.unwrap_or_else(|| empty_frame(&schema::ISSUES));
+        let issue_index = IssueIndex::new(&issues)?;
         let report = |done| {
             if let Some(progress) = &self.progress {
                 progress(done, self.parts);
@@ -310,7 +316,8 @@ impl Writer {
         report(0);
 
         // The partitioned tables, one partition at a time: commits first, then the
-        // deployment_commits of the same shas, whose commit times it looks up.
+        // deployment_commits of the same shas, whose commit times it looks up, then the
+        // issue_commits of the same shas, which look up both.
         let mut totals: Vec<TableChange> = Vec::new();
         let mut partitions = Partitions {
             scheme: PARTITION_SCHEME.into(),
@@ -330,7 +337,8 @@ impl Writer {
             ));
         }
         for i in 0..self.parts {
-            let mut commits = None;
+            let mut commits = empty_frame(&schema::COMMITS);
+            let mut deployed = None;
             for (table_index, table) in schema::TABLES.iter().filter(|t| is_partitioned(t)).enumerate() {
                 let old = old_buckets
                     .iter_mut()
@@ -352,10 +360,20 @@ impl Writer {
                     p.extend(found);
                 }
                 if table.name == schema::COMMITS.name {
-                    commits = Some(frame.clone());
-                } else {
-                    let commits = commits.take().unwrap_or_else(|| empty_frame(&schema::COMMITS));
+                    commits = frame.clone();
+                } else if table.name == schema::DEPLOYMENT_COMMITS.name {
                     frame = with_derived_columns(&frame, &deployment_index, &commits)?;
+                    deployed = Some(frame.clone());
+                } else {
+                    let deployed = match &deployed {
+                        Some(frame) => frame.clone(),
+                        None => with_derived_columns(
+                            &empty_frame(&schema::DEPLOYMENT_COMMITS),
+                            &deployment_index,
+                            &commits,
+                        )?,
+                    };
+                    frame = with_link_columns(&frame, &issue_index, &deployment_index, &commits, &deployed)?;
                 }
                 partitions
                     .rows

@@ -471,6 +471,12 @@ pub const DERIVED_COMMITTED_AT: &str = "committed_at";
 /// joining 20M rows on the text id (docs/store.md).
 pub const DERIVED_DEPLOYMENT_ROW: &str = "deployment_row";
 
+/// The name of the derived column of `issue_commits` next to its `committed_at` (the commit's
+/// time in the issue's repository): the rows in `deployments.parquet` of the deployments of
+/// the issue's repository that list the commit in `deployment_commits` (docs/store.md). The
+/// feedback loop then reads the links alone, not every commit and deployed commit.
+pub const DERIVED_DEPLOYMENT_ROWS: &str = "deployment_rows";
+
 #[cfg(test)]
 mod tests {
     use super::*;
