@@ -49,24 +49,31 @@ pub fn present(tables: &Tables) -> Result<bool> {
     super::has_rows(&tables.issues, "issues")
 }
 
-/// The links of each issue to commits of its repository: `(issue_id, repo, sha)`, once each.
+/// The links of each issue to commits of its repository: `(issue_id, repo, sha)`.
 fn links(tables: &Tables) -> LazyFrame {
+    tables.issue_commits.clone().join(
+        tables.issues.clone().select([col(i::ID), col(i::REPO)]),
+        [col(l::ISSUE_ID)],
+        [col(i::ID)],
+        JoinArgs::new(JoinType::Inner),
+    )
+}
+
+/// Whether `issue_commits` has the store's derived columns (each link's commit time and the
+/// rows of the deployments that list it, docs/store.md).
+fn derived(tables: &Tables) -> bool {
+    use crate::table::schema::{DERIVED_COMMITTED_AT, DERIVED_DEPLOYMENT_ROWS};
     tables
         .issue_commits
         .clone()
-        .select([col(l::ISSUE_ID).alias(ISSUE), col(l::SHA)])
-        .unique(None, UniqueKeepStrategy::Any)
-        .join(
-            tables.issues.clone().select([col(i::ID), col(i::REPO)]),
-            [col(ISSUE)],
-            [col(i::ID)],
-            JoinArgs::new(JoinType::Inner),
-        )
+        .collect_schema()
+        .is_ok_and(|s| s.contains(DERIVED_COMMITTED_AT) && s.contains(DERIVED_DEPLOYMENT_ROWS))
 }
 
-/// The links, and the tables reduced to the linked commits, planned once for the deliveries
+/// The links, with each linked commit's time (`committed_us`, null when the commit is not in
+/// `commits`), and the tables reduced to the linked commits, planned once for the deliveries
 /// and the fix-only deployments: finding the linked shas among millions of commits and
-/// deployed commits is most of the feedback loop's cost (string hashing, perf at 2M commits).
+/// deployed commits is most of the feedback loop's cost, unless the store derived them.
 pub struct Linked {
     links: LazyFrame,
     /// `commits` and `deployment_commits` of the linked shas only: the pairs of lead time over
@@ -77,7 +84,13 @@ pub struct Linked {
 
 impl Linked {
     pub fn new(tables: &Tables) -> Linked {
-        let links = links(tables).cache();
+        if derived(tables) {
+            return Linked::from_derived(tables);
+        }
+        let links = links(tables)
+            .select([col(l::ISSUE_ID).alias(ISSUE), col(i::REPO), col(l::SHA)])
+            .unique(None, UniqueKeepStrategy::Any)
+            .cache();
         let shas = links
             .clone()
             .select([col(l::SHA)])
@@ -91,6 +104,54 @@ impl Linked {
         let mut linked = tables.clone();
         linked.commits = semi(&tables.commits, c::SHA);
         linked.deployment_commits = semi(&tables.deployment_commits, dc::SHA);
+        let links = links
+            .join(
+                linked
+                    .commits
+                    .clone()
+                    .select([col(c::REPO), col(c::SHA), micros(c::COMMITTED_AT).alias(COMMITTED)]),
+                [col(i::REPO), col(l::SHA)],
+                [col(c::REPO), col(c::SHA)],
+                JoinArgs::new(JoinType::Left),
+            )
+            .cache();
+        Linked { links, tables: linked }
+    }
+
+    /// From the derived columns: the links alone give the linked commits (their time) and
+    /// deployed commits (their deployments' rows), without reading `commits` or
+    /// `deployment_commits`. A sha linked by two issues of one repository appears twice in the
+    /// reduced tables; what reads them takes the first deployment or counts distinct shas.
+    fn from_derived(tables: &Tables) -> Linked {
+        use crate::table::schema::{DERIVED_COMMITTED_AT, DERIVED_DEPLOYMENT_ROW, DERIVED_DEPLOYMENT_ROWS};
+        let links = links(tables).cache();
+        let known = links.clone().filter(col(DERIVED_COMMITTED_AT).is_not_null());
+        let mut linked = tables.clone();
+        linked.commits = known
+            .clone()
+            .select([col(i::REPO).alias(c::REPO), col(l::SHA), col(DERIVED_COMMITTED_AT)])
+            .unique(None, UniqueKeepStrategy::Any);
+        linked.deployment_commits = known
+            .select([
+                null_of(DataType::String).alias(dc::DEPLOYMENT_ID),
+                col(l::SHA),
+                col(DERIVED_COMMITTED_AT),
+                col(DERIVED_DEPLOYMENT_ROWS).alias(DERIVED_DEPLOYMENT_ROW),
+            ])
+            .explode(
+                cols([DERIVED_DEPLOYMENT_ROW]),
+                ExplodeOptions {
+                    empty_as_null: false,
+                    keep_nulls: false,
+                },
+            )
+            .cache();
+        let links = links.select([
+            col(l::ISSUE_ID).alias(ISSUE),
+            col(i::REPO),
+            col(l::SHA),
+            micros(DERIVED_COMMITTED_AT).alias(COMMITTED),
+        ]);
         Linked { links, tables: linked }
     }
 }
@@ -123,22 +184,12 @@ pub fn deliveries(
                 .first()
                 .alias(SHIP_GROUP),
         ]);
-    let commits = linked
-        .commits
-        .clone()
-        .select([col(c::REPO), col(c::SHA), micros(c::COMMITTED_AT).alias(COMMITTED)]);
     let per_issue = links
         .clone()
         .join(
             shipped,
             [col(i::REPO), col(l::SHA)],
             [col(d::REPO), col(l::SHA)],
-            JoinArgs::new(JoinType::Left),
-        )
-        .join(
-            commits,
-            [col(i::REPO), col(l::SHA)],
-            [col(c::REPO), col(c::SHA)],
             JoinArgs::new(JoinType::Left),
         )
         .with_columns([
@@ -150,6 +201,7 @@ pub fn deliveries(
         ])
         .group_by([col(ISSUE)])
         .agg([
+            lit(true).first().alias(LINKED),
             col(IN_COMMITS).sum().alias(IN_COMMITS),
             col(SHIPPED).sum().alias(SHIPPED),
             col(SHIP_AT).filter(col(SHIPPED)).max().alias(SHIP_AT),
@@ -171,12 +223,6 @@ pub fn deliveries(
                 .join(" ", true)
                 .alias(COMMITS),
         ]);
-    let has_links = tables
-        .issue_commits
-        .clone()
-        .select([col(l::ISSUE_ID).alias(ISSUE)])
-        .unique(None, UniqueKeepStrategy::Any)
-        .with_column(lit(true).alias(LINKED));
     let delivered = col(IN_COMMITS)
         .gt(lit(0))
         .and(col(SHIPPED).eq(col(IN_COMMITS)))
@@ -210,8 +256,8 @@ pub fn deliveries(
                 .fill_null(lit(""))
                 .alias(REASON),
         ])
+        // Every link of a known issue is in `per_issue`: its issues are the linked ones.
         .join(per_issue, [col(i::ID)], [col(ISSUE)], JoinArgs::new(JoinType::Left))
-        .join(has_links, [col(i::ID)], [col(ISSUE)], JoinArgs::new(JoinType::Left))
         .join(
             repo_group,
             [col(i::REPO)],

@@ -8,11 +8,14 @@ use dora::analysis::{self, Context, GroupBy, PeriodKind};
 use dora::collect::csv::ReadOptions;
 use dora::collect::csv::mapping::Mapping;
 use dora::collect::{folder_files, read_files, tables_from_inputs};
+use dora::table::Tables;
+use polars::prelude::*;
 use proptest::prelude::*;
 
 use crate::fixture;
 
-fn compute(dir: &Path) -> Scorecard {
+/// The canonical tables of a CSV folder, as read (no derived column).
+fn read(dir: &Path) -> Tables<DataFrame> {
     let mapping = Mapping::default();
     let files = folder_files(dir, &mapping).expect("files");
     let options = ReadOptions {
@@ -22,8 +25,11 @@ fn compute(dir: &Path) -> Scorecard {
         only: None,
         progress: None,
     };
-    let inputs = read_files(&files, &options).expect("valid");
-    let tables = tables_from_inputs(&inputs).lazy();
+    tables_from_inputs(&read_files(&files, &options).expect("valid"))
+}
+
+fn compute(dir: &Path) -> Scorecard {
+    let tables = read(dir).lazy();
     let zone: chrono_tz::Tz = "America/Los_Angeles".parse().expect("zone");
     let ctx = Context {
         window: analysis::Window {
@@ -132,4 +138,61 @@ fn compute_tables(tables: &dora::table::Tables) -> dora::Result<Scorecard> {
         period: Some(PeriodKind::Month),
     };
     analysis::compute(tables, &ctx)
+}
+
+/// The feedback loop read from the derived columns of `issue_commits` (a store's, or
+/// `--input`'s) is the one joined from the canonical tables (a store written before the
+/// columns existed), with and without the derived columns of `deployment_commits`, and with
+/// and without `deployment_commits` rows (the time fallback), at every level.
+#[test]
+fn the_derived_links_give_the_figures_of_the_joins() {
+    use dora::table::schema::{commits as c, deployment_commits as dc, deployments as d};
+    let read = read(&fixture("feedback"));
+    // Every later deployment of a commit's repository lists it: several per commit.
+    let listed = read
+        .commits
+        .clone()
+        .lazy()
+        .join(
+            read.deployments.clone().lazy(),
+            [col(c::REPO)],
+            [col(d::REPO)],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .filter(col(d::DEPLOYED_AT).gt_eq(col(c::COMMITTED_AT)))
+        .select([col(d::ID).alias(dc::DEPLOYMENT_ID), col(c::SHA).alias(dc::SHA)])
+        .collect()
+        .expect("deployment_commits");
+    assert!(listed.height() > read.commits.height());
+    let at = |text: &str| dora::timestamp::parse(text, chrono_tz::UTC).expect("a timestamp");
+    for with_pairs in [false, true] {
+        let mut canonical = read.clone();
+        if with_pairs {
+            canonical.deployment_commits = listed.clone();
+        }
+        let derived = dora::store::with_derived_columns_of(canonical.clone()).expect("derived");
+        let mut pairs_only = derived.clone();
+        pairs_only.issue_commits = canonical.issue_commits.clone();
+        let (canonical, pairs_only, derived) = (canonical.lazy(), pairs_only.lazy(), derived.lazy());
+        for group_by in [None, Some(GroupBy::Repo), Some(GroupBy::Service)] {
+            for period in [None, Some(PeriodKind::Week)] {
+                for since in ["2026-03-02T00:00:00Z", "2026-01-01T00:00:00Z"] {
+                    let ctx = Context {
+                        window: analysis::Window {
+                            since: at(since),
+                            until: at("2026-03-16T00:00:00Z"),
+                        },
+                        zone: chrono_tz::UTC,
+                        environment: "production".into(),
+                        group_by,
+                        period,
+                    };
+                    let expected = analysis::compute(&canonical, &ctx).expect("joined");
+                    assert!(expected.overall.issues.as_ref().is_some_and(|i| i.bug.delivered > 0));
+                    assert_eq!(analysis::compute(&pairs_only, &ctx).expect("pairs derived"), expected);
+                    assert_eq!(analysis::compute(&derived, &ctx).expect("all derived"), expected);
+                }
+            }
+        }
+    }
 }
