@@ -485,29 +485,53 @@ pub(super) fn summarize(
             .enumerate()
             .map(|(n, p)| (Some(n as i64), p.end_utc.min(window.until))),
     );
-    let mut samples: HashMap<ScopeKey, Samples> = HashMap::new();
+    // Samples by scope index: the window's and each period's, overall then per group (see
+    // `Scopes`). An issue open over many periods adds a sample to each: indexes, not a map of
+    // string keys (1.1M issues over 26 weeks were 60M hashed, cloned keys).
+    let n_periods = periods.len();
+    let mut scopes = Scopes {
+        per_group: n_periods + 1,
+        samples: Vec::new(),
+        touched: Vec::new(),
+    };
+    scopes.grow(1);
+    let mut group_index: HashMap<Option<&str>, usize> = HashMap::new();
+    let mut group_names: Vec<Option<&str>> = Vec::new();
+    let mut keys: Vec<usize> = Vec::with_capacity(4);
     for row in 0..frame.height() {
         let kind = kind_index(kinds.get(row));
-        let group = groups.get(row).map(str::to_string);
-        let scopes = |period: Option<i64>| {
-            let mut keys = vec![(Scope::All, None)];
-            if grouped {
-                keys.push((Scope::Group(group.clone()), None));
+        let group = grouped.then(|| {
+            let name = groups.get(row);
+            *group_index.entry(name).or_insert_with(|| {
+                group_names.push(name);
+                group_names.len()
+            })
+        });
+        if let Some(g) = group {
+            scopes.grow(g + 1);
+        }
+        let keys_of = |keys: &mut Vec<usize>, period: Option<usize>| {
+            keys.clear();
+            keys.push(Scopes::index(0, period, n_periods));
+            if let Some(g) = group {
+                keys.push(Scopes::index(g, period, n_periods));
             }
-            if let Some(p) = period {
-                keys.push((Scope::All, Some(p)));
-                if grouped {
-                    keys.push((Scope::Group(group.clone()), Some(p)));
-                }
+        };
+        let with_period = |keys: &mut Vec<usize>, period: Option<i64>| {
+            keys_of(keys, None);
+            if let Some(p) = period.and_then(|p| usize::try_from(p).ok()) {
+                let overall = keys.clone();
+                keys_of(keys, Some(p));
+                keys.extend(overall);
             }
-            keys
         };
         let Some(created) = created.get(row) else { continue };
         if let Some(at) = delivered.get(row).filter(|t| in_window(*t)) {
             let lead = hours(at, created);
             let awaiting = last.get(row).map(|c| hours(at, c));
-            for key in scopes(period_of(at)) {
-                let s = &mut samples.entry(key).or_default().0[kind];
+            with_period(&mut keys, period_of(at));
+            for &key in &keys {
+                let s = scopes.kind(key, kind);
                 s.delivered += 1;
                 if lead >= 0.0 {
                     s.lead.push(lead);
@@ -521,8 +545,9 @@ pub(super) fn summarize(
         if let Some(at) = closed_at.filter(|t| in_window(*t))
             && (reasons.get(row) == Some("not_planned") || !linked.get(row).unwrap_or(false))
         {
-            for key in scopes(period_of(at)) {
-                samples.entry(key).or_default().0[kind].closed_without_fix += 1;
+            with_period(&mut keys, period_of(at));
+            for &key in &keys {
+                scopes.kind(key, kind).closed_without_fix += 1;
             }
         }
         // Open at the end of the window, and of each period (or at the window's end, if sooner).
@@ -531,24 +556,61 @@ pub(super) fn summarize(
             if !open_at(end) {
                 continue;
             }
-            let mut keys = vec![(Scope::All, period)];
-            if grouped {
-                keys.push((Scope::Group(group.clone()), period));
-            }
-            for key in keys {
-                samples.entry(key).or_default().0[kind]
-                    .open_ages
-                    .push(hours(end, created));
+            keys_of(&mut keys, period.and_then(|p| usize::try_from(p).ok()));
+            for &key in &keys {
+                scopes.kind(key, kind).open_ages.push(hours(end, created));
             }
         }
     }
-    Ok(samples
+    let key_of = |index: usize| {
+        let (group, slot) = (index / scopes.per_group, index % scopes.per_group);
+        let scope = if group == 0 {
+            Scope::All
+        } else {
+            Scope::Group(group_names[group - 1].map(str::to_string))
+        };
+        (scope, slot.checked_sub(1).map(|p| p as i64))
+    };
+    let touched = std::mem::take(&mut scopes.touched);
+    Ok(scopes
+        .samples
         .into_iter()
-        .map(|(key, Samples(kinds))| {
+        .zip(touched)
+        .enumerate()
+        .filter(|(_, (_, touched))| *touched)
+        .map(|(index, (Samples(kinds), _))| {
             let [bug, feature, other] = kinds.map(figures_of);
-            (key, IssueFigures { bug, feature, other })
+            (key_of(index), IssueFigures { bug, feature, other })
         })
         .collect())
+}
+
+/// The samples of every scope, by index: group 0 is the whole data, group `g` the `g`-th group
+/// met; within a group, slot 0 is the window and slot `1 + p` period `p`.
+struct Scopes {
+    per_group: usize,
+    samples: Vec<Samples>,
+    touched: Vec<bool>,
+}
+
+impl Scopes {
+    fn index(group: usize, period: Option<usize>, periods: usize) -> usize {
+        group * (periods + 1) + period.map_or(0, |p| p + 1)
+    }
+
+    /// Makes room for `groups` groups (the whole data included).
+    fn grow(&mut self, groups: usize) {
+        let len = groups * self.per_group;
+        if self.samples.len() < len {
+            self.samples.resize_with(len, Samples::default);
+            self.touched.resize(len, false);
+        }
+    }
+
+    fn kind(&mut self, index: usize, kind: usize) -> &mut KindSamples {
+        self.touched[index] = true;
+        &mut self.samples[index].0[kind]
+    }
 }
 
 fn figures_of(mut s: KindSamples) -> KindFigures {
