@@ -1,24 +1,27 @@
 -- Lead time by batch size: do deployments that ship fewer commits get them out faster?
--- Groups the window's deployments by how many commits each shipped.
-WITH sizes AS (
-    SELECT deployment_id, COUNT(*) AS commits
-    FROM changes
-    GROUP BY deployment_id
-),
-sized AS (
+-- Groups the window's deployments by how many commits each shipped, in DORA 2025's survey
+-- buckets (1, 2-10, 11-50, 51-100, more than 100), and gives their changes' lead time.
+WITH sized AS (
     SELECT
         c.deployment_id,
         c.lead_time_hours,
-        s.commits,
+        d.commits_shipped,
         CASE
-            WHEN s.commits = 1 THEN '1'
-            WHEN s.commits <= 5 THEN '2-5'
-            WHEN s.commits <= 20 THEN '6-20'
-            ELSE '21+'
+            WHEN d.commits_shipped = 1 THEN '1'
+            WHEN d.commits_shipped <= 10 THEN '2-10'
+            WHEN d.commits_shipped <= 50 THEN '11-50'
+            WHEN d.commits_shipped <= 100 THEN '51-100'
+            ELSE 'more than 100'
         END AS commits_per_deployment,
-        CASE WHEN s.commits = 1 THEN 1 WHEN s.commits <= 5 THEN 2 WHEN s.commits <= 20 THEN 3 ELSE 4 END AS bucket
+        CASE
+            WHEN d.commits_shipped = 1 THEN 1
+            WHEN d.commits_shipped <= 10 THEN 2
+            WHEN d.commits_shipped <= 50 THEN 3
+            WHEN d.commits_shipped <= 100 THEN 4
+            ELSE 5
+        END AS bucket
     FROM changes c
-    JOIN sizes s ON c.deployment_id = s.deployment_id
+    JOIN production_deployments d ON c.deployment_id = d.id
     WHERE c.counted
 )
 SELECT

@@ -224,6 +224,11 @@ pub struct ReportArgs {
     #[arg(long, value_name = "DIR")]
     pub template: Option<PathBuf>,
     #[command(flatten)]
+    pub standing: StandingArgs,
+    /// Estimate the yearly cost of instability at this cost of an hour of downtime
+    #[arg(long, value_name = "AMOUNT", value_parser = positive_amount)]
+    pub downtime_cost_per_hour: Option<f64>,
+    #[command(flatten)]
     pub step_summary: StepSummaryArgs,
 }
 
@@ -253,6 +258,8 @@ pub struct BadgeArgs {
     /// Badges of one repository only
     #[arg(long, value_name = "OWNER/NAME")]
     pub repo: Option<String>,
+    #[command(flatten)]
+    pub standing: StandingArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -439,6 +446,35 @@ pub struct WindowArgs {
     pub as_of: Option<String>,
 }
 
+/// How figures are rated and what they are compared with (`metrics`, `report`, `badge`). A flag
+/// wins over the `[metrics]` section of dora.toml.
+#[derive(Debug, Args)]
+pub struct StandingArgs {
+    /// Rate figures by DORA's Quick Check (2025: its answer and a score of 0-10) or by the 2023
+    /// report's levels (elite, high, medium, low) [default: 2025]
+    #[arg(long, value_enum, value_name = "YEAR")]
+    pub levels: Option<crate::analysis::levels::LevelScale>,
+    #[arg(
+        long,
+        value_name = "NAME",
+        conflicts_with = "org_size",
+        help = "Compare the Quick Check scores with one industry's 2025 means: technology, \
+                financial_services, ... (docs/metrics.md lists them) [default: all industries]"
+    )]
+    pub industry: Option<String>,
+    #[arg(
+        long,
+        value_name = "NAME",
+        help = "Compare the Quick Check scores with one organization size's 2025 means: solo, \
+                fewer_than_10, fewer_than_100, fewer_than_500, fewer_than_1000, fewer_than_5000, \
+                fewer_than_10000, more_than_9999"
+    )]
+    pub org_size: Option<String>,
+    /// Settings file with a `[metrics]` section [default: dora.toml, when there is one]
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum By {
     Repo,
@@ -470,7 +506,23 @@ pub struct MetricsArgs {
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     #[command(flatten)]
+    pub standing: StandingArgs,
+    /// Estimate the yearly cost of instability at this cost of an hour of downtime (DORA's ROI
+    /// model): deployments a year x change failure rate x recovery hours x this
+    #[arg(long, value_name = "AMOUNT", value_parser = positive_amount)]
+    pub downtime_cost_per_hour: Option<f64>,
+    #[command(flatten)]
     pub step_summary: StepSummaryArgs,
+}
+
+/// A cost: a finite number, at least 0.
+fn positive_amount(value: &str) -> Result<f64, String> {
+    match value.trim().parse::<f64>() {
+        Ok(x) if x.is_finite() && x >= 0.0 => Ok(x),
+        _ => Err(format!(
+            "expected an amount of money, a number of at least 0, like 10000 (got `{value}`)"
+        )),
+    }
 }
 
 #[derive(Debug, Args)]

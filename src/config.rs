@@ -1,4 +1,5 @@
-//! `dora.toml`: the settings of `dora collect github`, so a weekly job is one command.
+//! `dora.toml`: settings a team writes once, so a weekly job is one command: those of
+//! `dora collect github`, and how `dora metrics`, `report` and `badge` rate the figures.
 //!
 //! ```toml
 //! [github]
@@ -19,6 +20,11 @@
 //! [github.repo."acme/web"]             # per repository
 //! deployments_from = "releases"
 //! prereleases = false
+//!
+//! [metrics]
+//! levels = "2025"                      # or "2023"
+//! industry = "technology"              # or org_size = "fewer_than_1000"
+//! downtime_cost_per_hour = 10000
 //! ```
 //!
 //! A flag on the command line wins over the file; a repository's section wins over `[github]`.
@@ -64,10 +70,24 @@ pub struct GithubSettings {
     pub repo: BTreeMap<String, RepoSettings>,
 }
 
+/// How the figures are rated and costed (`dora metrics`, `report`, `badge`).
 #[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// `2023` or `2025`.
+    pub levels: Option<String>,
+    pub industry: Option<String>,
+    pub org_size: Option<String>,
+    pub downtime_cost_per_hour: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct FileConfig {
     #[serde(default)]
     pub github: GithubSettings,
+    #[serde(default)]
+    pub metrics: MetricsSettings,
 }
 
 /// The settings file: `path` when given (it must exist), else `dora.toml` in the working
@@ -142,5 +162,10 @@ mod tests {
             toml::from_str::<FileConfig>("[github]\nrepoz = []").is_err(),
             "typos are errors"
         );
+        let metrics: FileConfig =
+            toml::from_str("[metrics]\nlevels = \"2023\"\ndowntime_cost_per_hour = 2500.5").unwrap();
+        assert_eq!(metrics.metrics.levels.as_deref(), Some("2023"));
+        assert_eq!(metrics.metrics.downtime_cost_per_hour, Some(2500.5));
+        assert!(toml::from_str::<FileConfig>("[metric]\nlevels = \"2023\"").is_err());
     }
 }

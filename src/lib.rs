@@ -26,6 +26,7 @@ pub mod analysis;
 pub mod cli;
 pub mod collect;
 pub mod commands;
+pub mod config;
 pub mod error;
 pub mod generate;
 pub mod output;

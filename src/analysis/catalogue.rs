@@ -8,8 +8,9 @@
 //! [`Metric::spec`]; adding a metric is one variant, one entry here, and the analysis file that
 //! computes its figures.
 
-use super::figures::{Figures, KindFigures, Rollouts};
+use super::figures::{ChangesPerDeployment, Figures, KindFigures, Rollouts};
 use super::levels::Level;
+use super::quick_check::Measure;
 
 /// A metric dora reports (and `dora explain` takes as its argument).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -145,6 +146,8 @@ pub struct Spec {
     pub explain_also: &'static [Field],
     /// The name of its level, for the metrics the DORA report defines levels for.
     pub level_key: Option<LevelKey>,
+    /// Its measure in DORA's Quick Check (2025), for the five the Quick Check scores.
+    pub quick_check: Option<Measure>,
     pub section: Section,
 }
 
@@ -324,6 +327,66 @@ pub const ROLLOUT_FIELDS: &[BlockField<Rollouts>] = &[
     ),
 ];
 
+/// Batch size: commits shipped per deployment, JSON `batch_size.changes_per_deployment`, CSV
+/// `batch_<csv>`. The size classes are [`super::batch_size::CLASSES`].
+pub const BATCH_FIELDS: &[BlockField<ChangesPerDeployment>] = &[
+    block_field(
+        |b| Cell::Count(b.deployments),
+        Some(CHANGES_PER_DEPLOYMENT),
+        "deployments",
+        "deployments",
+    ),
+    block_field(
+        |b| Cell::Number(b.median),
+        Some(CHANGES_PER_DEPLOYMENT),
+        "median",
+        "median_commits",
+    ),
+    block_field(
+        |b| Cell::Count(b.by_size[0]),
+        Some(CHANGES_PER_DEPLOYMENT),
+        "none",
+        "deployments_none",
+    ),
+    block_field(
+        |b| Cell::Count(b.by_size[1]),
+        Some(CHANGES_PER_DEPLOYMENT),
+        "1",
+        "deployments_1",
+    ),
+    block_field(
+        |b| Cell::Count(b.by_size[2]),
+        Some(CHANGES_PER_DEPLOYMENT),
+        "2_10",
+        "deployments_2_10",
+    ),
+    block_field(
+        |b| Cell::Count(b.by_size[3]),
+        Some(CHANGES_PER_DEPLOYMENT),
+        "11_50",
+        "deployments_11_50",
+    ),
+    block_field(
+        |b| Cell::Count(b.by_size[4]),
+        Some(CHANGES_PER_DEPLOYMENT),
+        "51_100",
+        "deployments_51_100",
+    ),
+    block_field(
+        |b| Cell::Count(b.by_size[5]),
+        Some(CHANGES_PER_DEPLOYMENT),
+        "over_100",
+        "deployments_over_100",
+    ),
+];
+
+const CHANGES_PER_DEPLOYMENT: &str = "changes_per_deployment";
+
+/// A scope's batch size as JSON.
+pub fn batch_json(f: &Figures) -> serde_json::Value {
+    block_json(BATCH_FIELDS, &f.changes_per_deployment)
+}
+
 const fn block_field<T>(
     read: fn(&T) -> Cell,
     object: Option<&'static str>,
@@ -462,6 +525,7 @@ static DEPLOYMENT_FREQUENCY: Spec = Spec {
     json_object: Some("deployment_frequency"),
     explain_also: &[],
     level_key: Some("deployment_frequency"),
+    quick_check: Some(Measure::DeploymentFrequency),
     section: Section::Dora,
 };
 
@@ -525,6 +589,7 @@ static LEAD_TIME: Spec = Spec {
     json_object: Some("lead_time_hours"),
     explain_also: &[],
     level_key: Some("lead_time"),
+    quick_check: Some(Measure::LeadTime),
     section: Section::Dora,
 };
 
@@ -555,6 +620,7 @@ static CHANGE_FAILURE_RATE: Spec = Spec {
     json_object: None,
     explain_also: &[DEPLOYMENTS],
     level_key: Some("change_failure_rate"),
+    quick_check: Some(Measure::ChangeFailureRate),
     section: Section::Dora,
 };
 
@@ -611,6 +677,7 @@ static TIME_TO_RESTORE: Spec = Spec {
     json_object: Some("time_to_restore_hours"),
     explain_also: &[UNATTRIBUTED_INCIDENTS],
     level_key: Some("time_to_restore"),
+    quick_check: None,
     section: Section::Dora,
 };
 
@@ -667,6 +734,7 @@ static RECOVERY_TIME: Spec = Spec {
     json_object: Some("failed_deployment_recovery_hours"),
     explain_also: &[],
     level_key: None,
+    quick_check: Some(Measure::FailedDeploymentRecovery),
     section: Section::Dora,
 };
 
@@ -697,6 +765,7 @@ static REWORK_RATE: Spec = Spec {
     json_object: None,
     explain_also: &[DEPLOYMENTS],
     level_key: None,
+    quick_check: Some(Measure::ReworkRate),
     section: Section::Dora,
 };
 
@@ -724,6 +793,7 @@ static ISSUE_LEAD_TIME: Spec = Spec {
     json_object: None,
     explain_also: &[],
     level_key: None,
+    quick_check: None,
     section: Section::FeedbackLoop,
 };
 
@@ -751,6 +821,7 @@ static OPEN_BUGS: Spec = Spec {
     json_object: None,
     explain_also: &[],
     level_key: None,
+    quick_check: None,
     section: Section::FeedbackLoop,
 };
 
@@ -778,6 +849,7 @@ static CATCH_RATE: Spec = Spec {
     json_object: None,
     explain_also: &[],
     level_key: None,
+    quick_check: None,
     section: Section::ProgressiveDelivery,
 };
 
@@ -805,6 +877,7 @@ static ROLLOUT_TIME: Spec = Spec {
     json_object: None,
     explain_also: &[],
     level_key: None,
+    quick_check: None,
     section: Section::ProgressiveDelivery,
 };
 

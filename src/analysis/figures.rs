@@ -45,6 +45,19 @@ pub struct Frequency {
     pub days_with_deployments: u64,
 }
 
+/// Changes per deployment, DORA 2025's batch size: the completed production deployments of a
+/// scope by how many commits each shipped (its lead-time pairs, negative ones too).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ChangesPerDeployment {
+    /// Completed production deployments.
+    pub deployments: u64,
+    /// Median commits shipped per deployment (those that shipped none included).
+    pub median: Option<f64>,
+    /// Deployments that shipped no commit, 1, 2-10, 11-50, 51-100, more than 100: the 2025
+    /// survey's buckets ([`super::batch_size::CLASSES`]) after `none`.
+    pub by_size: [u64; 6],
+}
+
 /// Performance levels from the DORA 2023 report; `None` where the figure is unknown.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Levels {
@@ -139,6 +152,8 @@ pub struct Figures {
     pub rollouts: Option<Rollouts>,
     /// Where the scope stands on DORA's Quick Check (2025).
     pub quick_check: super::quick_check::QuickCheck,
+    /// Batch size: commits shipped per deployment.
+    pub changes_per_deployment: ChangesPerDeployment,
 }
 
 /// One period (day, ISO week or month in the report's time zone).
@@ -224,6 +239,12 @@ pub struct Scorecard {
     pub inputs: Option<Inputs>,
     /// The lead time breakdown over the whole window, when pull request data exists.
     pub pull_requests: Option<Breakdown>,
+    /// The Quick Check means the scores are compared with (`--industry`, `--org-size`).
+    pub benchmark: super::quick_check::Benchmark,
+    /// The scale ratings are shown on (`--levels`).
+    pub level_scale: super::levels::LevelScale,
+    /// The yearly cost of instability, when a downtime cost per hour is given.
+    pub instability_cost: Option<super::cost::InstabilityCost>,
 }
 
 /// Where the levels come from, printed with them.

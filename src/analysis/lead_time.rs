@@ -6,6 +6,7 @@
 
 use polars::prelude::*;
 
+use super::batch_size::BatchSummaries;
 use super::quantiles::{self, Buckets, Summaries};
 use super::{AT, COMMITTED, GROUP, PERIOD, asof, hours, micros, production};
 use crate::error::{PolarsContext, Result};
@@ -118,8 +119,9 @@ pub enum FigureInput<T> {
     /// production deployments (row, time, group, period), and every deployed commit's (row, commit
     /// time). No join: each commit finds its deployment by position.
     ByRow { deployments: T, commits: T },
-    /// The pairs as joined by [`pairs`], reduced to (group, period, hours).
-    Pairs(T),
+    /// The window's production deployments (id, group, period), and the pairs as joined by
+    /// [`pairs`], reduced to (group, period, hours, deployment id).
+    Pairs { deployments: T, pairs: T },
 }
 
 /// The plans behind the lead-time figures of the window (`in_window` on `AT`). `production`
@@ -142,11 +144,18 @@ pub fn figure_input(tables: &Tables, production: &LazyFrame, mapped: bool, in_wi
             ]),
         };
     }
-    FigureInput::Pairs(pairs(tables, production, mapped, true).filter(in_window).select([
-        group_code(),
-        col(PERIOD),
-        hours(col(AT), col(COMMITTED)).alias(HOURS),
-    ]))
+    FigureInput::Pairs {
+        deployments: production
+            .clone()
+            .filter(in_window.clone().and(col(production::COMPLETED)))
+            .select([col(d::ID), group_code(), col(PERIOD)]),
+        pairs: pairs(tables, production, mapped, true).filter(in_window).select([
+            group_code(),
+            col(PERIOD),
+            hours(col(AT), col(COMMITTED)).alias(HOURS),
+            col(d::ID),
+        ]),
+    }
 }
 
 /// Dense indexes for the group codes of the facts.
@@ -204,14 +213,17 @@ fn bucket_of(groups: &GroupIndex, periods: usize, code: Option<u32>, period: Opt
 }
 
 /// Counts and quantiles of the window's lead times at the wanted levels, from the collected
-/// [`figure_input`]. `periods`: the number of periods (1 without periods, whose period is null).
+/// [`figure_input`], and the batch sizes of its deployments (the commits each shipped: its
+/// pairs). `periods`: the number of periods (1 without periods, whose period is null).
 pub fn summarize(
     input: &FigureInput<DataFrame>,
     groups: &GroupIndex,
     periods: usize,
     levels: quantiles::Levels,
-) -> Result<Summaries> {
+) -> Result<(Summaries, BatchSummaries)> {
     let ctx = || "failed to compute lead time".to_string();
+    // Each window deployment's bucket and the commits it shipped.
+    let mut shipped: Vec<(usize, u32)> = Vec::new();
     let buckets = match input {
         FigureInput::ByRow { deployments, commits } => {
             // Each production deployment of the window, by row: its bucket and time.
@@ -237,6 +249,20 @@ pub fn summarize(
                 .and_then(|c| c.u32().cloned())
                 .context(ctx)?;
             let committed = commits.column(COMMITTED).and_then(|c| c.i64().cloned()).context(ctx)?;
+            let mut per_row = vec![0u32; size];
+            for (row, committed) in rows.iter().zip(committed.iter()) {
+                if let (Some(row), Some(_)) = (row, committed)
+                    && let Some(n) = per_row.get_mut(row as usize)
+                {
+                    *n += 1;
+                }
+            }
+            shipped = deployment
+                .iter()
+                .zip(&per_row)
+                .filter(|((bucket, _), _)| *bucket != u32::MAX)
+                .map(|((bucket, _), n)| (*bucket as usize, *n))
+                .collect();
             Buckets::build(groups.len, periods, |place| {
                 for (row, committed) in rows.iter().zip(committed.iter()) {
                     let (Some(row), Some(committed)) = (row, committed) else {
@@ -255,7 +281,23 @@ pub fn summarize(
                 }
             })
         }
-        FigureInput::Pairs(pairs) => {
+        FigureInput::Pairs { deployments, pairs } => {
+            let ids = pairs.column(d::ID).and_then(|c| c.str().cloned()).context(ctx)?;
+            let mut per_id: std::collections::HashMap<&str, u32> = std::collections::HashMap::new();
+            for id in ids.iter().flatten() {
+                *per_id.entry(id).or_default() += 1;
+            }
+            let window_ids = deployments.column(d::ID).and_then(|c| c.str().cloned()).context(ctx)?;
+            let window_codes = deployments
+                .column(GROUP_CODE)
+                .and_then(|c| c.u32().cloned())
+                .context(ctx)?;
+            let window_periods = deployments.column(PERIOD).and_then(|c| c.i64().cloned()).context(ctx)?;
+            for ((id, code), period) in window_ids.iter().zip(window_codes.iter()).zip(window_periods.iter()) {
+                if let (Some(id), Some(bucket)) = (id, bucket_of(groups, periods, code, period)) {
+                    shipped.push((bucket, per_id.get(id).copied().unwrap_or(0)));
+                }
+            }
             let codes = pairs.column(GROUP_CODE).and_then(|c| c.u32().cloned()).context(ctx)?;
             let period = pairs.column(PERIOD).and_then(|c| c.i64().cloned()).context(ctx)?;
             let hours = pairs.column(HOURS).and_then(|c| c.f64().cloned()).context(ctx)?;
@@ -268,7 +310,8 @@ pub fn summarize(
             })
         }
     };
-    Ok(buckets.summarize(&QUANTILES, levels))
+    let batches = super::batch_size::summarize(&shipped, groups.len, periods, levels);
+    Ok((buckets.summarize(&QUANTILES, levels), batches))
 }
 
 /// The window's pairs with their lead time in hours (negative ones kept, to be counted).

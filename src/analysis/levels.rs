@@ -23,6 +23,37 @@ impl Level {
     }
 }
 
+/// Which scale `dora` rates a team's figures on where it shows a rating (tables, the report,
+/// badges): `--levels`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum LevelScale {
+    /// Elite, high, medium or low: the DORA 2023 report's clusters
+    #[value(name = "2023")]
+    Dora2023,
+    /// DORA's Quick Check (2025): the answer a team's figures give and its score, 0 to 10
+    #[default]
+    #[value(name = "2025")]
+    QuickCheck2025,
+}
+
+impl LevelScale {
+    /// What the ratings are, printed with them.
+    pub fn source(self) -> &'static str {
+        match self {
+            LevelScale::Dora2023 => crate::analysis::figures::LEVELS_SOURCE,
+            LevelScale::QuickCheck2025 => "DORA Quick Check 2025 (dora.dev): scores 0-10",
+        }
+    }
+
+    /// The heading of the rating column.
+    pub fn heading(self) -> &'static str {
+        match self {
+            LevelScale::Dora2023 => "level (DORA 2023)",
+            LevelScale::QuickCheck2025 => "Quick Check 2025",
+        }
+    }
+}
+
 const DAY_HOURS: f64 = 24.0;
 const WEEK_HOURS: f64 = 7.0 * DAY_HOURS;
 

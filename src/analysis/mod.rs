@@ -9,8 +9,10 @@
 //! (tens of millions), is reduced by Polars to (group, period, hours) and summarized by
 //! [`quantiles`], in one buffer instead of a gather per group, quantile and level.
 
+pub mod batch_size;
 pub mod catalogue;
 pub mod change_failure;
+pub mod cost;
 pub mod explain;
 pub mod figures;
 pub mod gates;
@@ -407,7 +409,7 @@ pub fn compute(tables: &Tables, ctx: &Context) -> Result<Scorecard> {
         lead_time::FigureInput::ByRow { deployments, commits } => {
             plans.extend([deployments.clone(), commits.clone()]);
         }
-        lead_time::FigureInput::Pairs(pairs) => plans.push(pairs.clone()),
+        lead_time::FigureInput::Pairs { deployments, pairs } => plans.extend([deployments.clone(), pairs.clone()]),
     }
     if with_issues {
         plans.push(issues.clone());
@@ -424,7 +426,10 @@ pub fn compute(tables: &Tables, ctx: &Context) -> Result<Scorecard> {
             deployments: next(),
             commits: next(),
         },
-        lead_time::FigureInput::Pairs(_) => lead_time::FigureInput::Pairs(next()),
+        lead_time::FigureInput::Pairs { .. } => lead_time::FigureInput::Pairs {
+            deployments: next(),
+            pairs: next(),
+        },
     };
     read_lead_time(
         &lead_time_input,
@@ -529,6 +534,9 @@ pub fn compute(tables: &Tables, ctx: &Context) -> Result<Scorecard> {
         },
         inputs: None,
         pull_requests: pull_requests::breakdown(tables, &production_all, mapped, window)?,
+        benchmark: quick_check::Benchmark::default(),
+        level_scale: levels::LevelScale::default(),
+        instability_cost: None,
     })
 }
 
@@ -733,7 +741,7 @@ fn read_lead_time(
         group_period: levels.contains(&(true, true)),
     };
     let periods = if levels.period { periods } else { 1 };
-    let summaries = lead_time::summarize(input, &groups, periods, levels)?;
+    let (summaries, batches) = lead_time::summarize(input, &groups, periods, levels)?;
     let lead_time = |s: &quantiles::Summary| LeadTime {
         count: s.count as u64,
         median: s.quantiles.first().copied().flatten(),
@@ -758,6 +766,21 @@ fn read_lead_time(
         set((group_name(b / periods), Some((b % periods) as i64)), s);
     }
     scopes.entry((Scope::All, None)).or_default().lead_time_hours = overall;
+    let mut set = |key: ScopeKey, b: &figures::ChangesPerDeployment| {
+        if b.deployments > 0 {
+            scopes.entry(key).or_default().changes_per_deployment = b.clone();
+        }
+    };
+    for (g, b) in batches.group.iter().enumerate() {
+        set((group_name(g), None), b);
+    }
+    for (p, b) in batches.period.iter().enumerate() {
+        set((Scope::All, Some(p as i64)), b);
+    }
+    for (i, b) in batches.group_period.iter().enumerate() {
+        set((group_name(i / periods), Some((i % periods) as i64)), b);
+    }
+    scopes.entry((Scope::All, None)).or_default().changes_per_deployment = batches.overall;
     Ok(())
 }
 

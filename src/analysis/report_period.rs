@@ -134,6 +134,12 @@ pub struct Digest {
     /// With issue data: the bugs delivered in the period, slowest first, and the bugs open at
     /// its end, oldest first (the first [`LISTED_BUGS`] of each).
     pub bugs: Option<(DataFrame, DataFrame)>,
+    /// The Quick Check means the period's scores are compared with.
+    pub benchmark: super::quick_check::Benchmark,
+    /// The scale the headline rates the figures on.
+    pub level_scale: super::levels::LevelScale,
+    /// The period's cost of instability, when a downtime cost per hour is given.
+    pub instability_cost: Option<super::cost::InstabilityCost>,
 }
 
 /// How many delivered and open bugs the report lists.
@@ -287,5 +293,8 @@ pub fn digest(
         failed_deployments,
         incidents,
         lead_times,
+        benchmark: super::quick_check::Benchmark::default(),
+        level_scale: super::levels::LevelScale::default(),
+        instability_cost: None,
     })
 }

@@ -132,12 +132,20 @@ pub fn production_deployments(facts: &Facts, zone: Tz) -> Result<LazyFrame> {
     let recovered = when(col(change_failure::FAILED))
         .then(utc("recovered"))
         .otherwise(null_of(DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC))));
-    let frame = with_period_start(facts.deployments.clone(), facts)?.join(
-        incident_ids,
-        [col(d::ID)],
-        [col(ATTRIBUTED)],
-        JoinArgs::new(JoinType::Left),
-    );
+    // Batch size: the commits each shipped (its lead-time pairs, as `changes` lists them).
+    let shipped = facts
+        .changes
+        .clone()
+        .group_by([col(d::ID).alias(SHIPPED_ID)])
+        .agg([len().cast(DataType::Int64).alias(COMMITS_SHIPPED)]);
+    let frame = with_period_start(facts.deployments.clone(), facts)?
+        .join(
+            incident_ids,
+            [col(d::ID)],
+            [col(ATTRIBUTED)],
+            JoinArgs::new(JoinType::Left),
+        )
+        .join(shipped, [col(d::ID)], [col(SHIPPED_ID)], JoinArgs::new(JoinType::Left));
     Ok(frame.select([
         col(d::ID),
         col(d::REPO),
@@ -163,8 +171,13 @@ pub fn production_deployments(facts: &Facts, zone: Tz) -> Result<LazyFrame> {
         super::rollout_hours().alias(ROLLOUT_HOURS),
         col(d::EXPOSURE),
         col(d::URL),
+        col(COMMITS_SHIPPED).fill_null(lit(0i64)),
     ]))
 }
+
+/// The commits a deployment shipped, in `production_deployments`.
+pub const COMMITS_SHIPPED: &str = "commits_shipped";
+const SHIPPED_ID: &str = "shipped_deployment_id";
 
 /// A completed deployment's rollout time, in the views.
 pub const ROLLOUT_HOURS: &str = "rollout_hours";

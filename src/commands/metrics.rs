@@ -2,7 +2,7 @@
 
 use crate::analysis;
 use crate::cli::{GlobalArgs, MetricsArgs};
-use crate::commands::resolve::{METRIC_COLUMNS, Scope, csv_inputs, group_by};
+use crate::commands::resolve::{METRIC_COLUMNS, Scope, Standing, csv_inputs, group_by};
 use crate::commands::{ExitStatus, write_out};
 use crate::output;
 
@@ -11,6 +11,7 @@ pub fn run(global: &GlobalArgs, args: &MetricsArgs) -> anyhow::Result<ExitStatus
     // they are read and the metrics computed, so it costs (almost) no time. A store's is the
     // fingerprint of the snapshot the figures come from.
     let json = args.format == output::Format::Json;
+    let standing = Standing::resolve(&args.standing, args.downtime_cost_per_hour)?;
     let (report, inputs) = std::thread::scope(|threads| {
         let fingerprint = args
             .scope
@@ -35,6 +36,7 @@ pub fn run(global: &GlobalArgs, args: &MetricsArgs) -> anyhow::Result<ExitStatus
         (report, inputs)
     });
     let mut report = report?;
+    standing.apply(&mut report);
     if let Some(inputs) = inputs {
         report.inputs = Some(inputs?);
     }

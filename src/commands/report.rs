@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use crate::analysis::report_period::{self, ReportPeriod};
 use crate::analysis::{PeriodKind, window};
 use crate::cli::{GlobalArgs, ReportArgs};
-use crate::commands::resolve::{Scope, group_by};
+use crate::commands::resolve::{Scope, Standing, group_by};
 use crate::commands::{ExitStatus, append_step_summary, write_atomically};
 use crate::error::Error;
 use crate::output::report;
@@ -15,9 +15,10 @@ use crate::settings;
 use crate::timestamp;
 
 pub fn run(global: &GlobalArgs, args: &ReportArgs) -> anyhow::Result<ExitStatus> {
+    let standing = Standing::resolve(&args.standing, args.downtime_cost_per_hour)?;
     let scope = Scope::load(global, &args.scope, None)?;
     let period = period(args, &scope)?;
-    let digest = report_period::digest(
+    let mut digest = report_period::digest(
         &scope.tables,
         period,
         args.trend,
@@ -25,6 +26,7 @@ pub fn run(global: &GlobalArgs, args: &ReportArgs) -> anyhow::Result<ExitStatus>
         scope.environment(),
         args.by.map(group_by),
     )?;
+    standing.apply_to_digest(&mut digest);
     let context = report::context(&digest, args.png)?;
     let (markdown, html) = report::render(&context, args.template.as_deref())?;
 

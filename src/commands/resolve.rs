@@ -5,8 +5,10 @@
 use chrono_tz::Tz;
 
 use crate::analysis::figures::{Figures, Inputs, Scorecard};
+use crate::analysis::levels::LevelScale;
+use crate::analysis::quick_check::{Benchmark, Population};
 use crate::analysis::{self, Context, GroupBy, PeriodKind, Window};
-use crate::cli::{By, DataArgs, GlobalArgs, Period, ScopeArgs, WindowArgs};
+use crate::cli::{By, DataArgs, GlobalArgs, Period, ScopeArgs, StandingArgs, WindowArgs};
 use crate::collect::csv::ReadOptions;
 use crate::collect::csv::mapping::Mapping;
 use crate::collect::{folder_files, read_files, tables_from_inputs};
@@ -204,5 +206,79 @@ pub fn period_kind(period: Period) -> PeriodKind {
         Period::Day => PeriodKind::Day,
         Period::Week => PeriodKind::Week,
         Period::Month => PeriodKind::Month,
+    }
+}
+
+/// How a command rates the figures and what it compares them with: `--levels`, `--industry` or
+/// `--org-size`, and the downtime cost; a flag wins over the `[metrics]` section of dora.toml.
+#[derive(Debug, Clone, Copy)]
+pub struct Standing {
+    pub scale: LevelScale,
+    pub benchmark: Benchmark,
+    pub downtime_cost_per_hour: Option<f64>,
+}
+
+impl Standing {
+    pub fn resolve(args: &StandingArgs, downtime_cost_per_hour: Option<f64>) -> anyhow::Result<Self> {
+        let (file, path) = crate::config::load(args.config.as_deref())?;
+        let m = file.metrics;
+        let bad = |message: String| crate::error::Error::Config {
+            path: path.clone().unwrap_or_default(),
+            message,
+        };
+        let scale = match (args.levels, m.levels.as_deref()) {
+            (Some(scale), _) => scale,
+            (None, Some(value)) => <LevelScale as clap::ValueEnum>::from_str(value, true)
+                .map_err(|_| bad(format!("[metrics] levels = {value:?}: expected \"2023\" or \"2025\"")))?,
+            (None, None) => LevelScale::default(),
+        };
+        let flags = (args.industry.as_deref(), args.org_size.as_deref());
+        let row = match flags {
+            (None, None) => (m.industry.as_deref(), m.org_size.as_deref()),
+            given => given,
+        };
+        let benchmark = match row {
+            (Some(_), Some(_)) => {
+                return Err(bad(
+                    "[metrics] sets both industry and org_size: the benchmark is one row of one file".into(),
+                )
+                .into());
+            }
+            (Some(industry), None) => Benchmark::find(Population::Industry, industry)?,
+            (None, Some(size)) => Benchmark::find(Population::OrganizationSize, size)?,
+            (None, None) => Benchmark::default(),
+        };
+        let cost = downtime_cost_per_hour.or(m.downtime_cost_per_hour);
+        if let Some(c) = cost.filter(|c| !c.is_finite() || *c < 0.0) {
+            return Err(bad(format!(
+                "[metrics] downtime_cost_per_hour = {c}: expected a number of at least 0"
+            ))
+            .into());
+        }
+        Ok(Standing {
+            scale,
+            benchmark,
+            downtime_cost_per_hour: cost,
+        })
+    }
+
+    /// Sets the report's scale and benchmark, and its cost of instability (over the whole
+    /// window) when a downtime cost is given.
+    pub fn apply(&self, report: &mut Scorecard) {
+        report.level_scale = self.scale;
+        report.benchmark = self.benchmark;
+        report.instability_cost = self.cost_of(&report.overall);
+    }
+
+    /// The same for the delivery report's digest (its period's figures).
+    pub fn apply_to_digest(&self, digest: &mut analysis::report_period::Digest) {
+        digest.level_scale = self.scale;
+        digest.benchmark = self.benchmark;
+        digest.instability_cost = self.cost_of(&digest.current);
+    }
+
+    fn cost_of(&self, f: &Figures) -> Option<analysis::cost::InstabilityCost> {
+        self.downtime_cost_per_hour
+            .map(|per_hour| analysis::cost::of(f, per_hour))
     }
 }

@@ -1,34 +1,45 @@
-//! Shields-style SVG badges: a grey label and a value coloured by DORA level.
+//! Shields-style SVG badges: a grey label and a value coloured by its rating: the Quick Check
+//! score (2025) or the DORA 2023 level.
 
 use super::in_unit;
-use crate::analysis::catalogue::Metric;
+use crate::analysis::catalogue::{Metric, Spec};
 use crate::analysis::figures::Figures;
-use crate::analysis::levels::Level;
-use crate::output::shown;
+use crate::analysis::levels::LevelScale;
+use crate::output::{rating_step, shown};
 
 /// One badge per metric of the catalogue: (file name without `.svg`, the SVG). The feedback
 /// loop's only with issue data, progressive delivery's only with rollouts.
-pub fn badges(f: &Figures) -> Vec<(&'static str, String)> {
+pub fn badges(f: &Figures, scale: LevelScale) -> Vec<(&'static str, String)> {
     Metric::ALL
         .iter()
         .filter(|m| shown(m.spec().section, f))
         .map(|m| {
             let s = m.spec();
             let value = (s.value)(f).map(|v| in_unit(s.unit, v, |w| format!("{w:.1}/week")));
-            (s.id, svg(s.badge, value.as_deref(), (s.level)(f)))
+            let fill = if value.is_some() { color(s, f, scale) } else { NO_DATA };
+            (s.id, svg(s.badge, value.as_deref(), fill))
         })
         .collect()
 }
 
-/// Colours of shields.io's palette.
-fn color(level: Option<Level>, known: bool) -> &'static str {
-    match (level, known) {
-        (_, false) => "#9f9f9f",
-        (Some(Level::Elite), _) => "#44cc11",
-        (Some(Level::High), _) => "#97ca00",
-        (Some(Level::Medium), _) => "#dfb317",
-        (Some(Level::Low), _) => "#e05d44",
-        (None, true) => "#007ec6",
+/// Colours of shields.io's palette: grey without data, blue for a value the scale does not rate.
+const NO_DATA: &str = "#9f9f9f";
+const UNRATED: &str = "#007ec6";
+const GREEN: &str = "#44cc11";
+const YELLOWGREEN: &str = "#97ca00";
+const YELLOW: &str = "#dfb317";
+const ORANGE: &str = "#fe7d37";
+const RED: &str = "#e05d44";
+
+/// The colour of a known value, by its rating's step (see [`rating_step`]).
+fn color(spec: &Spec, f: &Figures, scale: LevelScale) -> &'static str {
+    match rating_step(spec, f, scale) {
+        Some(4) => GREEN,
+        Some(3) => YELLOWGREEN,
+        Some(2) => YELLOW,
+        Some(1) => ORANGE,
+        Some(_) => RED,
+        None => UNRATED,
     }
 }
 
@@ -52,10 +63,9 @@ fn escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// One badge. `value` is `None` when the figure is unknown (drawn grey as "no data").
-pub fn svg(label: &str, value: Option<&str>, level: Option<Level>) -> String {
+/// One badge, its value on `fill`. `value` is `None` when the figure is unknown ("no data").
+pub fn svg(label: &str, value: Option<&str>, fill: &str) -> String {
     let shown = value.unwrap_or("no data");
-    let fill = color(level, value.is_some());
     let lw = (text_width(label) + 12.0).round();
     let vw = (text_width(shown) + 12.0).round();
     let w = lw + vw;
@@ -70,23 +80,25 @@ pub fn svg(label: &str, value: Option<&str>, level: Option<Level>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analysis::levels::Level;
 
     #[test]
-    fn colour_by_level_and_escaping() {
-        let b = svg("lead time", Some("17.0 h"), Some(Level::Elite));
+    fn fill_text_and_escaping() {
+        let b = svg("lead time", Some("17.0 h"), GREEN);
         assert!(b.contains(r##"fill="#44cc11""##) && b.contains("lead time: 17.0 h"));
-        assert!(svg("x", None, None).contains("no data") && svg("x", None, None).contains("#9f9f9f"));
-        assert!(svg("a<b", Some("1"), None).contains("a&lt;b"));
-        assert!(svg("rework", Some("5%"), None).contains("#007ec6"));
+        assert!(svg("x", None, NO_DATA).contains("no data"));
+        assert!(svg("a<b", Some("1"), UNRATED).contains("a&lt;b"));
     }
 
     #[test]
     fn one_badge_per_metric_valued_in_its_unit() {
         let mut f = Figures::default();
         f.deployment_frequency.per_week = Some(3.3);
+        f.deployment_frequency.per_day = Some(3.3 / 7.0);
         f.lead_time_hours.median = Some(17.0);
         f.levels.lead_time = Some(Level::Elite);
-        let all = badges(&f);
+        f.quick_check = crate::analysis::quick_check::of(&f);
+        let all = badges(&f, LevelScale::Dora2023);
         let ids: Vec<&str> = all.iter().map(|(id, _)| *id).collect();
         assert_eq!(
             ids,
@@ -102,7 +114,7 @@ mod tests {
         assert!(all[0].1.contains("deployments: 3.3/week"), "{}", all[0].1);
         f.issues = Some(crate::analysis::figures::IssueFigures::default());
         f.issues.as_mut().expect("issues").bug.lead_time_hours.median = Some(50.0);
-        let with_issues = badges(&f);
+        let with_issues = badges(&f, LevelScale::Dora2023);
         assert_eq!(with_issues.len(), 8, "the feedback loop's, not progressive delivery's");
         assert!(
             with_issues[6].1.contains("bug lead time: 2.1 d"),
@@ -111,6 +123,12 @@ mod tests {
         );
         assert!(with_issues[7].1.contains("open bugs: 0"), "{}", with_issues[7].1);
         assert!(all[1].1.contains("lead time: 17.0 h") && all[1].1.contains("#44cc11"));
-        assert!(all[2].1.contains("change failure rate: no data"));
+        assert!(all[2].1.contains("change failure rate: no data") && all[2].1.contains(NO_DATA));
+        // 2025: 17 h is "less than one day", score 8: green; 3.3 a week is "between once per
+        // day and once per week", score 6; time to restore has no Quick Check score.
+        let scored = badges(&f, LevelScale::QuickCheck2025);
+        assert!(scored[1].1.contains(GREEN) && scored[0].1.contains(YELLOWGREEN));
+        f.time_to_restore_hours.median = Some(2.0);
+        assert!(badges(&f, LevelScale::QuickCheck2025)[3].1.contains(UNRATED));
     }
 }

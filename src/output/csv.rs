@@ -3,8 +3,9 @@
 
 use std::io::Write;
 
-use crate::analysis::catalogue::{Cell, Field, ISSUE_FIELDS, Metric, ROLLOUT_FIELDS, SCOPE_FIELDS, Spec};
+use crate::analysis::catalogue::{BATCH_FIELDS, Cell, Field, ISSUE_FIELDS, Metric, ROLLOUT_FIELDS, SCOPE_FIELDS, Spec};
 use crate::analysis::figures::{Figures, Scorecard};
+use crate::analysis::quick_check::Measure;
 use crate::output::level;
 use crate::table::schema;
 
@@ -21,6 +22,10 @@ fn header() -> Vec<String> {
         header.extend(ISSUE_FIELDS.iter().map(|field| format!("{kind}_{}", field.csv)));
     }
     header.extend(ROLLOUT_FIELDS.iter().map(|field| format!("rollouts_{}", field.csv)));
+    header.extend(BATCH_FIELDS.iter().map(|field| format!("batch_{}", field.csv)));
+    // The Quick Check (2025): each measure's score, then throughput, stability and overall.
+    header.extend(Measure::ALL.iter().map(|m| format!("quick_check_{}_score", m.key())));
+    header.extend(["quick_check_throughput", "quick_check_stability", "quick_check_overall"].map(String::from));
     header.push("time_zone".into());
     header
 }
@@ -57,7 +62,21 @@ fn cells(f: &Figures) -> impl Iterator<Item = String> + '_ {
     let rollouts = ROLLOUT_FIELDS
         .iter()
         .map(|field| f.rollouts.as_ref().map_or_else(String::new, |r| cell((field.read)(r))));
-    values.chain(levels).chain(feedback).chain(rollouts)
+    let q = &f.quick_check;
+    let scores = Measure::ALL
+        .iter()
+        .map(|m| q.rating(*m).1)
+        .chain([q.throughput, q.stability, q.overall])
+        .map(|s| cell(Cell::Number(s)));
+    let batch = BATCH_FIELDS
+        .iter()
+        .map(|field| cell((field.read)(&f.changes_per_deployment)));
+    values
+        .chain(levels)
+        .chain(feedback)
+        .chain(rollouts)
+        .chain(batch)
+        .chain(scores)
 }
 
 pub fn render(report: &Scorecard, out: &mut dyn Write) -> std::io::Result<()> {

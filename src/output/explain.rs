@@ -1,14 +1,16 @@
 //! `dora explain`'s heading: what is explained, the figure, and what the rows are, as text (table
 //! and Markdown) or as the JSON object the rows are written into.
 
+use std::fmt::Write as _;
 use std::io::Write;
 
 use polars::prelude::DataFrame;
 
 use super::frame::{self, FrameFormat};
-use super::summary_row;
+use super::{rating, summary_row};
 use crate::analysis::catalogue::Metric;
 use crate::analysis::figures::Figures;
+use crate::analysis::levels::LevelScale;
 use crate::timestamp;
 
 /// What is explained, the figure, and what the rows are.
@@ -26,7 +28,8 @@ pub struct Heading<'a> {
 
 impl Heading<'_> {
     pub fn text(&self, out: &mut dyn Write, markdown: bool) -> std::io::Result<()> {
-        let [name, value, sample, level] = summary_row(self.metric, self.figures);
+        let [name, value, sample, level] = summary_row(self.metric, self.figures, LevelScale::Dora2023);
+        let quick_check = rating(self.metric.spec(), self.figures, LevelScale::QuickCheck2025);
         let scope = self.repo.unwrap_or("all repositories");
         let strong = if markdown { "**" } else { "" };
         writeln!(
@@ -36,12 +39,14 @@ impl Heading<'_> {
             timestamp::format_utc(self.until),
             self.zone
         )?;
-        let level = if level == "-" {
-            String::new()
-        } else {
-            format!(" · level {level}")
-        };
-        writeln!(out, "{value} · {sample}{level}")?;
+        let mut rated = String::new();
+        if level != "-" {
+            let _ = write!(rated, " · DORA 2023 level {level}");
+        }
+        if quick_check != "-" {
+            let _ = write!(rated, " · Quick Check 2025 score {quick_check}");
+        }
+        writeln!(out, "{value} · {sample}{rated}")?;
         let more = if self.shown < self.total {
             format!("; first {} shown, `--limit 0` for all", self.shown)
         } else {

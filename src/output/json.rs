@@ -13,12 +13,12 @@ use std::io::Write;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::json;
 
-use crate::analysis::catalogue::{Cell, JsonKey, Metric, SCOPE_FIELDS, Spec, issues_json, rollouts_json};
+use crate::analysis::catalogue::{Cell, JsonKey, Metric, SCOPE_FIELDS, Spec, batch_json, issues_json, rollouts_json};
 use crate::analysis::figures::{Figures, Group, LEVELS_SOURCE, PeriodFigures, Scorecard};
 use crate::analysis::levels::Level;
 use crate::timestamp::format_utc;
 
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 pub fn render(report: &Scorecard, out: &mut dyn Write) -> std::io::Result<()> {
     serde_json::to_writer_pretty(&mut *out, &Artifact(report))?;
@@ -42,6 +42,8 @@ enum Entry<'a> {
     /// Progressive delivery (`null` without rollouts).
     Rollouts(&'a Figures),
     QuickCheck(&'a Figures),
+    /// Batch size.
+    Batch(&'a Figures),
     Periods(&'a [PeriodFigures]),
     Groups(&'a Scorecard),
     /// Small, rarely written parts (window, inputs, pull requests) go through `serde_json`.
@@ -79,6 +81,7 @@ impl Serialize for Entry<'_> {
             ),
             Entry::Issues(f) => issues_json(f).serialize(s),
             Entry::Rollouts(f) => rollouts_json(f).serialize(s),
+            Entry::Batch(f) => batch_json(f).serialize(s),
             // Through a `Value`, whose objects list their keys in order.
             Entry::QuickCheck(f) => serde_json::to_value(f.quick_check)
                 .map_err(serde::ser::Error::custom)?
@@ -140,6 +143,7 @@ fn figures(f: &Figures) -> Vec<(&'static str, Entry<'_>)> {
     entries.push(("levels", Entry::Levels(f)));
     entries.push(("issues", Entry::Issues(f)));
     entries.push(("rollouts", Entry::Rollouts(f)));
+    entries.push(("batch_size", Entry::Batch(f)));
     entries.push(("quick_check", Entry::QuickCheck(f)));
     entries
 }
@@ -168,7 +172,8 @@ impl Serialize for Artifact<'_> {
         });
         let inputs = json!(report.inputs);
         let pull_requests = json!(report.pull_requests);
-        let benchmark = json!(crate::analysis::quick_check::BENCHMARK_2025);
+        let benchmark = json!(report.benchmark);
+        let cost = json!(report.instability_cost);
         let overall = Sorted::new(figures(&report.overall));
         object(
             s,
@@ -183,6 +188,7 @@ impl Serialize for Artifact<'_> {
                 ("inputs", Entry::Value(&inputs)),
                 ("pull_requests", Entry::Value(&pull_requests)),
                 ("quick_check_benchmark", Entry::Value(&benchmark)),
+                ("instability_cost", Entry::Value(&cost)),
                 ("overall", Entry::Object(&overall)),
                 ("groups", Entry::Groups(report)),
                 ("periods", Entry::Periods(&report.periods)),

@@ -2,9 +2,11 @@
 
 use std::io::Write;
 
-use crate::analysis::figures::{LEVELS_SOURCE, Scorecard};
+use crate::analysis::figures::Scorecard;
+use crate::analysis::levels::LevelScale;
 use crate::output::{
-    breakdown_cells, breakdown_headings, feedback_rows, group_name, rollout_rows, summary_rows, window_line,
+    breakdown_cells, breakdown_headings, cost_line, feedback_rows, group_name, rollout_rows, standing_line,
+    summary_rows, window_line,
 };
 
 /// Escapes the characters that would break a table cell.
@@ -50,9 +52,21 @@ pub(crate) fn aligned_table<I: IntoIterator<Item = String>>(
 
 pub fn render(report: &Scorecard, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(out, "## DORA metrics\n\n{}\n", window_line(report))?;
-    let rows = summary_rows(&report.overall).into_iter().map(Vec::from).collect();
-    table(out, ["Metric", "Value", "Sample", "Level"].map(String::from), rows, 4)?;
-    writeln!(out, "\nLevels: {LEVELS_SOURCE}.")?;
+    let scale = report.level_scale;
+    let rows = summary_rows(&report.overall, scale)
+        .into_iter()
+        .map(Vec::from)
+        .collect();
+    let heading = match scale {
+        LevelScale::Dora2023 => "Level (DORA 2023)",
+        LevelScale::QuickCheck2025 => "Quick Check 2025",
+    };
+    table(out, ["Metric", "Value", "Sample", heading].map(String::from), rows, 4)?;
+    writeln!(out, "\n{}.", standing_line(report))?;
+    writeln!(out, "\n{}.", crate::output::batch_line(&report.overall))?;
+    if let Some(line) = cost_line(report) {
+        writeln!(out, "\n{line}.")?;
+    }
     if let Some(rows) = rollout_rows(&report.overall) {
         writeln!(out, "\n### Progressive delivery: failures caught during rollout\n")?;
         let rows = rows.into_iter().map(Vec::from).collect();

@@ -16,8 +16,10 @@ pub mod table;
 use std::fmt::Write as _;
 use std::io::Write;
 
-use crate::analysis::catalogue::{Metric, Section, Unit};
+use crate::analysis::catalogue::{Metric, Section, Spec, Unit};
 use crate::analysis::figures::Scorecard;
+use crate::analysis::levels::LevelScale;
+use crate::analysis::quick_check::answer_label;
 
 /// How `dora metrics` prints its report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -87,18 +89,15 @@ pub fn group_name(key: Option<&str>) -> &str {
 
 /// The summary rows (metric, value, sample, level) shared by the table and Markdown formats: one
 /// per metric, in [`Metric::ALL`]'s order.
-pub fn summary_rows(f: &crate::analysis::figures::Figures) -> Vec<[String; 4]> {
-    Metric::of(Section::Dora).map(|m| summary_row(m, f)).collect()
+pub fn summary_rows(f: &crate::analysis::figures::Figures, scale: LevelScale) -> Vec<[String; 4]> {
+    Metric::of(Section::Dora).map(|m| summary_row(m, f, scale)).collect()
 }
 
 /// Progressive delivery's rows (measure, value, sample), under the DORA table; `None` without
 /// rollouts.
 pub fn rollout_rows(f: &crate::analysis::figures::Figures) -> Option<Vec<[String; 3]>> {
     let r = f.rollouts.as_ref()?;
-    let row = |m: Metric| {
-        let [name, value, sample, _] = summary_row(m, f);
-        [name, value, sample]
-    };
+    let row = |m: Metric| summary_cells(m, f);
     let exposure = &r.exposure_at_abort;
     Some(vec![
         row(Metric::CatchRate),
@@ -166,8 +165,56 @@ pub fn feedback_rows(f: &crate::analysis::figures::Figures) -> Option<Vec<[Strin
     ])
 }
 
-/// One metric's summary row: its name, its value, what it is computed over, its level.
-pub fn summary_row(metric: Metric, f: &crate::analysis::figures::Figures) -> [String; 4] {
+/// One metric's summary row: its name, its value, what it is computed over, its rating on
+/// `scale`.
+pub fn summary_row(metric: Metric, f: &crate::analysis::figures::Figures, scale: LevelScale) -> [String; 4] {
+    let [name, value, sample] = summary_cells(metric, f);
+    [name, value, sample, rating(metric.spec(), f, scale)]
+}
+
+/// A metric's rating: its DORA 2023 level, or its Quick Check score and the answer its figures
+/// give (`-` where the scale rates no such metric, or without data).
+pub fn rating(spec: &Spec, f: &crate::analysis::figures::Figures, scale: LevelScale) -> String {
+    match scale {
+        LevelScale::Dora2023 => level((spec.level)(f)).into(),
+        LevelScale::QuickCheck2025 => {
+            let Some(measure) = spec.quick_check else {
+                return "-".into();
+            };
+            match f.quick_check.rating(measure) {
+                (_, None) => "-".into(),
+                (Some(choice), Some(score)) => match answer_label(measure, choice) {
+                    Some(label) => format!("{score:.1} · {label}"),
+                    None => format!("{score:.1}"),
+                },
+                (None, Some(score)) => format!("{score:.1}"),
+            }
+        }
+    }
+}
+
+/// A metric's rating as a step from 0 (worst) to 4 (best), for colours: the 2023 levels low,
+/// medium, high, elite are 0, 2, 3, 4; a Quick Check score is one step per 2 points (8 and up
+/// 4, under 2 0). `None`: not rated.
+pub fn rating_step(spec: &Spec, f: &crate::analysis::figures::Figures, scale: LevelScale) -> Option<u8> {
+    use crate::analysis::levels::Level;
+    match scale {
+        LevelScale::Dora2023 => (spec.level)(f).map(|l| match l {
+            Level::Elite => 4,
+            Level::High => 3,
+            Level::Medium => 2,
+            Level::Low => 0,
+        }),
+        LevelScale::QuickCheck2025 => {
+            let score = f.quick_check.rating(spec.quick_check?).1?;
+            #[expect(clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "0 to 4")]
+            Some((score / 2.0).floor().clamp(0.0, 4.0) as u8)
+        }
+    }
+}
+
+/// One metric's name, value and what it is computed over.
+fn summary_cells(metric: Metric, f: &crate::analysis::figures::Figures) -> [String; 3] {
     let lt = &f.lead_time_hours;
     let ttr = &f.time_to_restore_hours;
     let rec = &f.failed_deployment_recovery_hours;
@@ -179,7 +226,6 @@ pub fn summary_row(metric: Metric, f: &crate::analysis::figures::Figures) -> [St
             df.per_week
                 .map_or_else(|| "-".into(), |w| format!("{w:.2}/week ({:.2}/day)", w / 7.0)),
             format!("{} deployments on {} days", f.deployments, df.days_with_deployments),
-            level((spec.level)(f)).into(),
         ],
         Metric::LeadTime => {
             let mut sample = format!("{} commits", lt.count);
@@ -195,32 +241,27 @@ pub fn summary_row(metric: Metric, f: &crate::analysis::figures::Figures) -> [St
                     duration(lt.p90)
                 ),
                 sample,
-                level((spec.level)(f)).into(),
             ]
         }
         Metric::ChangeFailureRate => [
             spec.name.into(),
             percent(f.change_failure_rate),
             format!("{} of {} deployments", f.failed_deployments, f.deployments),
-            level((spec.level)(f)).into(),
         ],
         Metric::TimeToRestore => [
             spec.name.into(),
             format!("median {} · p90 {}", duration(ttr.median), duration(ttr.p90)),
             format!("{} resolved, {} open", ttr.count, ttr.open),
-            level((spec.level)(f)).into(),
         ],
         Metric::RecoveryTime => [
             spec.name.into(),
             format!("median {} · p90 {}", duration(rec.median), duration(rec.p90)),
             format!("{} recovered, {} open", rec.count, rec.open),
-            level((spec.level)(f)).into(),
         ],
         Metric::ReworkRate => [
             spec.name.into(),
             percent(f.rework_rate),
             format!("{} of {} deployments", f.rework_deployments, f.deployments),
-            level((spec.level)(f)).into(),
         ],
         Metric::IssueLeadTime => {
             let bug = f.issues.as_ref().map(|i| &i.bug.lead_time_hours);
@@ -232,7 +273,6 @@ pub fn summary_row(metric: Metric, f: &crate::analysis::figures::Figures) -> [St
                     duration(bug.and_then(|b| b.p90))
                 ),
                 format!("{} {}", (spec.sample)(f), spec.sample_noun),
-                "-".into(),
             ]
         }
         Metric::CatchRate => [
@@ -241,7 +281,6 @@ pub fn summary_row(metric: Metric, f: &crate::analysis::figures::Figures) -> [St
             f.rollouts.as_ref().map_or_else(String::new, |r| {
                 format!("{} caught, {} escaped", r.aborted, r.escaped_failures)
             }),
-            "-".into(),
         ],
         Metric::RolloutTime => {
             let r = f.rollouts.as_ref().map(|r| &r.rollout_time_hours);
@@ -253,7 +292,6 @@ pub fn summary_row(metric: Metric, f: &crate::analysis::figures::Figures) -> [St
                     duration(r.and_then(|r| r.p90))
                 ),
                 format!("{} {}", (spec.sample)(f), spec.sample_noun),
-                "-".into(),
             ]
         }
         Metric::OpenBugs => {
@@ -262,10 +300,77 @@ pub fn summary_row(metric: Metric, f: &crate::analysis::figures::Figures) -> [St
                 spec.name.into(),
                 bug.map_or_else(|| "-".into(), |b| b.open.to_string()),
                 format!("median age {}", duration(bug.and_then(|b| b.open_age_hours_median))),
-                "-".into(),
             ]
         }
     }
+}
+
+/// What the ratings are: the 2023 report's levels, or the Quick Check's scores with the team's
+/// overall, throughput and stability against the benchmark's.
+pub fn standing_line(report: &Scorecard) -> String {
+    match report.level_scale {
+        LevelScale::Dora2023 => format!("levels: {}", crate::analysis::figures::LEVELS_SOURCE),
+        LevelScale::QuickCheck2025 => {
+            let q = &report.overall.quick_check;
+            let b = &report.benchmark;
+            let score = |x: Option<f64>| x.map_or_else(|| "-".into(), |x| format!("{x:.1}"));
+            format!(
+                "scores: DORA Quick Check 2025 (dora.dev), 0-10: overall {} · throughput {} · stability {}; {} {:.1} · {:.1} · {:.1}",
+                score(q.overall),
+                score(q.throughput),
+                score(q.stability),
+                b.name,
+                b.overall,
+                b.throughput,
+                b.stability
+            )
+        }
+    }
+}
+
+/// Batch size (DORA 2025): "batch size: median 3 commits per deployment over 120 deployments
+/// (1: 10 · 2-10: 80 · ...)".
+pub fn batch_line(f: &crate::analysis::figures::Figures) -> String {
+    let b = &f.changes_per_deployment;
+    let labels = ["none", "1", "2-10", "11-50", "51-100", ">100"];
+    let classes: Vec<String> = labels
+        .iter()
+        .zip(b.by_size)
+        .map(|(label, n)| format!("{label}: {n}"))
+        .collect();
+    let median = match b.median {
+        None => "-".to_string(),
+        Some(1.0) => "1 commit".into(),
+        Some(m) => format!("{} commits", trim_number(m)),
+    };
+    format!(
+        "batch size: median {median} per deployment over {} deployments ({})",
+        b.deployments,
+        classes.join(" · ")
+    )
+}
+
+/// A number without a needless fraction: `3`, `2.5`.
+fn trim_number(x: f64) -> String {
+    if x.fract() == 0.0 {
+        format!("{x:.0}")
+    } else {
+        format!("{x:.1}")
+    }
+}
+
+/// The yearly cost of instability and its inputs, with a downtime cost per hour.
+pub fn cost_line(report: &Scorecard) -> Option<String> {
+    let c = report.instability_cost.as_ref()?;
+    let number = |x: Option<f64>, digits: usize| x.map_or_else(|| "-".into(), |x| format!("{x:.digits$}"));
+    Some(format!(
+        "cost of instability: {} a year = {} deployments a year x {} failing x {} to recover x {} an hour of downtime (DORA's ROI model)",
+        number(c.yearly_cost, 0),
+        number(c.deployments_per_year, 0),
+        percent(c.change_failure_rate),
+        duration(c.recovery_hours),
+        number(Some(c.downtime_cost_per_hour), 0)
+    ))
 }
 
 /// "Lead time breakdown over 12 pull requests: coding 5.0 h, pickup 2.0 h, ..." or `None`.
@@ -419,5 +524,8 @@ pub(crate) fn sample_scorecard() -> Scorecard {
         periods: vec![week(2, figures(3, 1, Some(2.0))), week(9, figures(1, 0, Some(30.0)))],
         inputs: None,
         pull_requests: None,
+        benchmark: crate::analysis::quick_check::Benchmark::default(),
+        level_scale: crate::analysis::levels::LevelScale::default(),
+        instability_cost: None,
     }
 }

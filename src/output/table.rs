@@ -4,9 +4,10 @@ use std::io::Write;
 
 use comfy_table::{Cell, CellAlignment, Table, presets::UTF8_FULL_CONDENSED};
 
-use crate::analysis::figures::{LEVELS_SOURCE, Scorecard};
+use crate::analysis::figures::Scorecard;
 use crate::output::{
-    breakdown_cells, breakdown_headings, feedback_rows, group_name, rollout_rows, summary_rows, window_line,
+    batch_line, breakdown_cells, breakdown_headings, cost_line, feedback_rows, group_name, rollout_rows, standing_line,
+    summary_rows, window_line,
 };
 
 fn new_table(headings: impl IntoIterator<Item = String>) -> Table {
@@ -26,12 +27,17 @@ fn right_align(t: &mut Table, from: usize) {
 
 pub fn render(report: &Scorecard, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(out, "DORA metrics, {}", window_line(report))?;
-    let mut t = new_table(["metric", "value", "sample", "level"].map(String::from));
-    for row in summary_rows(&report.overall) {
+    let scale = report.level_scale;
+    let mut t = new_table(["metric", "value", "sample", scale.heading()].map(String::from));
+    for row in summary_rows(&report.overall, scale) {
         t.add_row(row.map(Cell::new));
     }
     writeln!(out, "{t}")?;
-    writeln!(out, "levels: {LEVELS_SOURCE}")?;
+    writeln!(out, "{}", standing_line(report))?;
+    writeln!(out, "{}", batch_line(&report.overall))?;
+    if let Some(line) = cost_line(report) {
+        writeln!(out, "{line}")?;
+    }
     for (heading, rows) in [
         ("progressive delivery", rollout_rows(&report.overall)),
         ("feedback loop", feedback_rows(&report.overall)),

@@ -1,20 +1,9 @@
 //! `dora check`: thresholds as a CI gate (exit 0 / 1 / 2).
 
-use crate::{Sandbox, fixture};
+use crate::{Sandbox, fixture, on_basic};
 
 fn check(sandbox: &Sandbox, args: &[&str]) -> crate::Run {
-    let input = fixture("basic");
-    let mut all = vec![
-        "check",
-        "--input",
-        input.to_str().expect("utf-8"),
-        "--since",
-        "2026-03-01",
-        "--until",
-        "2026-03-16",
-    ];
-    all.extend(args);
-    sandbox.run(&all)
+    on_basic(sandbox, "check", args)
 }
 
 #[test]

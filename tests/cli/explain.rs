@@ -157,20 +157,7 @@ fn explain_equals_metrics_over_all_repositories() {
 #[test]
 fn the_table_shows_the_figure_and_the_rows_that_move_it_most() {
     let sandbox = Sandbox::new();
-    let input = fixture("basic");
-    let text = sandbox
-        .run(&[
-            "explain",
-            "lead-time",
-            "--input",
-            input.to_str().expect("utf-8"),
-            "--since",
-            "2026-03-01",
-            "--until",
-            "2026-03-16",
-            "--limit",
-            "3",
-        ])
+    let text = crate::on_basic(&sandbox, "explain", &["lead-time", "--limit", "3"])
         .success()
         .stdout();
     insta::assert_snapshot!("explain_lead_time_table", text);

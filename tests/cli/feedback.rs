@@ -137,7 +137,7 @@ fn without_issue_data_the_block_is_null_and_the_tables_say_nothing() {
     let j = metrics(&sandbox, &["--input", basic.to_str().expect("utf-8")]);
     assert_eq!(j["overall"]["issues"], Value::Null);
     assert_eq!(j["periods"][0]["issues"], Value::Null);
-    assert_eq!(j["schema_version"], 2);
+    assert_eq!(j["schema_version"], 3);
     let table = sandbox
         .run(&["metrics", "--input", basic.to_str().expect("utf-8")])
         .success()

@@ -120,7 +120,7 @@ proptest! {
         let dir = tempfile::tempdir().expect("temp");
         let path = dir.path().join("dora.toml");
         std::fs::write(&path, mutate(seed, &edits)).expect("write");
-        if let Err(e) = dora::collect::github::config::load(Some(&path)) {
+        if let Err(e) = dora::config::load(Some(&path)) {
             let message = format!("{e:#}");
             prop_assert!(message.contains("dora.toml"), "{message}");
         }

@@ -15,6 +15,7 @@
 
 mod browser;
 mod check;
+mod dora2025;
 mod explain;
 mod feedback;
 mod fuzz;
@@ -156,6 +157,23 @@ pub fn query_rows(sandbox: &Sandbox, sql: &str) -> Vec<Value> {
         .success()
         .json();
     j.as_array().expect("rows").clone()
+}
+
+/// `dora COMMAND --input fixtures/csv/basic --since 2026-03-01 --until 2026-03-16 EXTRA...`:
+/// a command on the basic fixture's hand-computed window (its notes.md).
+pub fn on_basic(sandbox: &Sandbox, command: &str, extra: &[&str]) -> Run {
+    let input = fixture("basic");
+    let mut args = vec![
+        command,
+        "--input",
+        input.to_str().expect("utf-8"),
+        "--since",
+        "2026-03-01",
+        "--until",
+        "2026-03-16",
+    ];
+    args.extend(extra);
+    sandbox.run(&args)
 }
 
 /// A float figure, compared with a tolerance.

@@ -30,7 +30,7 @@ fn basic_json_in(window: &[&str], extra: &[&str]) -> Value {
 fn basic_overall_figures() {
     let j = basic_json(&[]);
     let o = &j["overall"];
-    assert_eq!(j["schema_version"], 2);
+    assert_eq!(j["schema_version"], 3);
     assert_eq!(j["window"]["since"], "2026-03-01T00:00:00Z");
     assert_eq!(j["window"]["until"], "2026-03-16T00:00:00Z");
     assert_eq!(o["deployments"], 6);
@@ -506,6 +506,7 @@ fn json_artifact_matches_its_schema() {
         vec!["--by", "team", "--period", "month", "--tz", "Asia/Kolkata"],
         vec!["--by", "service", "--period", "day", "--input", sample],
         vec!["--since", "2020-01-01", "--until", "2020-02-01"],
+        vec!["--downtime-cost-per-hour", "10000", "--org-size", "solo"],
     ] {
         let mut args = vec!["metrics", "--format", "json"];
         if !extra.contains(&"--since") {

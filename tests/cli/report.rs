@@ -17,12 +17,13 @@ fn report(sandbox: &Sandbox, out: &Path, extra: &[&str]) -> crate::Run {
     sandbox.run(&args)
 }
 
-const CHARTS: [&str; 5] = [
+const CHARTS: [&str; 6] = [
     "deployments",
     "lead-time",
     "change-failure-rate",
     "time-to-restore",
     "lead-time-distribution",
+    "quick-check",
 ];
 
 #[test]
@@ -41,7 +42,9 @@ fn the_weekly_report_on_the_hand_computed_scenario() {
 
     // One file, nothing fetched: inline CSS and SVG, no script, no external reference.
     let html = std::fs::read_to_string(out.join("report.html")).expect("report.html");
-    assert_eq!(html.matches("<svg").count(), CHARTS.len());
+    // Every chart but the Quick Check's, which the page draws as bars of its own.
+    assert_eq!(html.matches("<svg").count(), CHARTS.len() - 1);
+    assert!(html.contains("Where you stand (DORA Quick Check, 2025)") && html.contains("class=\"bar\""));
     assert!(!html.contains("<script") && !html.contains("<link") && !html.contains("<img"));
     let external = html
         .match_indices("http")
@@ -179,7 +182,7 @@ fn github_step_summary() {
 }
 
 #[test]
-fn badges_are_coloured_by_level() {
+fn badges_are_coloured_by_rating() {
     let sandbox = Sandbox::new();
     let input = fixture("basic");
     let out = sandbox.path().join("badges");
@@ -204,11 +207,22 @@ fn badges_are_coloured_by_level() {
     };
     run(&[]);
     let badge = |name: &str| std::fs::read_to_string(out.join(format!("{name}.svg"))).expect("badge");
-    // basic: lead time 17 h (elite), change failure rate 33.3% (low), 2.8/week (high).
+    // basic, scored by the Quick Check (2025): lead time 17 h ("less than one day", 8: green),
+    // change failure rate 33.3% (6.7: yellow-green), 2.8/week ("between once per day and once
+    // per week", 6: yellow-green); time to restore has no Quick Check score (blue).
     assert!(badge("lead-time").contains("lead time: 17.0 h") && badge("lead-time").contains("#44cc11"));
-    assert!(badge("change-failure-rate").contains("33.3%") && badge("change-failure-rate").contains("#e05d44"));
+    assert!(badge("change-failure-rate").contains("33.3%") && badge("change-failure-rate").contains("#97ca00"));
     assert!(badge("deployment-frequency").contains("2.8/week") && badge("deployment-frequency").contains("#97ca00"));
-    assert!(badge("rework-rate").contains("16.7%"));
+    assert!(
+        badge("rework-rate").contains("16.7%") && badge("rework-rate").contains("#44cc11"),
+        "8.3: green"
+    );
+    assert!(badge("time-to-restore").contains("#007ec6"));
+    // The 2023 levels: 17 h elite, 33.3% low, 2.8/week high, a 2 h restore high.
+    run(&["--levels", "2023"]);
+    assert!(badge("lead-time").contains("#44cc11"));
+    assert!(badge("change-failure-rate").contains("#e05d44"));
+    assert!(badge("time-to-restore").contains("#97ca00"));
     run(&["--repo", "acme/web"]);
     assert!(
         badge("recovery-time").contains("no data"),

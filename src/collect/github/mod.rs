@@ -10,7 +10,6 @@
 //! against the rate limit.
 
 pub mod client;
-pub mod config;
 mod deployments;
 mod frames;
 mod incidents;

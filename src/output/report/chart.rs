@@ -99,6 +99,16 @@ pub enum Chart {
         x_label: String,
         values: Vec<f64>,
     },
+    /// Scores of 0 to 10, one bar per label, each with its benchmark drawn across it.
+    Scores {
+        title: String,
+        labels: Vec<String>,
+        /// The team's scores (`None`: no data, no bar).
+        scores: Vec<Option<f64>>,
+        /// What the benchmark is (`All industries mean`), and its value per label.
+        benchmark_name: String,
+        benchmark: Vec<f64>,
+    },
 }
 
 fn register_font() {
@@ -278,6 +288,38 @@ impl Chart {
                     (c > 0.0).then(|| Rectangle::new([(i as f64 - 0.45, 0.0), (i as f64 + 0.45, c)], BLUE.filled()))
                 });
                 chart.draw_series(bars)?;
+            }
+            Chart::Scores {
+                title,
+                labels,
+                scores,
+                benchmark_name,
+                benchmark,
+            } => {
+                let n = labels.len().max(1);
+                let mut chart = area(root, title, n, 10.0, 44.0, k)?;
+                mesh(&mut chart, labels, "score (0-10)", None, Scale::Count, k)?;
+                let bars = scores.iter().enumerate().filter_map(|(i, s)| {
+                    let s = (*s)?;
+                    Some(Rectangle::new(
+                        [(i as f64 - 0.3, 0.0), (i as f64 + 0.3, s)],
+                        BLUE.filled(),
+                    ))
+                });
+                chart
+                    .draw_series(bars)?
+                    .label("this team")
+                    .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], BLUE.filled()));
+                let style = ShapeStyle::from(&VERMILLION).stroke_width(px(3.0));
+                let marks = benchmark
+                    .iter()
+                    .enumerate()
+                    .map(|(i, b)| PathElement::new(vec![(i as f64 - 0.42, *b), (i as f64 + 0.42, *b)], style));
+                chart
+                    .draw_series(marks)?
+                    .label(benchmark_name.as_str())
+                    .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], VERMILLION.stroke_width(3)));
+                legend(&mut chart, k)?;
             }
         }
         Ok(())

@@ -15,8 +15,9 @@ pub mod chart;
 
 use super::{duration, in_unit};
 use crate::analysis::catalogue::{Metric, Unit};
-use crate::analysis::figures::{Figures, LEVELS_SOURCE};
-use crate::analysis::levels::Level;
+use crate::analysis::figures::Figures;
+use crate::analysis::levels::LevelScale;
+use crate::analysis::quick_check::{Measure, answer_label};
 use crate::analysis::report_period::Digest;
 use chart::{Chart, Scale, Series};
 
@@ -42,6 +43,9 @@ pub struct Headline {
     /// `better`, `worse`, `same`, or empty when not judged (unknown, or too few events).
     pub direction: &'static str,
     pub level: String,
+    /// The rating's step for colours, `rating-0` (worst) to `rating-4` (best); empty when not
+    /// rated.
+    pub rating_class: String,
     /// What the figure is computed over, e.g. `14 deployments`.
     pub sample: String,
     /// Set when the sample is too small to read a change into.
@@ -115,6 +119,14 @@ pub struct ReportContext {
     pub environment: String,
     pub dora_version: &'static str,
     pub levels_source: &'static str,
+    /// The heading of the headline's rating column.
+    pub level_heading: &'static str,
+    /// "Where you stand (DORA Quick Check, 2025)": the period's five scores and the benchmark.
+    pub quick_check: Option<QuickCheckPanel>,
+    /// The yearly cost of instability, with a downtime cost per hour.
+    pub instability_cost: Option<CostSection>,
+    /// Batch size: the period's deployments by the commits each shipped.
+    pub batch_size: BatchSection,
     pub lead_time_source: &'static str,
     pub headline: Vec<Headline>,
     pub group_by: Option<&'static str>,
@@ -137,6 +149,150 @@ pub struct ReportContext {
     pub charts: Vec<ChartRef>,
     /// "What users reported, and how fast the fix reached them", with issue data.
     pub feedback: Option<FeedbackSection>,
+}
+
+/// One Quick Check measure of the panel.
+#[derive(Debug, Serialize)]
+pub struct ScoreRow {
+    pub measure: &'static str,
+    /// The answer the figures give (`Less than one day`); empty for the two rates.
+    pub answer: String,
+    /// `8.0`, or `-` without data.
+    pub score: String,
+    pub benchmark: String,
+    /// The score and the benchmark as a share of the bar, 0 to 100 (HTML).
+    pub bar: Option<f64>,
+    pub mean: f64,
+}
+
+/// "Where you stand (DORA Quick Check, 2025)".
+#[derive(Debug, Serialize)]
+pub struct QuickCheckPanel {
+    /// The benchmark's row: `All industries`.
+    pub benchmark_name: &'static str,
+    /// The data file it comes from.
+    pub benchmark_file: &'static str,
+    pub rows: Vec<ScoreRow>,
+    /// Throughput, stability and overall: the team's and the benchmark's.
+    pub summary: Vec<ScoreRow>,
+    /// The bars (`charts/quick-check.svg`).
+    pub chart: String,
+}
+
+fn quick_check_panel(digest: &Digest) -> Option<QuickCheckPanel> {
+    let q = &digest.current.quick_check;
+    if !Measure::ALL.iter().any(|m| q.rating(*m).1.is_some()) {
+        return None;
+    }
+    let b = &digest.benchmark;
+    let score = |x: Option<f64>| x.map_or_else(|| "-".into(), |x| format!("{x:.1}"));
+    let rows = Measure::ALL
+        .iter()
+        .map(|m| {
+            let (choice, s) = q.rating(*m);
+            ScoreRow {
+                measure: m.name(),
+                answer: choice.and_then(|c| answer_label(*m, c)).unwrap_or_default().to_string(),
+                score: score(s),
+                benchmark: format!("{:.1}", b.of_measure(*m)),
+                bar: s.map(|s| s * 10.0),
+                mean: b.of_measure(*m) * 10.0,
+            }
+        })
+        .collect();
+    let summary = [
+        ("Throughput", q.throughput, b.throughput),
+        ("Stability", q.stability, b.stability),
+        ("Overall", q.overall, b.overall),
+    ]
+    .into_iter()
+    .map(|(measure, team, mean)| ScoreRow {
+        measure,
+        answer: String::new(),
+        score: score(team),
+        benchmark: format!("{mean:.1}"),
+        bar: team.map(|s| s * 10.0),
+        mean: mean * 10.0,
+    })
+    .collect();
+    Some(QuickCheckPanel {
+        benchmark_name: b.name,
+        benchmark_file: b.file,
+        rows,
+        summary,
+        chart: "charts/quick-check.svg".into(),
+    })
+}
+
+/// One size class of the batch size section.
+#[derive(Debug, Serialize)]
+pub struct BatchRow {
+    /// `2-10 commits`.
+    pub size: &'static str,
+    pub deployments: u64,
+    /// Its share of the deployments, `40%`.
+    pub share: String,
+}
+
+/// "Batch size": how many commits the period's deployments shipped.
+#[derive(Debug, Serialize)]
+pub struct BatchSection {
+    pub deployments: u64,
+    /// Median commits per deployment, or `-`.
+    pub median: String,
+    pub rows: Vec<BatchRow>,
+}
+
+fn batch_section(f: &Figures) -> BatchSection {
+    let b = &f.changes_per_deployment;
+    let sizes = [
+        "none",
+        "1 commit",
+        "2-10 commits",
+        "11-50 commits",
+        "51-100 commits",
+        "more than 100",
+    ];
+    BatchSection {
+        deployments: b.deployments,
+        median: b
+            .median
+            .map_or_else(|| "-".into(), |m| format!("{m:.1}").trim_end_matches(".0").to_string()),
+        rows: sizes
+            .iter()
+            .zip(b.by_size)
+            .map(|(size, n)| BatchRow {
+                size,
+                deployments: n,
+                share: if b.deployments == 0 {
+                    "-".into()
+                } else {
+                    format!("{:.0}%", n as f64 * 100.0 / b.deployments as f64)
+                },
+            })
+            .collect(),
+    }
+}
+
+/// The cost of instability, its inputs as text.
+#[derive(Debug, Serialize)]
+pub struct CostSection {
+    pub yearly_cost: String,
+    pub deployments_per_year: String,
+    pub change_failure_rate: String,
+    pub recovery: String,
+    pub downtime_cost_per_hour: String,
+}
+
+fn cost_section(c: &crate::analysis::cost::InstabilityCost) -> CostSection {
+    let number = |x: Option<f64>| x.map_or_else(|| "-".into(), |x| format!("{x:.0}"));
+    CostSection {
+        yearly_cost: number(c.yearly_cost),
+        deployments_per_year: number(c.deployments_per_year),
+        change_failure_rate: super::percent(c.change_failure_rate),
+        recovery: duration(c.recovery_hours),
+        downtime_cost_per_hour: number(Some(c.downtime_cost_per_hour)),
+    }
 }
 
 /// The feedback loop's section: from users' reports to fixes in production.
@@ -194,10 +350,6 @@ fn feedback_section(digest: &Digest) -> Option<FeedbackSection> {
     })
 }
 
-fn level(l: Option<Level>) -> String {
-    l.map_or("-", Level::as_str).to_string()
-}
-
 /// How a figure compares with the period before.
 fn change(current: Option<f64>, previous: Option<f64>, lower_is_better: bool, points: bool) -> (String, &'static str) {
     let (Some(c), Some(p)) = (current, previous) else {
@@ -233,7 +385,7 @@ fn shown(f: &Figures) -> Vec<Metric> {
         .collect()
 }
 
-fn headline(current: &Figures, previous: &Figures) -> Vec<Headline> {
+fn headline(current: &Figures, previous: &Figures, scale: LevelScale) -> Vec<Headline> {
     let show =
         |unit: Unit, v: Option<f64>| v.map_or_else(|| "-".into(), |v| in_unit(unit, v, |w| format!("{w:.2}/week")));
     shown(current)
@@ -258,7 +410,9 @@ fn headline(current: &Figures, previous: &Figures) -> Vec<Headline> {
                 previous: show(s.unit, p),
                 change: text,
                 direction,
-                level: level((s.level)(current)),
+                level: super::rating(s, current, scale),
+                rating_class: super::rating_step(s, current, scale)
+                    .map_or_else(String::new, |step| format!("rating-{step}")),
                 sample: format!("{n} {}", s.sample_noun),
                 note,
             }
@@ -436,6 +590,19 @@ pub fn charts(digest: &Digest) -> Vec<(&'static str, Chart)> {
             ),
         ));
     }
+    let scores = &digest.current.quick_check;
+    if Measure::ALL.iter().any(|m| scores.rating(*m).1.is_some()) {
+        charts.push((
+            "quick-check",
+            Chart::Scores {
+                title: format!("DORA Quick Check scores, {}", digest.period.label()),
+                labels: Measure::ALL.iter().map(|m| short_name(*m).to_string()).collect(),
+                scores: Measure::ALL.iter().map(|m| scores.rating(*m).1).collect(),
+                benchmark_name: format!("{} (2025 mean)", digest.benchmark.name),
+                benchmark: Measure::ALL.iter().map(|m| digest.benchmark.of_measure(*m)).collect(),
+            },
+        ));
+    }
     if digest.bugs.is_some() {
         let bug = |f: &Figures, q: fn(&crate::analysis::figures::LeadTime) -> Option<f64>| {
             f.issues.as_ref().and_then(|i| q(&i.bug.lead_time_hours))
@@ -454,11 +621,23 @@ pub fn charts(digest: &Digest) -> Vec<(&'static str, Chart)> {
     charts
 }
 
+/// A Quick Check measure's name under its bar.
+fn short_name(m: Measure) -> &'static str {
+    match m {
+        Measure::LeadTime => "lead time",
+        Measure::DeploymentFrequency => "deployment frequency",
+        Measure::FailedDeploymentRecovery => "recovery time",
+        Measure::ChangeFailureRate => "change failure rate",
+        Measure::ReworkRate => "rework rate",
+    }
+}
+
 fn title_of(chart: &Chart) -> String {
     match chart {
-        Chart::StackedBars { title, .. } | Chart::Lines { title, .. } | Chart::LogHistogram { title, .. } => {
-            title.clone()
-        }
+        Chart::StackedBars { title, .. }
+        | Chart::Lines { title, .. }
+        | Chart::LogHistogram { title, .. }
+        | Chart::Scores { title, .. } => title.clone(),
     }
 }
 
@@ -518,9 +697,16 @@ pub fn context(digest: &Digest, png: bool) -> Result<ReportContext, ReportError>
         time_zone: zone.name().to_string(),
         environment: digest.environment.clone(),
         dora_version: env!("CARGO_PKG_VERSION"),
-        levels_source: LEVELS_SOURCE,
+        levels_source: digest.level_scale.source(),
         lead_time_source: digest.lead_time_source,
-        headline: headline(&digest.current, &digest.previous),
+        headline: headline(&digest.current, &digest.previous, digest.level_scale),
+        level_heading: match digest.level_scale {
+            LevelScale::Dora2023 => "Level (DORA 2023)",
+            LevelScale::QuickCheck2025 => "Quick Check 2025",
+        },
+        quick_check: quick_check_panel(digest),
+        instability_cost: digest.instability_cost.as_ref().map(cost_section),
+        batch_size: batch_section(&digest.current),
         group_by: digest.group_by.map(crate::analysis::GroupBy::as_str),
         groups,
         group_columns: shown(&digest.current).iter().map(|m| m.spec().column).collect(),
@@ -658,7 +844,7 @@ mod tests {
             f
         };
         let (now, before) = (figures(2), figures(10));
-        let h = headline(&now, &before);
+        let h = headline(&now, &before, LevelScale::default());
         assert_eq!(h[0].change, "(▼ 80%)");
         assert_eq!(h[0].direction, "");
         assert_eq!(
