@@ -36,6 +36,8 @@ pub const REASON: &str = "reason";
 pub const COMMITS: &str = "commits";
 pub const LEAD_HOURS: &str = "lead_time_hours";
 pub const AWAITING_HOURS: &str = "awaiting_deployment_hours";
+/// The columns of [`deliveries`] that [`summarize`] reads.
+pub const SUMMARIZED: [&str; 8] = [i::KIND, REASON, GROUP, CREATED, CLOSED, DELIVERED, LAST_COMMIT, LINKED];
 const ISSUE: &str = "issue_id";
 const SHIP_AT: &str = "ship_us";
 const SHIP_ID: &str = "ship_id";
@@ -170,19 +172,15 @@ pub fn deliveries(
     let links = linked.links.clone();
     let linked = &linked.tables;
     // Of a commit's pairs, the first deployment ships it.
+    // Sorted once, so that each group's first row is its earliest: a group-by keeps the rows
+    // of a group in order, and a sort within each of 2M groups took seconds (perf, 20M commits).
     let shipped = lead_time::pairs(linked, production, mapped, false)
+        .sort([AT, d::ID], SortMultipleOptions::default())
         .group_by([col(d::REPO), col(l::SHA)])
         .agg([
-            col(AT).min().alias(SHIP_AT),
-            col(d::ID)
-                .sort_by([col(AT)], SortMultipleOptions::default())
-                .first()
-                .alias(SHIP_ID),
-            col(GROUP)
-                .cast(DataType::String)
-                .sort_by([col(AT)], SortMultipleOptions::default())
-                .first()
-                .alias(SHIP_GROUP),
+            col(AT).first().alias(SHIP_AT),
+            col(d::ID).first().alias(SHIP_ID),
+            col(GROUP).cast(DataType::String).first().alias(SHIP_GROUP),
         ]);
     let per_issue = links
         .clone()
@@ -199,6 +197,11 @@ pub fn deliveries(
                 .and(col(SHIP_AT).is_not_null())
                 .alias(SHIPPED),
         ])
+        // In delivery order: an issue's last shipped row is the deployment that delivered it.
+        .sort(
+            [SHIP_AT, SHIP_ID],
+            SortMultipleOptions::default().with_nulls_last(false),
+        )
         .group_by([col(ISSUE)])
         .agg([
             lit(true).first().alias(LINKED),
@@ -206,16 +209,8 @@ pub fn deliveries(
             col(SHIPPED).sum().alias(SHIPPED),
             col(SHIP_AT).filter(col(SHIPPED)).max().alias(SHIP_AT),
             col(COMMITTED).max().alias(LAST_COMMIT),
-            col(SHIP_ID)
-                .filter(col(SHIPPED))
-                .sort_by([col(SHIP_AT).filter(col(SHIPPED))], SortMultipleOptions::default())
-                .last()
-                .alias(SHIP_ID),
-            col(SHIP_GROUP)
-                .filter(col(SHIPPED))
-                .sort_by([col(SHIP_AT).filter(col(SHIPPED))], SortMultipleOptions::default())
-                .last()
-                .alias(SHIP_GROUP),
+            col(SHIP_ID).filter(col(SHIPPED)).last().alias(SHIP_ID),
+            col(SHIP_GROUP).filter(col(SHIPPED)).last().alias(SHIP_GROUP),
             col(l::SHA)
                 .filter(col(IN_COMMITS))
                 .sort(SortOptions::default())

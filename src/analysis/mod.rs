@@ -412,7 +412,8 @@ pub fn compute(tables: &Tables, ctx: &Context) -> Result<Scorecard> {
         lead_time::FigureInput::Pairs { deployments, pairs } => plans.extend([deployments.clone(), pairs.clone()]),
     }
     if with_issues {
-        plans.push(issues.clone());
+        // Only what the figures read (not the titles, links or commit lists of the views).
+        plans.push(issues.clone().select(issues::SUMMARIZED.map(col)));
     }
     let mut frames = collect_all(plans)?.into_iter();
     let mut scopes: HashMap<ScopeKey, Figures> = HashMap::new();
