@@ -18,10 +18,13 @@ sized AS (
     JOIN shipped s ON s.repo = p.repo AND s.sha = p.merge_sha
 ),
 bucketed AS (
+    -- DORA 2025's survey buckets of lines per change.
     SELECT
-        CASE WHEN lines < 10 THEN 1 WHEN lines < 100 THEN 2 WHEN lines < 500 THEN 3 ELSE 4 END AS bucket,
-        CASE WHEN lines < 10 THEN 'under 10 lines' WHEN lines < 100 THEN '10-99 lines'
-             WHEN lines < 500 THEN '100-499 lines' ELSE '500+ lines' END AS size,
+        CASE WHEN lines <= 10 THEN 1 WHEN lines <= 50 THEN 2 WHEN lines <= 100 THEN 3
+             WHEN lines <= 250 THEN 4 ELSE 5 END AS bucket,
+        CASE WHEN lines <= 10 THEN '1-10 lines' WHEN lines <= 50 THEN '11-50 lines'
+             WHEN lines <= 100 THEN '51-100 lines' WHEN lines <= 250 THEN '101-250 lines'
+             ELSE 'more than 250 lines' END AS size,
         hours
     FROM sized
     WHERE hours >= 0

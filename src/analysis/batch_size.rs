@@ -18,6 +18,17 @@ pub const CLASSES: [(u32, u32, &str); 6] = [
     (101, u32::MAX, "over_100"),
 ];
 
+/// The size classes of lines changed per change: (fewest, most lines, key); the 2025 survey's
+/// buckets after `none`.
+pub const LINE_CLASSES: [(i64, i64, &str); 6] = [
+    (0, 0, "none"),
+    (1, 10, "1_10"),
+    (11, 50, "11_50"),
+    (51, 100, "51_100"),
+    (101, 250, "101_250"),
+    (251, i64::MAX, "over_250"),
+];
+
 fn class_of(commits: u32) -> usize {
     CLASSES
         .iter()

@@ -208,6 +208,19 @@ pub struct Breakdown {
     pub review: Stage,
     /// Merged -> the first production deployment that shipped the merge commit.
     pub deploy: Stage,
+    /// Lines changed per pull request (additions + deletions), DORA 2025's batch size.
+    pub lines_per_change: LinesPerChange,
+}
+
+/// Lines changed per change: the pull requests with both `additions` and `deletions`, their
+/// median, and how many fall in each of the 2025 survey's buckets
+/// ([`super::batch_size::LINE_CLASSES`]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct LinesPerChange {
+    pub count: u64,
+    pub median: Option<f64>,
+    /// 0 lines, 1-10, 11-50, 51-100, 101-250, more than 250.
+    pub by_size: std::collections::BTreeMap<&'static str, u64>,
 }
 
 /// Which data a report was computed from.

@@ -5,17 +5,22 @@
 //! -> first review by someone other than the author), review (first review -> merged), deploy
 //! (merged -> the first production deployment that shipped its merge commit). Each stage is
 //! the median over the pull requests that have both ends; a negative stage (a commit dated
-//! after the pull request was opened, say) is left out.
+//! after the pull request was opened, say) is left out. And their size, DORA 2025's lines per
+//! change: additions + deletions, where the source gives both.
 
 use polars::prelude::*;
 
+use super::batch_size::LINE_CLASSES;
 use super::{AT, COMMITTED, Window, hours, lead_time, micros};
-use crate::analysis::figures::{Breakdown, Stage};
+use crate::analysis::figures::{Breakdown, LinesPerChange, Stage};
 use crate::error::{PolarsContext, Result};
 use crate::table::Tables;
 use crate::table::schema::{commits as c, deployments as d, pull_requests as pr};
 
 /// `None` when no pull request was merged in the window.
+/// Lines changed by a pull request: additions + deletions.
+const LINES: &str = "lines";
+
 pub fn breakdown(tables: &Tables, production: &LazyFrame, mapped: bool, window: Window) -> Result<Option<Breakdown>> {
     // Without pull requests, skip the join to every deployed commit (the costly part).
     if !super::has_rows(&tables.pull_requests, "pull requests")? {
@@ -43,6 +48,7 @@ pub fn breakdown(tables: &Tables, production: &LazyFrame, mapped: bool, window: 
             micros(pr::CREATED_AT).alias("opened"),
             micros(pr::FIRST_REVIEW_AT).alias("reviewed"),
             micros(pr::MERGED_AT).alias("merged"),
+            (col(pr::ADDITIONS).cast(DataType::Int64) + col(pr::DELETIONS).cast(DataType::Int64)).alias(LINES),
         ])
         .join(
             shipped,
@@ -69,6 +75,23 @@ pub fn breakdown(tables: &Tables, production: &LazyFrame, mapped: bool, window: 
     aggs.extend(stage("reviewed", "opened", "pickup"));
     aggs.extend(stage("merged", "reviewed", "review"));
     aggs.extend(stage(AT, "merged", "deploy"));
+    aggs.push(col(LINES).count().cast(DataType::Int64).alias("lines_count"));
+    aggs.push(
+        col(LINES)
+            .cast(DataType::Float64)
+            .quantile(lit(0.5), QuantileMethod::Linear)
+            .alias("lines_median"),
+    );
+    for (lo, hi, key) in LINE_CLASSES {
+        aggs.push(
+            col(LINES)
+                .gt_eq(lit(lo))
+                .and(col(LINES).lt_eq(lit(hi)))
+                .sum()
+                .cast(DataType::Int64)
+                .alias(format!("lines_{key}")),
+        );
+    }
     let frame = prs
         .select(aggs)
         .collect()
@@ -90,5 +113,13 @@ pub fn breakdown(tables: &Tables, production: &LazyFrame, mapped: bool, window: 
         pickup: stage("pickup"),
         review: stage("review"),
         deploy: stage("deploy"),
+        lines_per_change: LinesPerChange {
+            count: count("lines_count"),
+            median: median("lines_median"),
+            by_size: LINE_CLASSES
+                .iter()
+                .map(|(_, _, key)| (*key, count(&format!("lines_{key}"))))
+                .collect(),
+        },
     }))
 }

@@ -33,6 +33,8 @@ pub const METRIC_COLUMNS: &[(&str, &str)] = &[
     ("pull_requests", pr::FIRST_REVIEW_AT),
     ("pull_requests", pr::MERGED_AT),
     ("pull_requests", pr::MERGE_SHA),
+    ("pull_requests", pr::ADDITIONS),
+    ("pull_requests", pr::DELETIONS),
     ("issues", crate::table::schema::issues::CLOSED_AT),
     ("issues", crate::table::schema::issues::KIND),
     ("issues", crate::table::schema::issues::STATE_REASON),

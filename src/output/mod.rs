@@ -350,6 +350,23 @@ pub fn batch_line(f: &crate::analysis::figures::Figures) -> String {
     )
 }
 
+/// "lines per pull request: median 25 over 4 (none: 0 · 1-10: 2 · ...)"; `None` without sizes.
+pub fn lines_line(lines: &crate::analysis::figures::LinesPerChange) -> Option<String> {
+    let median = lines.median?;
+    let labels = ["none", "1-10", "11-50", "51-100", "101-250", ">250"];
+    let sizes: Vec<String> = crate::analysis::batch_size::LINE_CLASSES
+        .iter()
+        .zip(labels)
+        .map(|((_, _, key), label)| format!("{label}: {}", lines.by_size.get(key).copied().unwrap_or(0)))
+        .collect();
+    Some(format!(
+        "lines per pull request: median {} over {} ({})",
+        trim_number(median),
+        lines.count,
+        sizes.join(" · ")
+    ))
+}
+
 /// A number without a needless fraction: `3`, `2.5`.
 fn trim_number(x: f64) -> String {
     if x.fract() == 0.0 {
@@ -378,14 +395,18 @@ pub fn breakdown_line(report: &Scorecard) -> Option<String> {
     let b = report.pull_requests.as_ref()?;
     let stage =
         |name: &str, s: &crate::analysis::figures::Stage| format!("{name} {} (n={})", duration(s.median), s.count);
-    Some(format!(
+    let mut line = format!(
         "Lead time breakdown over {} merged pull requests (medians): {}, {}, {}, {}",
         b.pull_requests,
         stage("coding", &b.coding),
         stage("pickup", &b.pickup),
         stage("review", &b.review),
         stage("deploy", &b.deploy)
-    ))
+    );
+    if let Some(lines) = lines_line(&b.lines_per_change) {
+        let _ = write!(line, "; {lines}");
+    }
+    Some(line)
 }
 
 /// Column headings of one row per group or period, shared by table and Markdown; with issue

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::{Sandbox, assert_close, fixture, on_basic};
+use crate::{Sandbox, assert_close, fixture, on_basic, on_fixture};
 
 fn metrics(sandbox: &Sandbox, extra: &[&str]) -> crate::Run {
     on_basic(sandbox, "metrics", extra)
@@ -189,4 +189,23 @@ fn the_cost_of_instability_is_the_product_of_its_inputs() {
         md.contains("## Batch size") && md.contains("| 2-10 commits | 1 | 20% |"),
         "{md}"
     );
+}
+
+#[test]
+fn smaller_pull_requests_are_bucketed_as_the_survey_asks() {
+    // fixtures/csv/pull-requests/notes.md: the pull requests whose merge commit a window
+    // deployment shipped: #1 150 lines, #2 10, #3 4, #4 40, and #6 (2 lines, merged in
+    // February, shipped by d1 in March).
+    let sandbox = Sandbox::new();
+    let out = on_fixture(
+        &sandbox,
+        "pull-requests",
+        "query",
+        &["lead-time-by-pr-size", "--format", "csv"],
+    )
+    .success()
+    .stdout();
+    let sizes: Vec<&str> = out.lines().skip(1).filter_map(|l| l.split(',').next()).collect();
+    assert_eq!(sizes, ["1-10 lines", "11-50 lines", "101-250 lines"], "{out}");
+    assert!(out.lines().any(|l| l.starts_with("1-10 lines,3,")), "{out}");
 }

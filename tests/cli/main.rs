@@ -162,7 +162,12 @@ pub fn query_rows(sandbox: &Sandbox, sql: &str) -> Vec<Value> {
 /// `dora COMMAND --input fixtures/csv/basic --since 2026-03-01 --until 2026-03-16 EXTRA...`:
 /// a command on the basic fixture's hand-computed window (its notes.md).
 pub fn on_basic(sandbox: &Sandbox, command: &str, extra: &[&str]) -> Run {
-    let input = fixture("basic");
+    on_fixture(sandbox, "basic", command, extra)
+}
+
+/// The same on another fixture built on the basic one (the same window).
+pub fn on_fixture(sandbox: &Sandbox, name: &str, command: &str, extra: &[&str]) -> Run {
+    let input = fixture(name);
     let mut args = vec![
         command,
         "--input",

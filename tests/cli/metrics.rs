@@ -582,6 +582,15 @@ fn pull_request_breakdown_by_hand() {
         assert_eq!(b[stage]["count"], 3, "{stage}");
         assert_close(&b[stage]["median"], median);
     }
+    // Lines per pull request: 150, 10, 4, 40.
+    let lines = &b["lines_per_change"];
+    assert_eq!(lines["count"], 4);
+    assert_close(&lines["median"], 25.0);
+    let by_size = &lines["by_size"];
+    assert_eq!(
+        ["none", "1_10", "11_50", "51_100", "101_250", "over_250"].map(|k| by_size[k].as_u64()),
+        [0, 2, 1, 0, 1, 0].map(Some)
+    );
     // The same from the store, and nothing without pull requests.
     sandbox.run(&["import", input.to_str().expect("utf-8")]).success();
     let mut from_store = vec!["metrics", "--format", "json"];

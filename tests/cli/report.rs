@@ -287,6 +287,10 @@ fn the_lead_time_breakdown_appears_with_pull_request_data() {
     assert!(md.contains("Over 3 pull requests merged in 2026-W10"), "{md}");
     assert!(md.contains("| Coding | first commit to opened | 2.5 h | 2 |"), "{md}");
     assert!(md.contains("| Deploy | merged to production | 6.0 h | 3 |"), "{md}");
+    assert!(
+        md.contains("lines per pull request: median 10 over 3 (none: 0 · 1-10: 2 · 11-50: 0 · 51-100: 0 · 101-250: 1"),
+        "{md}"
+    );
     let html = std::fs::read_to_string(out.join("report.html")).expect("html");
     assert!(html.contains("<h2>Lead time breakdown</h2>"));
     let plain = sandbox.path().join("plain");

@@ -529,14 +529,15 @@ fn a_sync_killed_at_any_point_leaves_the_old_or_the_new_snapshot() {
     };
     let want = contents(&reference);
     let mut outcomes = (0, 0);
-    for point in 0..10u32 {
+    // Kill points across the reference run's time, and one well after it: a loaded machine
+    // starts the process late, and the last point still sees the new snapshot.
+    for after in (0..10u32).map(|point| took * point / 8).chain([took * 4]) {
         let sandbox = Sandbox::new();
         server.set(cut, &[]);
         server.collect(&sandbox).success();
         server.set(end, &[]);
         let uri = server.mock.uri();
         let writer = spawn(&sandbox, &Server::args(&uri), &[("GITHUB_TOKEN", TOKEN)]);
-        let after = took * point / 8;
         if kill_after(writer, after, &sandbox.store(), &sides) {
             outcomes.0 += 1;
         } else {

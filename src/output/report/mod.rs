@@ -127,6 +127,8 @@ pub struct ReportContext {
     pub instability_cost: Option<CostSection>,
     /// Batch size: the period's deployments by the commits each shipped.
     pub batch_size: BatchSection,
+    /// With pull request sizes: "lines per pull request: median 25 over 4 (...)".
+    pub lines_per_change: Option<String>,
     pub lead_time_source: &'static str,
     pub headline: Vec<Headline>,
     pub group_by: Option<&'static str>,
@@ -707,6 +709,10 @@ pub fn context(digest: &Digest, png: bool) -> Result<ReportContext, ReportError>
         quick_check: quick_check_panel(digest),
         instability_cost: digest.instability_cost.as_ref().map(cost_section),
         batch_size: batch_section(&digest.current),
+        lines_per_change: digest
+            .pull_requests
+            .as_ref()
+            .and_then(|b| super::lines_line(&b.lines_per_change)),
         group_by: digest.group_by.map(crate::analysis::GroupBy::as_str),
         groups,
         group_columns: shown(&digest.current).iter().map(|m| m.spec().column).collect(),
