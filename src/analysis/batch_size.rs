@@ -8,32 +8,61 @@
 use super::figures::ChangesPerDeployment;
 use super::quantiles::{Buckets, Levels};
 
-/// The size classes of [`ChangesPerDeployment::by_size`]: (smallest, largest commits, key).
-pub const CLASSES: [(u32, u32, &str); 6] = [
-    (0, 0, "none"),
-    (1, 1, "1"),
-    (2, 10, "2_10"),
-    (11, 50, "11_50"),
-    (51, 100, "51_100"),
-    (101, u32::MAX, "over_100"),
+/// One size class of a batch: its bounds (inclusive), its key in the JSON artifact and CSV, and
+/// its label in text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SizeClass {
+    pub fewest: i64,
+    pub most: i64,
+    pub key: &'static str,
+    pub label: &'static str,
+}
+
+const fn class(fewest: i64, most: i64, key: &'static str, label: &'static str) -> SizeClass {
+    SizeClass {
+        fewest,
+        most,
+        key,
+        label,
+    }
+}
+
+/// The size classes of [`ChangesPerDeployment::by_size`], in commits shipped.
+pub const CLASSES: [SizeClass; 6] = [
+    class(0, 0, "none", "none"),
+    class(1, 1, "1", "1"),
+    class(2, 10, "2_10", "2-10"),
+    class(11, 50, "11_50", "11-50"),
+    class(51, 100, "51_100", "51-100"),
+    class(101, i64::MAX, "over_100", ">100"),
 ];
 
-/// The size classes of lines changed per change: (fewest, most lines, key); the 2025 survey's
-/// buckets after `none`.
-pub const LINE_CLASSES: [(i64, i64, &str); 6] = [
-    (0, 0, "none"),
-    (1, 10, "1_10"),
-    (11, 50, "11_50"),
-    (51, 100, "51_100"),
-    (101, 250, "101_250"),
-    (251, i64::MAX, "over_250"),
+/// The size classes of lines changed per change; the 2025 survey's buckets after `none`.
+pub const LINE_CLASSES: [SizeClass; 6] = [
+    class(0, 0, "none", "none"),
+    class(1, 10, "1_10", "1-10"),
+    class(11, 50, "11_50", "11-50"),
+    class(51, 100, "51_100", "51-100"),
+    class(101, 250, "101_250", "101-250"),
+    class(251, i64::MAX, "over_250", ">250"),
 ];
 
 fn class_of(commits: u32) -> usize {
+    let commits = i64::from(commits);
     CLASSES
         .iter()
-        .position(|(lo, hi, _)| (*lo..=*hi).contains(&commits))
+        .position(|c| (c.fewest..=c.most).contains(&commits))
         .unwrap_or(CLASSES.len() - 1)
+}
+
+/// "none: 0 · 1: 5 · 2-10: 1 · ...": each class's label and count, in order.
+pub fn classes_text(classes: &[SizeClass], counts: impl IntoIterator<Item = u64>) -> String {
+    classes
+        .iter()
+        .zip(counts)
+        .map(|(c, n)| format!("{}: {n}", c.label))
+        .collect::<Vec<_>>()
+        .join(" · ")
 }
 
 /// The figures of every level, laid out as [`super::quantiles::Summaries`].

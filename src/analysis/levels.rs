@@ -45,11 +45,19 @@ impl LevelScale {
         }
     }
 
-    /// The heading of the rating column.
+    /// The heading of the rating column in Markdown and the report.
+    pub fn title(self) -> &'static str {
+        match self {
+            LevelScale::Dora2023 => "Level (DORA 2023)",
+            LevelScale::QuickCheck2025 => "Quick Check 2025",
+        }
+    }
+
+    /// The same in the terminal table, whose headings are lower case.
     pub fn heading(self) -> &'static str {
         match self {
             LevelScale::Dora2023 => "level (DORA 2023)",
-            LevelScale::QuickCheck2025 => "Quick Check 2025",
+            LevelScale::QuickCheck2025 => self.title(),
         }
     }
 }

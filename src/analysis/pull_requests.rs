@@ -82,14 +82,14 @@ pub fn breakdown(tables: &Tables, production: &LazyFrame, mapped: bool, window: 
             .quantile(lit(0.5), QuantileMethod::Linear)
             .alias("lines_median"),
     );
-    for (lo, hi, key) in LINE_CLASSES {
+    for c in LINE_CLASSES {
         aggs.push(
             col(LINES)
-                .gt_eq(lit(lo))
-                .and(col(LINES).lt_eq(lit(hi)))
+                .gt_eq(lit(c.fewest))
+                .and(col(LINES).lt_eq(lit(c.most)))
                 .sum()
                 .cast(DataType::Int64)
-                .alias(format!("lines_{key}")),
+                .alias(format!("lines_{}", c.key)),
         );
     }
     let frame = prs
@@ -118,7 +118,7 @@ pub fn breakdown(tables: &Tables, production: &LazyFrame, mapped: bool, window: 
             median: median("lines_median"),
             by_size: LINE_CLASSES
                 .iter()
-                .map(|(_, _, key)| (*key, count(&format!("lines_{key}"))))
+                .map(|c| (c.key, count(&format!("lines_{}", c.key))))
                 .collect(),
         },
     }))

@@ -136,14 +136,15 @@ impl Measure {
         Measure::ReworkRate,
     ];
 
-    /// Its name where people read it.
-    pub fn name(self) -> &'static str {
+    /// The catalogue's metric it scores (its name, unit and figures are declared there).
+    pub fn metric(self) -> super::catalogue::Metric {
+        use super::catalogue::Metric;
         match self {
-            Measure::LeadTime => "Lead time for changes",
-            Measure::DeploymentFrequency => "Deployment frequency",
-            Measure::FailedDeploymentRecovery => "Failed deployment recovery time",
-            Measure::ChangeFailureRate => "Change failure rate",
-            Measure::ReworkRate => "Rework rate",
+            Measure::LeadTime => Metric::LeadTime,
+            Measure::DeploymentFrequency => Metric::DeploymentFrequency,
+            Measure::FailedDeploymentRecovery => Metric::RecoveryTime,
+            Measure::ChangeFailureRate => Metric::ChangeFailureRate,
+            Measure::ReworkRate => Metric::ReworkRate,
         }
     }
 
@@ -160,6 +161,11 @@ impl Measure {
 }
 
 impl QuickCheck {
+    /// Whether any measure has a score (the scope has data to rate).
+    pub fn any_score(&self) -> bool {
+        Measure::ALL.iter().any(|m| self.rating(*m).1.is_some())
+    }
+
     /// A measure's answer (1 to 6: the three asked as answers; `None` for the two rates) and
     /// its score.
     pub fn rating(&self, measure: Measure) -> (Option<u8>, Option<f64>) {
@@ -680,6 +686,13 @@ mod benchmark_tests {
             err.contains("--org-size `huge`") && err.contains("more_than_9999"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn each_measure_is_its_metrics_in_the_catalogue() {
+        for m in Measure::ALL {
+            assert_eq!(m.metric().spec().quick_check, Some(m), "{m:?}");
+        }
     }
 
     #[test]

@@ -3,7 +3,6 @@
 use std::io::Write;
 
 use crate::analysis::figures::Scorecard;
-use crate::analysis::levels::LevelScale;
 use crate::output::{
     breakdown_cells, breakdown_headings, cost_line, feedback_rows, group_name, rollout_rows, standing_line,
     summary_rows, window_line,
@@ -57,11 +56,12 @@ pub fn render(report: &Scorecard, out: &mut dyn Write) -> std::io::Result<()> {
         .into_iter()
         .map(Vec::from)
         .collect();
-    let heading = match scale {
-        LevelScale::Dora2023 => "Level (DORA 2023)",
-        LevelScale::QuickCheck2025 => "Quick Check 2025",
-    };
-    table(out, ["Metric", "Value", "Sample", heading].map(String::from), rows, 4)?;
+    table(
+        out,
+        ["Metric", "Value", "Sample", scale.title()].map(String::from),
+        rows,
+        4,
+    )?;
     writeln!(out, "\n{}.", standing_line(report))?;
     writeln!(out, "\n{}.", crate::output::batch_line(&report.overall))?;
     if let Some(line) = cost_line(report) {

@@ -16,6 +16,7 @@ pub mod table;
 use std::fmt::Write as _;
 use std::io::Write;
 
+use crate::analysis::batch_size::{CLASSES, LINE_CLASSES, classes_text};
 use crate::analysis::catalogue::{Metric, Section, Spec, Unit};
 use crate::analysis::figures::Scorecard;
 use crate::analysis::levels::LevelScale;
@@ -332,12 +333,6 @@ pub fn standing_line(report: &Scorecard) -> String {
 /// (1: 10 · 2-10: 80 · ...)".
 pub fn batch_line(f: &crate::analysis::figures::Figures) -> String {
     let b = &f.changes_per_deployment;
-    let labels = ["none", "1", "2-10", "11-50", "51-100", ">100"];
-    let classes: Vec<String> = labels
-        .iter()
-        .zip(b.by_size)
-        .map(|(label, n)| format!("{label}: {n}"))
-        .collect();
     let median = match b.median {
         None => "-".to_string(),
         Some(1.0) => "1 commit".into(),
@@ -346,29 +341,26 @@ pub fn batch_line(f: &crate::analysis::figures::Figures) -> String {
     format!(
         "batch size: median {median} per deployment over {} deployments ({})",
         b.deployments,
-        classes.join(" · ")
+        classes_text(&CLASSES, b.by_size)
     )
 }
 
 /// "lines per pull request: median 25 over 4 (none: 0 · 1-10: 2 · ...)"; `None` without sizes.
 pub fn lines_line(lines: &crate::analysis::figures::LinesPerChange) -> Option<String> {
     let median = lines.median?;
-    let labels = ["none", "1-10", "11-50", "51-100", "101-250", ">250"];
-    let sizes: Vec<String> = crate::analysis::batch_size::LINE_CLASSES
+    let counts = LINE_CLASSES
         .iter()
-        .zip(labels)
-        .map(|((_, _, key), label)| format!("{label}: {}", lines.by_size.get(key).copied().unwrap_or(0)))
-        .collect();
+        .map(|c| lines.by_size.get(c.key).copied().unwrap_or(0));
     Some(format!(
         "lines per pull request: median {} over {} ({})",
         trim_number(median),
         lines.count,
-        sizes.join(" · ")
+        classes_text(&LINE_CLASSES, counts)
     ))
 }
 
 /// A number without a needless fraction: `3`, `2.5`.
-fn trim_number(x: f64) -> String {
+pub(crate) fn trim_number(x: f64) -> String {
     if x.fract() == 0.0 {
         format!("{x:.0}")
     } else {

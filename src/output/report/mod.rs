@@ -183,7 +183,7 @@ pub struct QuickCheckPanel {
 
 fn quick_check_panel(digest: &Digest) -> Option<QuickCheckPanel> {
     let q = &digest.current.quick_check;
-    if !Measure::ALL.iter().any(|m| q.rating(*m).1.is_some()) {
+    if !q.any_score() {
         return None;
     }
     let b = &digest.benchmark;
@@ -193,7 +193,7 @@ fn quick_check_panel(digest: &Digest) -> Option<QuickCheckPanel> {
         .map(|m| {
             let (choice, s) = q.rating(*m);
             ScoreRow {
-                measure: m.name(),
+                measure: m.metric().spec().name,
                 answer: choice.and_then(|c| answer_label(*m, c)).unwrap_or_default().to_string(),
                 score: score(s),
                 benchmark: format!("{:.1}", b.of_measure(*m)),
@@ -257,9 +257,7 @@ fn batch_section(f: &Figures) -> BatchSection {
     ];
     BatchSection {
         deployments: b.deployments,
-        median: b
-            .median
-            .map_or_else(|| "-".into(), |m| format!("{m:.1}").trim_end_matches(".0").to_string()),
+        median: b.median.map_or_else(|| "-".into(), super::trim_number),
         rows: sizes
             .iter()
             .zip(b.by_size)
@@ -593,7 +591,7 @@ pub fn charts(digest: &Digest) -> Vec<(&'static str, Chart)> {
         ));
     }
     let scores = &digest.current.quick_check;
-    if Measure::ALL.iter().any(|m| scores.rating(*m).1.is_some()) {
+    if scores.any_score() {
         charts.push((
             "quick-check",
             Chart::Scores {
@@ -702,10 +700,7 @@ pub fn context(digest: &Digest, png: bool) -> Result<ReportContext, ReportError>
         levels_source: digest.level_scale.source(),
         lead_time_source: digest.lead_time_source,
         headline: headline(&digest.current, &digest.previous, digest.level_scale),
-        level_heading: match digest.level_scale {
-            LevelScale::Dora2023 => "Level (DORA 2023)",
-            LevelScale::QuickCheck2025 => "Quick Check 2025",
-        },
+        level_heading: digest.level_scale.title(),
         quick_check: quick_check_panel(digest),
         instability_cost: digest.instability_cost.as_ref().map(cost_section),
         batch_size: batch_section(&digest.current),
