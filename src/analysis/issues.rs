@@ -19,7 +19,7 @@ use polars::prelude::*;
 
 use super::figures::{Awaiting, IssueFigures, KindFigures, LeadTime};
 use super::window::{Period, Window};
-use super::{AT, COMMITTED, CREATED, GROUP, GroupBy, Scope, ScopeKey, lead_time, micros, null_of};
+use super::{AT, COMMITTED, CREATED, GROUP, GroupBy, Scope, ScopeKey, issues_by_row, lead_time, micros, null_of};
 use crate::error::{PolarsContext, Result};
 use crate::table::Tables;
 use crate::table::schema::{
@@ -39,12 +39,15 @@ pub const AWAITING_HOURS: &str = "awaiting_deployment_hours";
 /// The columns of [`deliveries`] that [`summarize`] reads.
 pub const SUMMARIZED: [&str; 8] = [i::KIND, REASON, GROUP, CREATED, CLOSED, DELIVERED, LAST_COMMIT, LINKED];
 const ISSUE: &str = "issue_id";
-const SHIP_AT: &str = "ship_us";
-const SHIP_ID: &str = "ship_id";
-const SHIP_GROUP: &str = "ship_group";
+/// What an issue's aggregates are joined on: its row or its id.
+const KEY: &str = "issue_key";
+// The columns of the per-issue aggregates, by either path.
+pub(super) const SHIP_AT: &str = "ship_us";
+pub(super) const SHIP_ID: &str = "ship_id";
+pub(super) const SHIP_GROUP: &str = "ship_group";
+pub(super) const IN_COMMITS: &str = "in_commits";
+pub(super) const SHIPPED: &str = "shipped";
 const REPO_GROUP: &str = "repo_group";
-const IN_COMMITS: &str = "in_commits";
-const SHIPPED: &str = "shipped";
 
 /// Whether the issue tables have rows: without them the figures are `null` (not zeros).
 pub fn present(tables: &Tables) -> Result<bool> {
@@ -76,6 +79,7 @@ fn derived(tables: &Tables) -> bool {
 /// `commits`), and the tables reduced to the linked commits, planned once for the deliveries
 /// and the fix-only deployments: finding the linked shas among millions of commits and
 /// deployed commits is most of the feedback loop's cost, unless the store derived them.
+#[derive(Clone)]
 pub struct Linked {
     links: LazyFrame,
     /// `commits` and `deployment_commits` of the linked shas only: the pairs of lead time over
@@ -158,23 +162,14 @@ impl Linked {
     }
 }
 
-/// One row per issue: its columns, whether it has links (`linked`), and when delivered, by which
-/// production deployment (`delivered_by`) and that deployment's group. `production` has the
-/// group column; `group_by` decides the group of an issue: its repository, or the delivering
-/// deployment's service or team (the repository's latest deployment's when not delivered).
-pub fn deliveries(
-    tables: &Tables,
-    linked: &Linked,
-    production: &LazyFrame,
-    mapped: bool,
-    group_by: Option<GroupBy>,
-) -> LazyFrame {
+/// The aggregates of each issue's links (`issue_id`), by joins: each link's shipping deployment
+/// from lead time's pairs on `(repo, sha)`, then per issue. As [`issues_by_row::per_issue`].
+fn per_issue_by_joins(linked: &Linked, production: &LazyFrame, mapped: bool) -> LazyFrame {
     let links = linked.links.clone();
-    let linked = &linked.tables;
     // Of a commit's pairs, the first deployment ships it.
     // Sorted once, so that each group's first row is its earliest: a group-by keeps the rows
     // of a group in order, and a sort within each of 2M groups took seconds (perf, 20M commits).
-    let shipped = lead_time::pairs(linked, production, mapped, false)
+    let shipped = lead_time::pairs(&linked.tables, production, mapped, false)
         .sort([AT, d::ID], SortMultipleOptions::default())
         .group_by([col(d::REPO), col(l::SHA)])
         .agg([
@@ -182,8 +177,7 @@ pub fn deliveries(
             col(d::ID).first().alias(SHIP_ID),
             col(GROUP).cast(DataType::String).first().alias(SHIP_GROUP),
         ]);
-    let per_issue = links
-        .clone()
+    links
         .join(
             shipped,
             [col(i::REPO), col(l::SHA)],
@@ -211,13 +205,55 @@ pub fn deliveries(
             col(COMMITTED).max().alias(LAST_COMMIT),
             col(SHIP_ID).filter(col(SHIPPED)).last().alias(SHIP_ID),
             col(SHIP_GROUP).filter(col(SHIPPED)).last().alias(SHIP_GROUP),
-            col(l::SHA)
-                .filter(col(IN_COMMITS))
-                .sort(SortOptions::default())
-                .str()
-                .join(" ", true)
-                .alias(COMMITS),
-        ]);
+        ])
+}
+
+/// Each linked issue's commits that are in `commits`, sorted and joined by spaces (`commits`),
+/// by `issue_id`.
+pub fn commits_of(linked: &Linked) -> LazyFrame {
+    linked
+        .links
+        .clone()
+        .filter(col(COMMITTED).is_not_null())
+        .group_by([col(ISSUE)])
+        .agg([col(l::SHA)
+            .unique()
+            .sort(SortOptions::default())
+            .str()
+            .join(" ", true)
+            .alias(COMMITS)])
+        .rename([ISSUE], [i::ID], true)
+}
+
+/// One row per issue: its columns, whether it has links (`linked`), and when delivered, by which
+/// production deployment (`delivered_by`) and that deployment's group. `production` has the
+/// group column; `group_by` decides the group of an issue: its repository, or the delivering
+/// deployment's service or team (the repository's latest deployment's when not delivered).
+pub fn deliveries(
+    tables: &Tables,
+    linked: &Linked,
+    production: &LazyFrame,
+    mapped: bool,
+    group_by: Option<GroupBy>,
+) -> LazyFrame {
+    // The aggregates of each issue's links, keyed by the issue's row (from the derived
+    // columns) or its id.
+    let (issues, per_issue) = if issues_by_row::applies(tables, mapped) {
+        let row = issues_by_row::ISSUE_ROW;
+        (
+            tables
+                .issues
+                .clone()
+                .with_row_index(row, None)
+                .rename([row], [KEY], true),
+            issues_by_row::per_issue(tables, production).rename([row], [KEY], true),
+        )
+    } else {
+        (
+            tables.issues.clone().with_column(col(i::ID).alias(KEY)),
+            per_issue_by_joins(linked, production, mapped).rename([ISSUE], [KEY], true),
+        )
+    };
     let delivered = col(IN_COMMITS)
         .gt(lit(0))
         .and(col(SHIPPED).eq(col(IN_COMMITS)))
@@ -234,10 +270,9 @@ pub fn deliveries(
         Some(GroupBy::Repo) => col(i::REPO),
         Some(_) => when(delivered.clone()).then(col(SHIP_GROUP)).otherwise(col(REPO_GROUP)),
     };
-    tables
-        .issues
-        .clone()
+    issues
         .select([
+            col(KEY),
             col(i::ID),
             col(i::REPO),
             col(i::KIND),
@@ -252,7 +287,7 @@ pub fn deliveries(
                 .alias(REASON),
         ])
         // Every link of a known issue is in `per_issue`: its issues are the linked ones.
-        .join(per_issue, [col(i::ID)], [col(ISSUE)], JoinArgs::new(JoinType::Left))
+        .join(per_issue, [col(KEY)], [col(KEY)], JoinArgs::new(JoinType::Left))
         .join(
             repo_group,
             [col(i::REPO)],
@@ -269,19 +304,23 @@ pub fn deliveries(
                 .otherwise(null_of(DataType::String))
                 .alias(DELIVERED_BY),
             col(LINKED).fill_null(lit(false)),
-            col(COMMITS).fill_null(lit("")),
             group.alias(GROUP),
         ])
-        .drop(cols([IN_COMMITS, SHIPPED, SHIP_AT, SHIP_ID, SHIP_GROUP, REPO_GROUP]))
+        .drop(cols([
+            KEY, IN_COMMITS, SHIPPED, SHIP_AT, SHIP_ID, SHIP_GROUP, REPO_GROUP,
+        ]))
 }
 
 /// The deployments of `window_deployments` (ids) that are fix-only: they shipped at least one
 /// commit, and every commit they shipped is linked to a `bug` issue of their repository. Pairs
 /// are counted as lead time lists them, negative ones included.
 pub fn fix_only(tables: &Tables, linked: &Linked, production: &LazyFrame, mapped: bool) -> LazyFrame {
+    if issues_by_row::applies(tables, mapped) {
+        return fix_only_by_row(tables, production, issues_by_row::fixes(tables, production));
+    }
     let bug_links = bug_links(tables, linked);
     if mapped && by_row(tables) {
-        return fix_only_by_row(tables, linked, production, bug_links);
+        return fix_only_by_row(tables, production, fixes_by_joins(linked, production, bug_links));
     }
     fix_only_by_pairs(tables, linked, production, mapped, bug_links)
 }
@@ -317,56 +356,65 @@ fn bug_links(tables: &Tables, linked: &Linked) -> LazyFrame {
         .with_column(lit(true).alias("bug_fix"))
 }
 
-/// [`fix_only`] from the store's derived columns: each completed deployment's pairs counted by
-/// its position (an integer group-by over `deployment_commits`), and its bug fixes from the few
-/// rows whose sha a bug links. Joining every pair with the links on (repo, sha) took most of
-/// the feedback loop's time at 2M commits (perf).
-fn fix_only_by_row(tables: &Tables, linked: &Linked, production: &LazyFrame, bug_links: LazyFrame) -> LazyFrame {
+/// As [`issues_by_row::fixes`], by joins: the deployed commits reduced to the linked shas,
+/// joined with the bug links on the sha and checked against the deployment's repository.
+fn fixes_by_joins(linked: &Linked, production: &LazyFrame, bug_links: LazyFrame) -> LazyFrame {
+    use super::production::ROW;
     use crate::table::schema::{DERIVED_COMMITTED_AT, DERIVED_DEPLOYMENT_ROW};
-    let deployed = |dc: &LazyFrame| {
-        dc.clone().filter(col(DERIVED_COMMITTED_AT).is_not_null()).select([
-            col(DERIVED_DEPLOYMENT_ROW)
-                .cast(DataType::UInt32)
-                .alias(super::production::ROW),
+    linked
+        .tables
+        .deployment_commits
+        .clone()
+        .filter(col(DERIVED_COMMITTED_AT).is_not_null())
+        .select([
+            col(DERIVED_DEPLOYMENT_ROW).cast(DataType::UInt32).alias(ROW),
             col(l::SHA),
         ])
-    };
-    // Every pair, by its deployment's position: no string is hashed.
-    let pairs = deployed(&tables.deployment_commits)
-        .group_by([col(super::production::ROW)])
-        .agg([len().alias("pairs")]);
-    // Bug fixes among the deployed commits already reduced to the linked shas, by sha, then
-    // checked against the deployment's repository.
-    let fixes = deployed(&linked.tables.deployment_commits)
         .join(
             bug_links.select([col(i::REPO).alias("bug_repo"), col(l::SHA)]),
             [col(l::SHA)],
             [col(l::SHA)],
             JoinArgs::new(JoinType::Inner),
         )
-        .group_by([col(super::production::ROW), col("bug_repo")])
-        .agg([col(l::SHA).n_unique().alias("fixes")]);
+        .join(
+            production
+                .clone()
+                .select([col(ROW).cast(DataType::UInt32), col(d::REPO)]),
+            [col(ROW)],
+            [col(ROW)],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .filter(col(d::REPO).eq(col("bug_repo")))
+        .group_by([col(ROW)])
+        .agg([col(l::SHA).n_unique().alias(issues_by_row::FIXES)])
+}
+
+/// [`fix_only`] from the store's derived columns: each completed deployment's pairs counted by
+/// its position (an integer group-by over `deployment_commits`), against its bug fixes
+/// (`deployment_row`, `fixes`). Joining every pair with the links on (repo, sha) took most of
+/// the feedback loop's time at 2M commits (perf).
+fn fix_only_by_row(tables: &Tables, production: &LazyFrame, fixes: LazyFrame) -> LazyFrame {
+    use super::production::{COMPLETED, ROW};
+    use crate::table::schema::{DERIVED_COMMITTED_AT, DERIVED_DEPLOYMENT_ROW};
+    // Every pair, by its deployment's position: no string is hashed.
+    let pairs = tables
+        .deployment_commits
+        .clone()
+        .filter(col(DERIVED_COMMITTED_AT).is_not_null())
+        .select([col(DERIVED_DEPLOYMENT_ROW).cast(DataType::UInt32).alias(ROW)])
+        .group_by([col(ROW)])
+        .agg([len().alias("pairs")]);
     production
         .clone()
-        .filter(col(super::production::COMPLETED))
-        .select([
-            col(d::ID),
-            col(d::REPO),
-            col(super::production::ROW).cast(DataType::UInt32),
-        ])
-        .join(
-            fixes,
-            [col(super::production::ROW), col(d::REPO)],
-            [col(super::production::ROW), col("bug_repo")],
-            JoinArgs::new(JoinType::Inner),
+        .filter(col(COMPLETED))
+        .select([col(d::ID), col(ROW).cast(DataType::UInt32)])
+        .join(fixes, [col(ROW)], [col(ROW)], JoinArgs::new(JoinType::Inner))
+        .join(pairs, [col(ROW)], [col(ROW)], JoinArgs::new(JoinType::Inner))
+        .filter(
+            col("pairs")
+                .cast(DataType::UInt64)
+                .eq(col(issues_by_row::FIXES).cast(DataType::UInt64)),
         )
-        .join(
-            pairs,
-            [col(super::production::ROW)],
-            [col(super::production::ROW)],
-            JoinArgs::new(JoinType::Inner),
-        )
-        .filter(col("pairs").eq(col("fixes")))
         .select([col(d::ID), lit(true).alias(super::rework::FIX_ONLY)])
 }
 

@@ -17,6 +17,7 @@ pub mod explain;
 pub mod figures;
 pub mod gates;
 pub mod issues;
+mod issues_by_row;
 pub mod lead_time;
 pub mod levels;
 pub mod production;
@@ -208,6 +209,8 @@ pub struct Facts {
     /// One row per issue with its delivery ([`issues::deliveries`]), with the period of its
     /// delivery.
     pub issues: LazyFrame,
+    /// The issues' links, with each linked commit's time ([`issues::commits_of`]).
+    pub linked: issues::Linked,
     /// Whether there are issues: without them the feedback loop's figures are `null`.
     pub with_issues: bool,
     /// Whether lead time comes from `deployment_commits` (else from commit times).
@@ -327,6 +330,7 @@ pub fn facts(tables: &Tables, ctx: &Context) -> Result<Facts> {
         lead_time_input,
         incidents,
         issues,
+        linked,
         with_issues,
         mapped,
         periods,

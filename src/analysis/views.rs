@@ -235,12 +235,21 @@ pub fn incident_attribution(facts: &Facts, zone: Tz) -> Result<LazyFrame> {
 pub fn issue_deliveries(facts: &Facts, zone: Tz) -> Result<LazyFrame> {
     let window = facts.window;
     let delivered = col(issues::DELIVERED);
-    let frame = facts.issues.clone().filter(
-        delivered
-            .clone()
-            .gt_eq(lit(window.since))
-            .and(delivered.lt(lit(window.until))),
-    );
+    let frame = facts
+        .issues
+        .clone()
+        .filter(
+            delivered
+                .clone()
+                .gt_eq(lit(window.since))
+                .and(delivered.lt(lit(window.until))),
+        )
+        .join(
+            issues::commits_of(&facts.linked),
+            [col(iss::ID)],
+            [col(iss::ID)],
+            JoinArgs::new(JoinType::Left),
+        );
     let lead = super::hours(col(issues::DELIVERED), col(CREATED));
     Ok(with_period_start(frame, facts)?.select([
         col(iss::ID),
@@ -259,7 +268,7 @@ pub fn issue_deliveries(facts: &Facts, zone: Tz) -> Result<LazyFrame> {
         lead.gt_eq(lit(0.0)).alias("counted"),
         super::hours(col(issues::DELIVERED), col(issues::LAST_COMMIT)).alias(issues::AWAITING_HOURS),
         utc(issues::CLOSED).alias(iss::CLOSED_AT),
-        col(issues::COMMITS),
+        col(issues::COMMITS).fill_null(lit("")),
         col("period_start"),
         col(iss::URL),
     ]))

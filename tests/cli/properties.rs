@@ -191,6 +191,30 @@ fn the_derived_links_give_the_figures_of_the_joins() {
                     assert!(expected.overall.issues.as_ref().is_some_and(|i| i.bug.delivered > 0));
                     assert_eq!(analysis::compute(&pairs_only, &ctx).expect("pairs derived"), expected);
                     assert_eq!(analysis::compute(&derived, &ctx).expect("all derived"), expected);
+                    // And the rows behind the figures: each delivery, its deployment and commits.
+                    // Planning the view recurses deeper than a test thread's stack in debug builds.
+                    let rows = |tables: &dora::table::Tables| {
+                        std::thread::scope(|scope| {
+                            let plan = || {
+                                let facts = analysis::facts(tables, &ctx).expect("facts");
+                                analysis::views::issue_deliveries(&facts, chrono_tz::UTC)
+                                    .expect("issue_deliveries")
+                                    .sort(["id"], SortMultipleOptions::default())
+                                    .collect()
+                                    .expect("deliveries")
+                            };
+                            let thread = std::thread::Builder::new().stack_size(16 << 20);
+                            thread
+                                .spawn_scoped(scope, plan)
+                                .expect("a thread")
+                                .join()
+                                .expect("rows")
+                        })
+                    };
+                    let expected_rows = rows(&canonical);
+                    assert!(expected_rows.height() > 0);
+                    assert!(rows(&derived).equals_missing(&expected_rows));
+                    assert!(rows(&pairs_only).equals_missing(&expected_rows));
                 }
             }
         }
