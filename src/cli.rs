@@ -386,6 +386,10 @@ pub struct GitArgs {
     /// Read the whole history again instead of only what the store lacks
     #[arg(long)]
     pub full: bool,
+    /// Do not count the lines each commit changes (git diffs every new commit for it, the
+    /// slowest part of reading a long history)
+    #[arg(long)]
+    pub no_line_counts: bool,
 }
 
 /// What every analysis command reads and over what: the data, the window and the environment

@@ -212,7 +212,7 @@ pub struct Breakdown {
     pub lines_per_change: LinesPerChange,
 }
 
-/// Lines changed per change: the pull requests with both `additions` and `deletions`, their
+/// Lines changed per change: the changes (pull requests, commits) with both `additions` and `deletions`, their
 /// median, and how many fall in each of the 2025 survey's buckets
 /// ([`super::batch_size::LINE_CLASSES`]).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -252,6 +252,9 @@ pub struct Scorecard {
     pub inputs: Option<Inputs>,
     /// The lead time breakdown over the whole window, when pull request data exists.
     pub pull_requests: Option<Breakdown>,
+    /// Lines changed per commit committed in the window (additions + deletions), where the
+    /// commits have both counts (`collect git`); `None` without any.
+    pub lines_per_commit: Option<LinesPerChange>,
     /// The Quick Check means the scores are compared with (`--industry`, `--org-size`).
     pub benchmark: super::quick_check::Benchmark,
     /// The scale ratings are shown on (`--levels`).

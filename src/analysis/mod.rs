@@ -20,6 +20,7 @@ pub mod issues;
 mod issues_by_row;
 pub mod lead_time;
 pub mod levels;
+pub mod lines_per_change;
 pub mod production;
 pub mod pull_requests;
 pub mod quantiles;
@@ -539,6 +540,7 @@ pub fn compute(tables: &Tables, ctx: &Context) -> Result<Scorecard> {
         },
         inputs: None,
         pull_requests: pull_requests::breakdown(tables, &production_all, mapped, window)?,
+        lines_per_commit: lines_per_change::per_commit(tables, window)?,
         benchmark: quick_check::Benchmark::default(),
         level_scale: levels::LevelScale::default(),
         instability_cost: None,

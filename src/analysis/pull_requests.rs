@@ -10,9 +10,8 @@
 
 use polars::prelude::*;
 
-use super::batch_size::LINE_CLASSES;
 use super::{AT, COMMITTED, Window, hours, lead_time, micros};
-use crate::analysis::figures::{Breakdown, LinesPerChange, Stage};
+use crate::analysis::figures::{Breakdown, Stage};
 use crate::error::{PolarsContext, Result};
 use crate::table::Tables;
 use crate::table::schema::{commits as c, deployments as d, pull_requests as pr};
@@ -75,23 +74,7 @@ pub fn breakdown(tables: &Tables, production: &LazyFrame, mapped: bool, window: 
     aggs.extend(stage("reviewed", "opened", "pickup"));
     aggs.extend(stage("merged", "reviewed", "review"));
     aggs.extend(stage(AT, "merged", "deploy"));
-    aggs.push(col(LINES).count().cast(DataType::Int64).alias("lines_count"));
-    aggs.push(
-        col(LINES)
-            .cast(DataType::Float64)
-            .quantile(lit(0.5), QuantileMethod::Linear)
-            .alias("lines_median"),
-    );
-    for c in LINE_CLASSES {
-        aggs.push(
-            col(LINES)
-                .gt_eq(lit(c.fewest))
-                .and(col(LINES).lt_eq(lit(c.most)))
-                .sum()
-                .cast(DataType::Int64)
-                .alias(format!("lines_{}", c.key)),
-        );
-    }
+    aggs.extend(super::lines_per_change::aggregates(&col(LINES)));
     let frame = prs
         .select(aggs)
         .collect()
@@ -113,13 +96,6 @@ pub fn breakdown(tables: &Tables, production: &LazyFrame, mapped: bool, window: 
         pickup: stage("pickup"),
         review: stage("review"),
         deploy: stage("deploy"),
-        lines_per_change: LinesPerChange {
-            count: count("lines_count"),
-            median: median("lines_median"),
-            by_size: LINE_CLASSES
-                .iter()
-                .map(|c| (c.key, count(&format!("lines_{}", c.key))))
-                .collect(),
-        },
+        lines_per_change: super::lines_per_change::from_row(&frame),
     }))
 }

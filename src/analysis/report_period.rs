@@ -131,6 +131,8 @@ pub struct Digest {
     pub lead_times: Vec<f64>,
     /// The lead time breakdown of the period's merged pull requests, with pull request data.
     pub pull_requests: Option<crate::analysis::figures::Breakdown>,
+    /// Lines per commit over the period's commits with line counts.
+    pub lines_per_commit: Option<crate::analysis::figures::LinesPerChange>,
     /// With issue data: the bugs delivered in the period, slowest first, and the bugs open at
     /// its end, oldest first (the first [`LISTED_BUGS`] of each).
     pub bugs: Option<(DataFrame, DataFrame)>,
@@ -285,6 +287,7 @@ pub fn digest(
         environment: environment.to_string(),
         lead_time_source: current.lead_time_source,
         pull_requests: current.pull_requests.clone(),
+        lines_per_commit: current.lines_per_commit.clone(),
         current: current.overall,
         previous: previous.overall,
         trend: trend_report.periods,

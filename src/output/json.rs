@@ -172,6 +172,7 @@ impl Serialize for Artifact<'_> {
         });
         let inputs = json!(report.inputs);
         let pull_requests = json!(report.pull_requests);
+        let lines_per_commit = json!(report.lines_per_commit);
         let benchmark = json!(report.benchmark);
         let cost = json!(report.instability_cost);
         let overall = Sorted::new(figures(&report.overall));
@@ -187,6 +188,7 @@ impl Serialize for Artifact<'_> {
                 ("levels_source", Entry::Text(Some(LEVELS_SOURCE))),
                 ("inputs", Entry::Value(&inputs)),
                 ("pull_requests", Entry::Value(&pull_requests)),
+                ("lines_per_commit", Entry::Value(&lines_per_commit)),
                 ("quick_check_benchmark", Entry::Value(&benchmark)),
                 ("instability_cost", Entry::Value(&cost)),
                 ("overall", Entry::Object(&overall)),

@@ -64,6 +64,9 @@ pub fn render(report: &Scorecard, out: &mut dyn Write) -> std::io::Result<()> {
     )?;
     writeln!(out, "\n{}.", standing_line(report))?;
     writeln!(out, "\n{}.", crate::output::batch_line(&report.overall))?;
+    if let Some(line) = crate::output::commit_lines_line(report) {
+        writeln!(out, "\n{line}.")?;
+    }
     if let Some(line) = cost_line(report) {
         writeln!(out, "\n{line}.")?;
     }

@@ -345,18 +345,24 @@ pub fn batch_line(f: &crate::analysis::figures::Figures) -> String {
     )
 }
 
-/// "lines per pull request: median 25 over 4 (none: 0 · 1-10: 2 · ...)"; `None` without sizes.
-pub fn lines_line(lines: &crate::analysis::figures::LinesPerChange) -> Option<String> {
+/// "lines per pull request: median 25 over 4 (none: 0 · 1-10: 2 · ...)" (`noun`: `pull
+/// request`, `commit`); `None` without sizes.
+pub fn lines_line(lines: &crate::analysis::figures::LinesPerChange, noun: &str) -> Option<String> {
     let median = lines.median?;
     let counts = LINE_CLASSES
         .iter()
         .map(|c| lines.by_size.get(c.key).copied().unwrap_or(0));
     Some(format!(
-        "lines per pull request: median {} over {} ({})",
+        "lines per {noun}: median {} over {} ({})",
         trim_number(median),
         lines.count,
         classes_text(&LINE_CLASSES, counts)
     ))
+}
+
+/// "lines per commit: median 12 over 40 (...)", over the window's commits with line counts.
+pub fn commit_lines_line(report: &Scorecard) -> Option<String> {
+    lines_line(report.lines_per_commit.as_ref()?, "commit")
 }
 
 /// A number without a needless fraction: `3`, `2.5`.
@@ -395,7 +401,7 @@ pub fn breakdown_line(report: &Scorecard) -> Option<String> {
         stage("review", &b.review),
         stage("deploy", &b.deploy)
     );
-    if let Some(lines) = lines_line(&b.lines_per_change) {
+    if let Some(lines) = lines_line(&b.lines_per_change, "pull request") {
         let _ = write!(line, "; {lines}");
     }
     Some(line)
@@ -537,6 +543,7 @@ pub(crate) fn sample_scorecard() -> Scorecard {
         periods: vec![week(2, figures(3, 1, Some(2.0))), week(9, figures(1, 0, Some(30.0)))],
         inputs: None,
         pull_requests: None,
+        lines_per_commit: None,
         benchmark: crate::analysis::quick_check::Benchmark::default(),
         level_scale: crate::analysis::levels::LevelScale::default(),
         instability_cost: None,

@@ -35,6 +35,9 @@ pub fn render(report: &Scorecard, out: &mut dyn Write) -> std::io::Result<()> {
     writeln!(out, "{t}")?;
     writeln!(out, "{}", standing_line(report))?;
     writeln!(out, "{}", batch_line(&report.overall))?;
+    if let Some(line) = crate::output::commit_lines_line(report) {
+        writeln!(out, "{line}")?;
+    }
     if let Some(line) = cost_line(report) {
         writeln!(out, "{line}")?;
     }

@@ -51,6 +51,10 @@ pub const BUILT_IN: &[(&str, &str)] = &[
         include_str!("../../queries/lead-time-by-batch-size.sql"),
     ),
     (
+        "lead-time-by-commit-size",
+        include_str!("../../queries/lead-time-by-commit-size.sql"),
+    ),
+    (
         "lead-time-by-pr-size",
         include_str!("../../queries/lead-time-by-pr-size.sql"),
     ),

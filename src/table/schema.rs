@@ -148,6 +148,8 @@ pub mod commits {
     pub const AUTHOR: &str = "author";
     pub const MESSAGE: &str = "message";
     pub const PARENTS: &str = "parents";
+    pub const ADDITIONS: &str = "additions";
+    pub const DELETIONS: &str = "deletions";
 }
 
 pub mod deployment_commits {
@@ -296,6 +298,16 @@ pub static COMMITS: Table = Table {
         opt(commits::AUTHOR, Kind::Text, "Author"),
         opt(commits::MESSAGE, Kind::Text, "First line of the message"),
         opt(commits::PARENTS, Kind::Text, "Parent shas separated by spaces"),
+        opt(
+            commits::ADDITIONS,
+            Kind::Integer,
+            "Lines added (git's numstat; empty for merges)",
+        ),
+        opt(
+            commits::DELETIONS,
+            Kind::Integer,
+            "Lines deleted (git's numstat; empty for merges)",
+        ),
     ],
     key: &[commits::REPO, commits::SHA],
     order: &[],

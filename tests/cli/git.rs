@@ -405,3 +405,139 @@ fn the_repository_name_comes_from_origin() {
     let r = sandbox.run(&["collect", "git", ex.git.path()]).success();
     assert!(r.stderr().starts_with("acme/payments: "), "{}", r.stderr());
 }
+
+/// Lines per commit: git's numstat at collection (a binary file counts 0, a merge has none),
+/// summarized over the window's commits in DORA 2025's buckets.
+#[test]
+fn commits_carry_their_line_counts_and_metrics_bucket_them() {
+    let sandbox = Sandbox::new();
+    let git = Git::init(&sandbox, "repo");
+    let write = |name: &str, text: &[u8]| std::fs::write(PathBuf::from(git.path()).join(name), text).expect("write");
+    let commit = |message: &str, date: &str| {
+        git.run(&["add", "-A"], None);
+        git.run(&["commit", "-q", "--allow-empty", "-m", message], Some(date));
+        git.run(&["rev-parse", "HEAD"], None)
+    };
+    write("a.txt", b"1\n2\n3\n");
+    let three = commit("three lines", "2026-03-02T10:00:00Z");
+    write("a.txt", b"1\ntwo\n3\n");
+    write("logo.bin", &[0, 1, 2, 0, 255]);
+    let changed = commit("one line changed and a binary file", "2026-03-03T10:00:00Z");
+    git.run(&["checkout", "-q", "-b", "feat"], None);
+    write("b.txt", &b"x\n".repeat(60));
+    let sixty = commit("sixty lines", "2026-03-04T10:00:00Z");
+    git.run(&["checkout", "-q", "main"], None);
+    git.run(
+        &["merge", "-q", "--no-ff", "feat", "-m", "Merge feat"],
+        Some("2026-03-05T10:00:00Z"),
+    );
+    let merge = git.run(&["rev-parse", "HEAD"], None);
+    git.tag("v1.0.0");
+    let empty = commit("nothing", "2026-03-06T10:00:00Z");
+    git.tag("v1.0.1");
+
+    sandbox
+        .run(&["collect", "git", git.path(), "--repo-name", "acme/api"])
+        .success();
+    let rows = query(
+        &sandbox,
+        "SELECT sha, additions, deletions FROM commits ORDER BY committed_at",
+    );
+    let counts: Vec<(String, Value, Value)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["sha"].as_str().unwrap_or_default().to_string(),
+                r["additions"].clone(),
+                r["deletions"].clone(),
+            )
+        })
+        .collect();
+    let n = |x: i64| Value::from(x);
+    assert_eq!(
+        counts,
+        [
+            (three, n(3), n(0)),
+            (changed, n(1), n(1)),
+            (sixty, n(60), n(0)),
+            (merge, Value::Null, Value::Null),
+            (empty, n(0), n(0)),
+        ]
+    );
+
+    let json = sandbox
+        .run(&[
+            "metrics",
+            "--since",
+            "2026-03-01",
+            "--until",
+            "2026-03-07",
+            "--format",
+            "json",
+        ])
+        .success()
+        .json();
+    let lines = &json["lines_per_commit"];
+    assert_eq!(lines["count"], 4, "{lines}");
+    assert_close(&lines["median"], 2.5);
+    assert_eq!(lines["by_size"]["none"], 1);
+    assert_eq!(lines["by_size"]["1_10"], 2);
+    assert_eq!(lines["by_size"]["51_100"], 1);
+    let text = sandbox
+        .run(&["metrics", "--since", "2026-03-01", "--until", "2026-03-07"])
+        .success()
+        .stdout();
+    assert!(
+        text.contains("lines per commit: median 2.5 over 4 (none: 1 · 1-10: 2 · 11-50: 0 · 51-100: 1"),
+        "{text}"
+    );
+    // Whether smaller commits ship faster: lead time per size bucket.
+    let out = sandbox
+        .run(&[
+            "query",
+            "lead-time-by-commit-size",
+            "--since",
+            "2026-03-01",
+            "--until",
+            "2026-03-07",
+            "--format",
+            "csv",
+        ])
+        .success()
+        .stdout();
+    let rows: Vec<&str> = out.lines().skip(1).collect();
+    assert_eq!(
+        rows,
+        ["no lines,1,0,0", "1-10 lines,2,60,69.6", "51-100 lines,1,24,24"],
+        "{out}"
+    );
+    // Outside the window: no commit, no figure.
+    let json = sandbox
+        .run(&[
+            "metrics",
+            "--since",
+            "2026-04-01",
+            "--until",
+            "2026-04-07",
+            "--format",
+            "json",
+        ])
+        .success()
+        .json();
+    assert_eq!(json["lines_per_commit"], Value::Null);
+
+    // Without counting, the counts stay empty.
+    let other = Sandbox::new();
+    other
+        .run(&[
+            "collect",
+            "git",
+            git.path(),
+            "--repo-name",
+            "acme/api",
+            "--no-line-counts",
+        ])
+        .success();
+    let rows = query(&other, "SELECT count(additions) AS n FROM commits");
+    assert_eq!(rows[0]["n"], 0);
+}

@@ -33,6 +33,8 @@ pub struct Options {
     /// Leave the first deployment's commits (all history before it) out of lead time.
     pub skip_first: bool,
     pub environment: String,
+    /// Count the lines each commit adds and deletes (`git log --numstat`: a diff per commit).
+    pub line_counts: bool,
 }
 
 /// A tag that was not taken as a deployment, and why.
@@ -110,6 +112,11 @@ pub fn collect(repo: &Repo, options: &Options, name: &str, known: &Known) -> Res
         .map(|(sha, _)| sha.clone())
         .collect();
     let new = repo.log(&branch, &tips)?;
+    let lines = if options.line_counts && !new.is_empty() {
+        repo.line_counts(&branch, &tips)?
+    } else {
+        std::collections::HashMap::new()
+    };
 
     let graph = Graph::new(
         known
@@ -174,7 +181,7 @@ pub fn collect(repo: &Repo, options: &Options, name: &str, known: &Known) -> Res
     }
 
     let updates = vec![
-        (&schema::COMMITS, commits_frame(name, &new)?),
+        (&schema::COMMITS, commits_frame(name, &new, &lines)?),
         (
             &schema::DEPLOYMENTS,
             deployments_frame(name, &deployments, &options.environment)?,
@@ -231,7 +238,12 @@ fn strings<'a>(name: &str, values: impl Iterator<Item = &'a str>) -> Column {
     Column::new(name.into(), values.collect::<Vec<_>>())
 }
 
-fn commits_frame(repo: &str, commits: &[repo::Commit]) -> Result<DataFrame> {
+/// `lines`: additions and deletions by sha (none for merges, or without `--numstat`).
+fn commits_frame(
+    repo: &str,
+    commits: &[repo::Commit],
+    lines: &std::collections::HashMap<String, (i64, i64)>,
+) -> Result<DataFrame> {
     if commits.is_empty() {
         return Ok(empty_frame(&schema::COMMITS));
     }
@@ -254,6 +266,20 @@ fn commits_frame(repo: &str, commits: &[repo::Commit]) -> Result<DataFrame> {
             strings(c::AUTHOR, commits.iter().map(|cm| cm.author.as_str())),
             strings(c::MESSAGE, commits.iter().map(|cm| cm.subject.as_str())),
             strings(c::PARENTS, parents.iter().map(String::as_str)),
+            Column::new(
+                c::ADDITIONS.into(),
+                commits
+                    .iter()
+                    .map(|cm| lines.get(&cm.sha).map(|l| l.0))
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                c::DELETIONS.into(),
+                commits
+                    .iter()
+                    .map(|cm| lines.get(&cm.sha).map(|l| l.1))
+                    .collect::<Vec<_>>(),
+            ),
         ],
     )
 }

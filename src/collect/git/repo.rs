@@ -168,14 +168,7 @@ impl Repo {
     /// Commits reachable from `branch` but not from any of `exclude` (shas; ones git does not
     /// know are ignored), newest first.
     pub fn log(&self, branch: &str, exclude: &[String]) -> Result<Vec<Commit>> {
-        let mut stdin = String::with_capacity(exclude.len() * 42 + branch.len() + 1);
-        stdin.push_str(branch);
-        stdin.push('\n');
-        for sha in exclude {
-            stdin.push('^');
-            stdin.push_str(sha);
-            stdin.push('\n');
-        }
+        let stdin = range_stdin(branch, exclude);
         let out = self.git(
             &[
                 "log",
@@ -199,6 +192,38 @@ impl Repo {
         })
     }
 
+    /// Lines added and deleted by each commit of the same range as [`Repo::log`], by sha, from
+    /// `git log --numstat` (a binary file counts 0). Merge commits have no diff, hence no entry.
+    pub fn line_counts(
+        &self,
+        branch: &str,
+        exclude: &[String],
+    ) -> Result<std::collections::HashMap<String, (i64, i64)>> {
+        let stdin = range_stdin(branch, exclude);
+        let out = self.git(
+            &[
+                "log",
+                "--stdin",
+                "--ignore-missing",
+                "--no-merges",
+                "--numstat",
+                "--format=%x1e%H",
+            ],
+            Some(stdin.as_bytes()),
+        )?;
+        if !out.status.success() {
+            return Err(git_error(
+                &self.path,
+                &format!("failed to count the lines changed on `{branch}`"),
+                &out.stderr,
+            ));
+        }
+        parse_numstat(&out.stdout).map_err(|message| Error::Git {
+            path: self.path.clone(),
+            message,
+        })
+    }
+
     /// Every tag, peeled to its commit.
     pub fn tags(&self) -> Result<Vec<Tag>> {
         let out = self.git_ok(
@@ -211,6 +236,49 @@ impl Repo {
         )?;
         Ok(String::from_utf8_lossy(&out).lines().filter_map(parse_tag).collect())
     }
+}
+
+/// `git log --stdin` input: `branch`, and `^sha` for each of `exclude`.
+fn range_stdin(branch: &str, exclude: &[String]) -> String {
+    let mut stdin = String::with_capacity(exclude.len() * 42 + branch.len() + 1);
+    stdin.push_str(branch);
+    stdin.push('\n');
+    for sha in exclude {
+        stdin.push('^');
+        stdin.push_str(sha);
+        stdin.push('\n');
+    }
+    stdin
+}
+
+/// The sums of `git log --numstat --format=%x1e%H` output: per commit, a record separator, its
+/// sha, then `added<TAB>deleted<TAB>path` per file (`-` for a binary file). A line of another
+/// shape is an error quoting it.
+pub fn parse_numstat(bytes: &[u8]) -> std::result::Result<std::collections::HashMap<String, (i64, i64)>, String> {
+    let text = String::from_utf8_lossy(bytes);
+    let mut counts = std::collections::HashMap::new();
+    for record in text.split('\x1e').filter(|r| !r.trim().is_empty()) {
+        let mut lines = record.lines().filter(|l| !l.is_empty());
+        let Some(sha) = lines.next().map(str::trim) else {
+            continue;
+        };
+        let (mut added, mut deleted) = (0i64, 0i64);
+        for line in lines {
+            let bad = || format!("unexpected `git log --numstat` output for {sha}: {line:?}");
+            let mut fields = line.splitn(3, '\t');
+            let (Some(a), Some(d), Some(_path)) = (fields.next(), fields.next(), fields.next()) else {
+                return Err(bad());
+            };
+            let count = |n: &str| match n {
+                "-" => Ok(0),
+                n => n.parse::<i64>().map_err(|_| bad()),
+            };
+            added = added.saturating_add(count(a)?);
+            deleted = deleted.saturating_add(count(d)?);
+        }
+        counts.insert(sha.to_string(), (added, deleted));
+    }
+    Ok(counts)
 }
 
 /// Seconds since the epoch as microseconds; `None` when it is not a number or is out of range.
@@ -283,6 +351,18 @@ pub fn name_from_url(url: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numstat_sums_each_commit_and_counts_binary_files_as_zero() {
+        let out =
+            b"\x1eaaa\n\n3\t1\tsrc/a.rs\n-\t-\tlogo.png\n10\t0\tdocs/{old => new}.md\n\x1ebbb\n\x1eccc\n\n0\t7\tb.rs\n";
+        let counts = parse_numstat(out).unwrap();
+        assert_eq!(counts["aaa"], (13, 1));
+        assert_eq!(counts["bbb"], (0, 0));
+        assert_eq!(counts["ccc"], (0, 7));
+        let err = parse_numstat(b"\x1eaaa\n\nx\t1\tf\n").unwrap_err();
+        assert!(err.contains("aaa") && err.contains("x\\t1\\tf"), "{err}");
+    }
 
     #[test]
     fn names_from_remote_urls() {

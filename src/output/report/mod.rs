@@ -129,6 +129,8 @@ pub struct ReportContext {
     pub batch_size: BatchSection,
     /// With pull request sizes: "lines per pull request: median 25 over 4 (...)".
     pub lines_per_change: Option<String>,
+    /// "lines per commit: median ..." over the commits of the period with line counts.
+    pub lines_per_commit: Option<String>,
     pub lead_time_source: &'static str,
     pub headline: Vec<Headline>,
     pub group_by: Option<&'static str>,
@@ -707,7 +709,11 @@ pub fn context(digest: &Digest, png: bool) -> Result<ReportContext, ReportError>
         lines_per_change: digest
             .pull_requests
             .as_ref()
-            .and_then(|b| super::lines_line(&b.lines_per_change)),
+            .and_then(|b| super::lines_line(&b.lines_per_change, "pull request")),
+        lines_per_commit: digest
+            .lines_per_commit
+            .as_ref()
+            .and_then(|l| super::lines_line(l, "commit")),
         group_by: digest.group_by.map(crate::analysis::GroupBy::as_str),
         groups,
         group_columns: shown(&digest.current).iter().map(|m| m.spec().column).collect(),
