@@ -238,7 +238,7 @@ pub fn deliveries(
 ) -> LazyFrame {
     // The aggregates of each issue's links, keyed by the issue's row (from the derived
     // columns) or its id.
-    let (issues, per_issue) = if issues_by_row::applies(tables, mapped) {
+    let (issues, per_issue) = if by_rows(tables, mapped) {
         let row = issues_by_row::ISSUE_ROW;
         (
             tables
@@ -315,7 +315,7 @@ pub fn deliveries(
 /// commit, and every commit they shipped is linked to a `bug` issue of their repository. Pairs
 /// are counted as lead time lists them, negative ones included.
 pub fn fix_only(tables: &Tables, linked: &Linked, production: &LazyFrame, mapped: bool) -> LazyFrame {
-    if issues_by_row::applies(tables, mapped) {
+    if by_rows(tables, mapped) {
         return fix_only_by_row(tables, production, issues_by_row::fixes(tables, production));
     }
     let bug_links = bug_links(tables, linked);
@@ -323,6 +323,12 @@ pub fn fix_only(tables: &Tables, linked: &Linked, production: &LazyFrame, mapped
         return fix_only_by_row(tables, production, fixes_by_joins(linked, production, bug_links));
     }
     fix_only_by_pairs(tables, linked, production, mapped, bug_links)
+}
+
+/// Whether the links and the deployed commits both have the store's derived columns: then the
+/// feedback loop is one pass over the links ([`issues_by_row`]).
+fn by_rows(tables: &Tables, mapped: bool) -> bool {
+    mapped && derived(tables) && by_row(tables)
 }
 
 /// Whether `deployment_commits` has the store's derived columns (each row's commit time and

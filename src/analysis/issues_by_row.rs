@@ -25,23 +25,6 @@ pub const ISSUE_ROW: &str = "issue_row";
 /// Distinct bug-fix commits a deployment shipped, by [`fixes`].
 pub const FIXES: &str = "fixes";
 
-/// Whether the links and deployed commits have the derived columns these passes read.
-pub fn applies(tables: &Tables, mapped: bool) -> bool {
-    use crate::table::schema::DERIVED_DEPLOYMENT_ROW;
-    let has = |frame: &LazyFrame, columns: &[&str]| {
-        frame
-            .clone()
-            .collect_schema()
-            .is_ok_and(|s| columns.iter().all(|c| s.contains(c)))
-    };
-    mapped
-        && has(&tables.issue_commits, &[DERIVED_COMMITTED_AT, DERIVED_DEPLOYMENT_ROWS])
-        && has(
-            &tables.deployment_commits,
-            &[DERIVED_COMMITTED_AT, DERIVED_DEPLOYMENT_ROW],
-        )
-}
-
 /// One row per linked issue of `issues` (`ISSUE_ROW`): `linked`, how many of its links are to
 /// commits in `commits` (`in_commits`) and how many of those shipped (`shipped`), the latest of
 /// their shipping deployments (`ship_us`, `ship_id`, `ship_group`, by time then id) and the

@@ -113,8 +113,9 @@ impl Repo {
             .map_err(|e| Error::io("run git in", &self.path, e))
     }
 
-    fn git_ok(&self, args: &[&str], what: &str) -> Result<Vec<u8>> {
-        let out = self.git(args, None)?;
+    /// Runs git; a failure is an error saying `what` failed, with git's message.
+    fn git_ok(&self, args: &[&str], stdin: Option<&[u8]>, what: &str) -> Result<Vec<u8>> {
+        let out = self.git(args, stdin)?;
         if !out.status.success() {
             return Err(git_error(&self.path, what, &out.stderr));
         }
@@ -125,6 +126,7 @@ impl Repo {
     pub fn is_shallow(&self) -> Result<bool> {
         let out = self.git_ok(
             &["rev-parse", "--is-shallow-repository"],
+            None,
             "failed to inspect the repository",
         )?;
         Ok(String::from_utf8_lossy(&out).trim() == "true")
@@ -168,28 +170,13 @@ impl Repo {
     /// Commits reachable from `branch` but not from any of `exclude` (shas; ones git does not
     /// know are ignored), newest first.
     pub fn log(&self, branch: &str, exclude: &[String]) -> Result<Vec<Commit>> {
-        let stdin = range_stdin(branch, exclude);
-        let out = self.git(
-            &[
-                "log",
-                "--stdin",
-                "--ignore-missing",
-                "-z",
-                "--format=%H%x1f%P%x1f%an%x1f%at%x1f%ct%x1f%s%x1f%b",
-            ],
-            Some(stdin.as_bytes()),
-        )?;
-        if !out.status.success() {
-            return Err(git_error(
-                &self.path,
-                &format!("failed to read the history of `{branch}`"),
-                &out.stderr,
-            ));
-        }
-        parse_log(&out.stdout).map_err(|message| Error::Git {
-            path: self.path.clone(),
-            message,
-        })
+        self.read_log(
+            branch,
+            exclude,
+            &["-z", "--format=%H%x1f%P%x1f%an%x1f%at%x1f%ct%x1f%s%x1f%b"],
+            &format!("failed to read the history of `{branch}`"),
+            parse_log,
+        )
     }
 
     /// Lines added and deleted by each commit of the same range as [`Repo::log`], by sha, from
@@ -199,26 +186,37 @@ impl Repo {
         branch: &str,
         exclude: &[String],
     ) -> Result<std::collections::HashMap<String, (i64, i64)>> {
-        let stdin = range_stdin(branch, exclude);
-        let out = self.git(
-            &[
-                "log",
-                "--stdin",
-                "--ignore-missing",
-                "--no-merges",
-                "--numstat",
-                "--format=%x1e%H",
-            ],
-            Some(stdin.as_bytes()),
-        )?;
-        if !out.status.success() {
-            return Err(git_error(
-                &self.path,
-                &format!("failed to count the lines changed on `{branch}`"),
-                &out.stderr,
-            ));
+        self.read_log(
+            branch,
+            exclude,
+            &["--no-merges", "--numstat", "--format=%x1e%H"],
+            &format!("failed to count the lines changed on `{branch}`"),
+            parse_numstat,
+        )
+    }
+
+    /// `git log ARGS` over `branch` but not `exclude` (given on stdin: thousands of tips do not
+    /// fit a command line), parsed by `parse`; its error quotes the output.
+    fn read_log<T>(
+        &self,
+        branch: &str,
+        exclude: &[String],
+        args: &[&str],
+        what: &str,
+        parse: fn(&[u8]) -> std::result::Result<T, String>,
+    ) -> Result<T> {
+        let mut stdin = String::with_capacity(exclude.len() * 42 + branch.len() + 1);
+        stdin.push_str(branch);
+        stdin.push('\n');
+        for sha in exclude {
+            stdin.push('^');
+            stdin.push_str(sha);
+            stdin.push('\n');
         }
-        parse_numstat(&out.stdout).map_err(|message| Error::Git {
+        let mut all = vec!["log", "--stdin", "--ignore-missing"];
+        all.extend_from_slice(args);
+        let out = self.git_ok(&all, Some(stdin.as_bytes()), what)?;
+        parse(&out).map_err(|message| Error::Git {
             path: self.path.clone(),
             message,
         })
@@ -232,23 +230,11 @@ impl Repo {
                 "--format=%(refname:strip=2)%1f%(objecttype)%1f%(objectname)%1f%(*objecttype)%1f%(*objectname)%1f%(taggerdate:unix)%1f%(committerdate:unix)%1f%(*committerdate:unix)",
                 "refs/tags",
             ],
+            None,
             "failed to list the tags",
         )?;
         Ok(String::from_utf8_lossy(&out).lines().filter_map(parse_tag).collect())
     }
-}
-
-/// `git log --stdin` input: `branch`, and `^sha` for each of `exclude`.
-fn range_stdin(branch: &str, exclude: &[String]) -> String {
-    let mut stdin = String::with_capacity(exclude.len() * 42 + branch.len() + 1);
-    stdin.push_str(branch);
-    stdin.push('\n');
-    for sha in exclude {
-        stdin.push('^');
-        stdin.push_str(sha);
-        stdin.push('\n');
-    }
-    stdin
 }
 
 /// The sums of `git log --numstat --format=%x1e%H` output: per commit, a record separator, its
