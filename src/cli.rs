@@ -160,6 +160,10 @@ pub struct ImportArgs {
     /// Rows of commits merged in memory at a time (memory use; tests make it tiny)
     #[arg(long, hide = true, env = "DORA_PARTITION_ROWS", default_value_t = crate::store::PARTITION_ROWS)]
     pub partition_rows: usize,
+    /// Settings file whose `[ai] co_authors` mark more commits AI-assisted [default:
+    /// dora.toml, when there is one]
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -342,6 +346,10 @@ pub struct GithubArgs {
     /// too) [default: enhancement, feature]
     #[arg(long = "feature-label", value_name = "LABEL")]
     pub feature_labels: Vec<String>,
+    /// A merged pull request with this label is AI-assisted: its merge commit is marked so
+    /// (repeatable; also `[ai] labels` in dora.toml)
+    #[arg(long = "ai-label", value_name = "LABEL")]
+    pub ai_labels: Vec<String>,
     /// Count pre-releases as deployments (--deployments-from releases)
     #[arg(long)]
     pub prereleases: bool,
@@ -390,6 +398,10 @@ pub struct GitArgs {
     /// slowest part of reading a long history)
     #[arg(long)]
     pub no_line_counts: bool,
+    /// Settings file whose `[ai] co_authors` mark more commits AI-assisted [default:
+    /// dora.toml, when there is one]
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 /// What every analysis command reads and over what: the data, the window and the environment

@@ -25,6 +25,10 @@
 //! levels = "2025"                      # or "2023"
 //! industry = "technology"              # or org_size = "fewer_than_1000"
 //! downtime_cost_per_hour = 10000
+//!
+//! [ai]                                 # AI-assisted changes (docs/metrics.md)
+//! co_authors = ["agent@acme.dev", "Acme Agent"]
+//! labels = ["ai-generated"]
 //! ```
 //!
 //! A flag on the command line wins over the file; a repository's section wins over `[github]`.
@@ -81,6 +85,18 @@ pub struct MetricsSettings {
     pub downtime_cost_per_hour: Option<f64>,
 }
 
+/// How AI-assisted changes are recognised, beyond the assistants dora knows.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AiSettings {
+    /// `Co-authored-by:` addresses or names that mark a commit AI-assisted.
+    #[serde(default)]
+    pub co_authors: Vec<String>,
+    /// Pull request labels that mark a pull request AI-assisted (`--ai-label`).
+    #[serde(default)]
+    pub labels: Vec<String>,
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
@@ -88,6 +104,8 @@ pub struct FileConfig {
     pub github: GithubSettings,
     #[serde(default)]
     pub metrics: MetricsSettings,
+    #[serde(default)]
+    pub ai: AiSettings,
 }
 
 /// The settings file: `path` when given (it must exist), else `dora.toml` in the working

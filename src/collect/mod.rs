@@ -2,6 +2,7 @@
 //! the analysis have exactly one shape to deal with.
 
 pub mod ancestry;
+pub mod assistants;
 pub mod closing;
 pub mod csv;
 pub mod git;
@@ -45,12 +46,17 @@ pub fn folder_files(dir: &Path, mapping: &csv::mapping::Mapping) -> Result<Vec<(
     Ok(files)
 }
 
-/// Reads and validates the given files.
+/// Reads and validates the given files; commits without an `ai_assisted` value get one from
+/// their message ([`assistants`], with `rules`).
 ///
 /// The files are read at the same time: each read has stretches on one core (reading the bytes,
 /// the key check), which the others fill. The error reported is the first file's in `files`
 /// order, whatever finished first.
-pub fn read_files(files: &[(&'static Table, PathBuf)], opts: &csv::ReadOptions) -> Result<Vec<Input>> {
+pub fn read_files(
+    files: &[(&'static Table, PathBuf)],
+    opts: &csv::ReadOptions,
+    rules: &assistants::Rules,
+) -> Result<Vec<Input>> {
     use rayon::prelude::*;
     let reads: Vec<Result<Input>> = files
         .par_iter()
@@ -63,6 +69,10 @@ pub fn read_files(files: &[(&'static Table, PathBuf)], opts: &csv::ReadOptions) 
         })
         .collect();
     let mut inputs = reads.into_iter().collect::<Result<Vec<Input>>>()?;
+    if let Some(commits) = inputs.iter_mut().find(|i| i.table.name == schema::COMMITS.name) {
+        let frame = std::mem::take(&mut commits.read.frame);
+        commits.read.frame = assistants::with_flags(frame, rules)?;
+    }
     check_issue_links(&mut inputs, opts.skip_invalid)?;
     add_message_links(&mut inputs)?;
     Ok(inputs)

@@ -28,6 +28,7 @@ fn run_git(global: &GlobalArgs, args: &GitArgs) -> anyhow::Result<ExitStatus> {
         skip_first: args.skip_first,
         environment: args.environment.clone(),
         line_counts: !args.no_line_counts,
+        assistants: super::resolve::assistant_rules(args.config.as_deref())?,
     };
     let repo = Repo::open(&args.path)?;
     let name = git::repo_name(&repo, options.repo_name.as_deref());

@@ -9,10 +9,10 @@ use anyhow::bail;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::{FromTool, GlobalArgs, ImportArgs};
-use crate::collect::closing;
 use crate::collect::csv::mapping::Mapping;
 use crate::collect::csv::{ReadOptions, conclude, links, read_chunks};
 use crate::collect::folder_files;
+use crate::collect::{assistants, closing};
 use crate::commands::{ExitStatus, write_atomically};
 use crate::error::Reject;
 use crate::settings;
@@ -59,6 +59,7 @@ pub fn run(global: &GlobalArgs, args: &ImportArgs) -> anyhow::Result<ExitStatus>
         );
     }
 
+    let rules = super::resolve::assistant_rules(args.config.as_deref())?;
     let options = ReadOptions {
         zone,
         mapping: &mapping,
@@ -93,7 +94,7 @@ pub fn run(global: &GlobalArgs, args: &ImportArgs) -> anyhow::Result<ExitStatus>
             progress: Some(&report),
             ..options
         };
-        let read = read_chunks(path, table, &options, args.csv_chunk_bytes, &mut |chunk| {
+        let read = read_chunks(path, table, &options, args.csv_chunk_bytes, &mut |mut chunk| {
             if table.name == schema::ISSUES.name {
                 links::issue_ids(&chunk, &mut issue_ids)?;
             }
@@ -101,6 +102,9 @@ pub fn run(global: &GlobalArgs, args: &ImportArgs) -> anyhow::Result<ExitStatus>
                 // Held back until every issue is known (a small table).
                 held_links.push(chunk);
                 return Ok(());
+            }
+            if table.name == schema::COMMITS.name {
+                chunk = assistants::with_flags(chunk, &rules)?;
             }
             if table.name == schema::COMMITS.name
                 && let Some(links) = closing::links_of_commits(&chunk)?

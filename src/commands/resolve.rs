@@ -127,12 +127,16 @@ fn read_folder(
 ) -> anyhow::Result<Tables> {
     let mapping = mapping(data)?;
     let files = folder_files(dir, &mapping)?;
-    // With issues, commit messages link commits to them (closing keywords, tracker keys).
+    // Commit messages link commits to issues (closing keywords, tracker keys) and, with the
+    // author, say which commits are AI-assisted where the file gives no flag.
     let mut wanted = only.map(<[_]>::to_vec);
-    if files.iter().any(|(t, _)| t.name == crate::table::schema::ISSUES.name)
-        && let Some(columns) = &mut wanted
-    {
-        columns.push(("commits", crate::table::schema::commits::MESSAGE));
+    if let Some(columns) = &mut wanted {
+        use crate::table::schema::commits as c;
+        columns.extend([
+            ("commits", c::MESSAGE),
+            ("commits", c::AUTHOR),
+            ("commits", c::AI_ASSISTED),
+        ]);
     }
     let options = ReadOptions {
         zone,
@@ -141,8 +145,15 @@ fn read_folder(
         only: wanted.as_deref(),
         progress: None,
     };
-    let inputs = read_files(&files, &options)?;
+    let inputs = read_files(&files, &options, &assistant_rules(None)?)?;
     Ok(store::with_derived_columns_of(tables_from_inputs(&inputs))?.lazy())
+}
+
+/// How AI-assisted commits are recognised: the known assistants and the `[ai]` section of the
+/// settings file (`config`, else dora.toml in the working folder when there is one).
+pub fn assistant_rules(config: Option<&std::path::Path>) -> anyhow::Result<crate::collect::assistants::Rules> {
+    let (file, _) = crate::config::load(config)?;
+    Ok(crate::collect::assistants::Rules::new(file.ai.co_authors))
 }
 
 fn mapping(data: &DataArgs) -> anyhow::Result<Mapping> {

@@ -1,6 +1,7 @@
-//! The two columns a snapshot adds to `deployment_commits` (docs/store.md): each deployed
-//! commit's commit time and its deployment's row. They spare lead time a join on the
-//! 40-character sha and one on the text id of every deployed commit at every analysis.
+//! The columns a snapshot adds to `deployment_commits` (docs/store.md): each deployed commit's
+//! commit time, its deployment's row, and whether it is AI-assisted. They spare lead time a
+//! join on the 40-character sha and one on the text id of every deployed commit at every
+//! analysis.
 //!
 //! Both are found here by hash lookups written for the purpose rather than by two Polars joins
 //! per partition: Polars rebuilt the deployments' hash table for every partition and encoded the
@@ -16,7 +17,7 @@ use crate::error::{PolarsContext, Result};
 use crate::table::keys::fold_hash;
 use crate::table::schema::{commits as c, deployment_commits as dc, deployments as d};
 
-pub use crate::table::schema::{DERIVED_COMMITTED_AT, DERIVED_DEPLOYMENT_ROW};
+pub use crate::table::schema::{DERIVED_AI_ASSISTED, DERIVED_COMMITTED_AT, DERIVED_DEPLOYMENT_ROW};
 
 /// Deployments by id: their row in the table as the snapshot writes it, and their repository.
 /// Built once per import, for every partition.
@@ -87,7 +88,8 @@ where
 
 /// `deployment_commits` (canonical columns) with the derived columns: `committed_at`, the time
 /// of the commit `sha` in the deployment's repository (null when `commits` has no such commit),
-/// and `deployment_row` (null when there is no such deployment). `commits` holds (at least)
+/// `deployment_row` (null when there is no such deployment), and `ai_assisted`, that commit's
+/// flag (null when unknown, or without the commit). `commits` holds (at least)
 /// the commits of the same shas: one partition of each table. Rows keep their order.
 ///
 /// Commits are found by a sort-merge on a 64-bit hash of the sha (then the sha and the
@@ -112,6 +114,14 @@ pub fn with_derived_columns(
             .context(ctx)?,
     );
     let commit_times = commit_times.downcast_as_array();
+    // A frame without the column (commits of a store written before it) knows no flag.
+    let commit_flags = commits
+        .column(c::AI_ASSISTED)
+        .ok()
+        .map(|f| f.bool().map(one_piece))
+        .transpose()
+        .context(ctx)?;
+    let commit_flags = commit_flags.as_ref().map(ChunkedArray::downcast_as_array);
     let ids = pairs.column(dc::DEPLOYMENT_ID).and_then(|s| s.str()).context(ctx)?;
     let sha_column = text(pairs, dc::SHA)?;
     let shas = sha_column.downcast_as_array();
@@ -178,7 +188,7 @@ pub fn with_derived_columns(
 
     // The exact comparisons, in the pairs' order: exports list deployed commits in about the
     // order of the commits, so both sides' text is read mostly in sequence.
-    let mut committed: Vec<Option<i64>> = vec![None; pairs.height()];
+    let mut committed: Vec<(Option<i64>, Option<bool>)> = vec![(None, None); pairs.height()];
     committed
         .par_chunks_mut(COMPARED_PER_TASK)
         .enumerate()
@@ -208,14 +218,22 @@ pub fn with_derived_columns(
                         .map(|(_, c)| *c as usize)
                         .find(|&c| same(c))
                 };
-                *cell = commit.and_then(|c| commit_times.get(c));
+                if let Some(c) = commit {
+                    *cell = (commit_times.get(c), commit_flags.and_then(|f| f.get(c)));
+                }
             }
         });
-    let committed =
-        Int64Chunked::from_iter_options(PlSmallStr::from_static(DERIVED_COMMITTED_AT), committed.into_iter())
-            .into_series()
-            .cast(&time_type)
-            .context(ctx)?;
+    let flags = BooleanChunked::from_iter_options(
+        PlSmallStr::from_static(DERIVED_AI_ASSISTED),
+        committed.iter().map(|(_, flag)| *flag),
+    );
+    let committed = Int64Chunked::from_iter_options(
+        PlSmallStr::from_static(DERIVED_COMMITTED_AT),
+        committed.into_iter().map(|(time, _)| time),
+    )
+    .into_series()
+    .cast(&time_type)
+    .context(ctx)?;
     let rows = UInt32Chunked::from_iter_options(
         PlSmallStr::from_static(DERIVED_DEPLOYMENT_ROW),
         found.iter().map(|d| d.map(|(row, _)| row)),
@@ -227,6 +245,7 @@ pub fn with_derived_columns(
             pairs.column(dc::SHA).context(ctx)?.clone(),
             committed.into_column(),
             rows.into_series().into_column(),
+            flags.into_series().into_column(),
         ],
     )
     .context(ctx)
@@ -266,6 +285,7 @@ pub(super) mod tests {
                     col(c::REPO),
                     col(c::SHA),
                     col(c::COMMITTED_AT).alias(DERIVED_COMMITTED_AT),
+                    col(c::AI_ASSISTED).alias(DERIVED_AI_ASSISTED),
                 ]),
                 [col(d::REPO), col(dc::SHA)],
                 [col(c::REPO), col(c::SHA)],
@@ -277,6 +297,7 @@ pub(super) mod tests {
                 col(dc::SHA),
                 col(DERIVED_COMMITTED_AT),
                 col(DERIVED_DEPLOYMENT_ROW).cast(DataType::UInt32),
+                col(DERIVED_AI_ASSISTED),
             ])
             .collect()
             .unwrap()
@@ -306,6 +327,7 @@ pub(super) mod tests {
             c::REPO => ["a", "b", "a", "b"],
             c::SHA => ["s1", "s1", "s2", "s3"],
             c::COMMITTED_AT => [Some(10i64), Some(20), None, Some(40)],
+            c::AI_ASSISTED => [Some(true), None, Some(false), Some(true)],
         )
         .unwrap());
         let pairs = df!(
@@ -336,7 +358,11 @@ pub(super) mod tests {
         use proptest::prelude::*;
         let strategy = (
             proptest::collection::vec(0u8..4, 1..6),
-            proptest::collection::btree_map((0u8..3, 0u16..300), proptest::option::of(0i64..1_000), 0..200),
+            proptest::collection::btree_map(
+                (0u8..3, 0u16..300),
+                (proptest::option::of(0i64..1_000), proptest::option::of(any::<bool>())),
+                0..200,
+            ),
             proptest::collection::vec((0u8..8, 0u16..300), 0..400),
         );
         proptest!(|((deployment_repos, commit_rows, pair_rows) in strategy)| {
@@ -348,7 +374,8 @@ pub(super) mod tests {
             let commits = utc(df!(
                 c::REPO => commit_rows.keys().map(|(r, _)| format!("r{r}")).collect::<Vec<_>>(),
                 c::SHA => commit_rows.keys().map(|(_, s)| format!("{s:040x}")).collect::<Vec<_>>(),
-                c::COMMITTED_AT => commit_rows.values().copied().collect::<Vec<_>>(),
+                c::COMMITTED_AT => commit_rows.values().map(|v| v.0).collect::<Vec<_>>(),
+                c::AI_ASSISTED => commit_rows.values().map(|v| v.1).collect::<Vec<_>>(),
             )
             .unwrap());
             let pairs = df!(

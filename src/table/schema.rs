@@ -23,6 +23,8 @@ pub enum Kind {
     IssueKind,
     /// A share in percent, 0 to 100 (fractions allowed).
     Percent,
+    /// `true` or `false` (also `yes`/`no`, `1`/`0`, any case); empty: not known.
+    Boolean,
 }
 
 impl Kind {
@@ -32,6 +34,7 @@ impl Kind {
             Kind::Timestamp => DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC)),
             Kind::Integer => DataType::Int64,
             Kind::Percent => DataType::Float64,
+            Kind::Boolean => DataType::Boolean,
             Kind::Text | Kind::Status | Kind::DeploymentKind | Kind::IssueKind => DataType::String,
         }
     }
@@ -150,6 +153,7 @@ pub mod commits {
     pub const PARENTS: &str = "parents";
     pub const ADDITIONS: &str = "additions";
     pub const DELETIONS: &str = "deletions";
+    pub const AI_ASSISTED: &str = "ai_assisted";
 }
 
 pub mod deployment_commits {
@@ -296,7 +300,11 @@ pub static COMMITS: Table = Table {
         ),
         opt(commits::AUTHORED_AT, Kind::Timestamp, "Author date"),
         opt(commits::AUTHOR, Kind::Text, "Author"),
-        opt(commits::MESSAGE, Kind::Text, "First line of the message"),
+        opt(
+            commits::MESSAGE,
+            Kind::Text,
+            "The message (its first line is enough for links; trailers are read from its last paragraph)",
+        ),
         opt(commits::PARENTS, Kind::Text, "Parent shas separated by spaces"),
         opt(
             commits::ADDITIONS,
@@ -307,6 +315,11 @@ pub static COMMITS: Table = Table {
             commits::DELETIONS,
             Kind::Integer,
             "Lines deleted (git's numstat; empty for merges)",
+        ),
+        opt(
+            commits::AI_ASSISTED,
+            Kind::Boolean,
+            "Whether an AI assistant helped write it (`true`/`false`); empty: read from the message's trailers and the author, when there is a message",
         ),
     ],
     key: &[commits::REPO, commits::SHA],
@@ -482,6 +495,11 @@ pub const DERIVED_COMMITTED_AT: &str = "committed_at";
 /// deployment). Lead time then finds each deployed commit's deployment by position instead of
 /// joining 20M rows on the text id (docs/store.md).
 pub const DERIVED_DEPLOYMENT_ROW: &str = "deployment_row";
+
+/// The name of the third derived column of `deployment_commits`: whether the deployed commit
+/// is AI-assisted (its `commits.ai_assisted`; null when unknown or when there is no such
+/// commit). The AI-assisted split of lead time and change failure rate reads it by row.
+pub const DERIVED_AI_ASSISTED: &str = "ai_assisted";
 
 /// The name of the derived column of `issue_commits` next to its `committed_at` (the commit's
 /// time in the issue's repository): the rows in `deployments.parquet` of the deployments of

@@ -92,7 +92,7 @@ proptest! {
         let mapping = Mapping::default();
         let files = folder_files(dir.path(), &mapping).expect("files");
         let options = ReadOptions { zone: chrono_tz::UTC, mapping: &mapping, skip_invalid, only: None, progress: None };
-        if let Err(e) = read_files(&files, &options) {
+        if let Err(e) = read_files(&files, &options, &dora::collect::assistants::Rules::default()) {
             let message = format!("{e:#}");
             prop_assert!(message.contains(".csv"), "{message}");
         }

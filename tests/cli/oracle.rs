@@ -374,7 +374,7 @@ proptest! {
         let mapping = Mapping::default();
         let files = folder_files(dir.path(), &mapping).expect("files");
         let options = ReadOptions { zone: chrono_tz::UTC, mapping: &mapping, skip_invalid: false, only: None, progress: None };
-        let tables = tables_from_inputs(&read_files(&files, &options).expect("valid")).lazy();
+        let tables = tables_from_inputs(&read_files(&files, &options, &dora::collect::assistants::Rules::default()).expect("valid")).lazy();
         let window = Window { since: BASE + start * 24 * HOUR, until: BASE + (start + length) * 24 * HOUR };
         let ctx = Context { window, zone: chrono_tz::UTC, environment: "production".into(), group_by: Some(GroupBy::Repo), period: None };
         let report = analysis::compute(&tables, &ctx).expect("computes");

@@ -25,7 +25,7 @@ fn read(dir: &Path) -> Tables<DataFrame> {
         only: None,
         progress: None,
     };
-    tables_from_inputs(&read_files(&files, &options).expect("valid"))
+    tables_from_inputs(&read_files(&files, &options, &dora::collect::assistants::Rules::default()).expect("valid"))
 }
 
 fn compute(dir: &Path) -> Scorecard {
@@ -120,7 +120,7 @@ proptest! {
         let mapping = Mapping::default();
         let files = folder_files(dir.path(), &mapping).expect("files");
         let options = ReadOptions { zone: chrono_tz::UTC, mapping: &mapping, skip_invalid, only: None, progress: None };
-        if let Ok(inputs) = read_files(&files, &options) {
+        if let Ok(inputs) = read_files(&files, &options, &dora::collect::assistants::Rules::default()) {
             let _ = compute_tables(&tables_from_inputs(&inputs).lazy());
         }
     }
@@ -146,6 +146,17 @@ fn compute_tables(tables: &dora::table::Tables) -> dora::Result<Scorecard> {
 /// and without `deployment_commits` rows (the time fallback), at every level.
 #[test]
 fn the_derived_links_give_the_figures_of_the_joins() {
+    // Planning the figures and views of these many plans recurses deeper than a test thread's
+    // stack in debug builds.
+    std::thread::Builder::new()
+        .stack_size(64 << 20)
+        .spawn(derived_links_give_the_figures_of_the_joins)
+        .expect("a thread")
+        .join()
+        .expect("the check");
+}
+
+fn derived_links_give_the_figures_of_the_joins() {
     use dora::table::schema::{commits as c, deployment_commits as dc, deployments as d};
     let read = read(&fixture("feedback"));
     // Every later deployment of a commit's repository lists it: several per commit.
@@ -192,24 +203,13 @@ fn the_derived_links_give_the_figures_of_the_joins() {
                     assert_eq!(analysis::compute(&pairs_only, &ctx).expect("pairs derived"), expected);
                     assert_eq!(analysis::compute(&derived, &ctx).expect("all derived"), expected);
                     // And the rows behind the figures: each delivery, its deployment and commits.
-                    // Planning the view recurses deeper than a test thread's stack in debug builds.
                     let rows = |tables: &dora::table::Tables| {
-                        std::thread::scope(|scope| {
-                            let plan = || {
-                                let facts = analysis::facts(tables, &ctx).expect("facts");
-                                analysis::views::issue_deliveries(&facts, chrono_tz::UTC)
-                                    .expect("issue_deliveries")
-                                    .sort(["id"], SortMultipleOptions::default())
-                                    .collect()
-                                    .expect("deliveries")
-                            };
-                            let thread = std::thread::Builder::new().stack_size(16 << 20);
-                            thread
-                                .spawn_scoped(scope, plan)
-                                .expect("a thread")
-                                .join()
-                                .expect("rows")
-                        })
+                        let facts = analysis::facts(tables, &ctx).expect("facts");
+                        analysis::views::issue_deliveries(&facts, chrono_tz::UTC)
+                            .expect("issue_deliveries")
+                            .sort(["id"], SortMultipleOptions::default())
+                            .collect()
+                            .expect("deliveries")
                     };
                     let expected_rows = rows(&canonical);
                     assert!(expected_rows.height() > 0);

@@ -118,6 +118,33 @@ pub(super) fn parse_column(
                 .collect();
             Ok(parsed.with_name(name).into_series())
         }
+        Kind::Boolean => {
+            let parsed: BooleanChunked = cells
+                .iter()
+                .enumerate()
+                .map(|(row, v)| {
+                    if empty(v) {
+                        return None;
+                    }
+                    let raw = v.unwrap_or_default();
+                    let value = mapping.translate(column.name, raw.trim());
+                    let truth = |words: [&str; 3]| words.iter().any(|w| value.eq_ignore_ascii_case(w));
+                    if truth(["true", "yes", "1"]) {
+                        Some(true)
+                    } else if truth(["false", "no", "0"]) {
+                        Some(false)
+                    } else {
+                        report(
+                            row,
+                            raw,
+                            "not true or false; expected true, false, yes, no, 1 or 0 (any case)".into(),
+                        );
+                        None
+                    }
+                })
+                .collect();
+            Ok(parsed.with_name(name).into_series())
+        }
         Kind::Text => {
             let needs_rewrite = translates || column.default.is_some() || cells.iter().any(|v| v.is_some_and(blank));
             let cleaned = if needs_rewrite {

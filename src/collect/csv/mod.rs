@@ -168,7 +168,9 @@ pub fn read_chunks(
             _ if shared(index) => Cells::Text,
             Kind::Timestamp => Cells::Numbers(&timestamps),
             Kind::Integer => Cells::Numbers(&integers),
-            Kind::Text | Kind::Status | Kind::DeploymentKind | Kind::IssueKind | Kind::Percent => Cells::Text,
+            Kind::Text | Kind::Status | Kind::DeploymentKind | Kind::IssueKind | Kind::Percent | Kind::Boolean => {
+                Cells::Text
+            }
         })
         .collect();
 
@@ -371,7 +373,9 @@ fn read_header(path: &Path, table: &Table) -> Result<Vec<String>> {
 fn absent_column(column: &schema::Column, height: usize) -> Series {
     let name = PlSmallStr::from_static(column.name);
     match (column.kind, column.default) {
-        (Kind::Timestamp | Kind::Integer | Kind::Percent, _) => Series::full_null(name, height, &column.kind.dtype()),
+        (Kind::Timestamp | Kind::Integer | Kind::Percent | Kind::Boolean, _) => {
+            Series::full_null(name, height, &column.kind.dtype())
+        }
         (_, Some(default)) => StringChunked::full(name, default, height).into_series(),
         (_, None) => Series::full_null(name, height, &DataType::String),
     }

@@ -35,6 +35,8 @@ pub struct Options {
     pub environment: String,
     /// Count the lines each commit adds and deletes (`git log --numstat`: a diff per commit).
     pub line_counts: bool,
+    /// How AI-assisted commits are recognised in their messages.
+    pub assistants: super::assistants::Rules,
 }
 
 /// A tag that was not taken as a deployment, and why.
@@ -181,7 +183,10 @@ pub fn collect(repo: &Repo, options: &Options, name: &str, known: &Known) -> Res
     }
 
     let updates = vec![
-        (&schema::COMMITS, commits_frame(name, &new, &lines)?),
+        (
+            &schema::COMMITS,
+            commits_frame(name, &new, &lines, &options.assistants)?,
+        ),
         (
             &schema::DEPLOYMENTS,
             deployments_frame(name, &deployments, &options.environment)?,
@@ -193,17 +198,7 @@ pub fn collect(repo: &Repo, options: &Options, name: &str, known: &Known) -> Res
         // The issues the new commits name with a closing keyword or a tracker key.
         (
             &schema::ISSUE_COMMITS,
-            closing::links_frame(
-                name,
-                new.iter().map(|cm| {
-                    let message = if cm.body.is_empty() {
-                        std::borrow::Cow::Borrowed(cm.subject.as_str())
-                    } else {
-                        std::borrow::Cow::Owned(format!("{}\n{}", cm.subject, cm.body))
-                    };
-                    (cm.sha.as_str(), message)
-                }),
-            )?,
+            closing::links_frame(name, new.iter().map(|cm| (cm.sha.as_str(), full_message(cm))))?,
         ),
     ];
     let prefix = deployment_id(name, "");
@@ -234,15 +229,26 @@ pub fn collect(repo: &Repo, options: &Options, name: &str, known: &Known) -> Res
     })
 }
 
+/// The subject and the body, as the message was written.
+fn full_message(commit: &repo::Commit) -> std::borrow::Cow<'_, str> {
+    if commit.body.is_empty() {
+        std::borrow::Cow::Borrowed(commit.subject.as_str())
+    } else {
+        std::borrow::Cow::Owned(format!("{}\n\n{}", commit.subject, commit.body))
+    }
+}
+
 fn strings<'a>(name: &str, values: impl Iterator<Item = &'a str>) -> Column {
     Column::new(name.into(), values.collect::<Vec<_>>())
 }
 
-/// `lines`: additions and deletions by sha (none for merges, or without `--numstat`).
+/// `lines`: additions and deletions by sha (none for merges, or without `--numstat`). Each
+/// commit's AI flag is read from its whole message (trailers end it) and its author.
 fn commits_frame(
     repo: &str,
     commits: &[repo::Commit],
     lines: &std::collections::HashMap<String, (i64, i64)>,
+    assistants: &super::assistants::Rules,
 ) -> Result<DataFrame> {
     if commits.is_empty() {
         return Ok(empty_frame(&schema::COMMITS));
@@ -278,6 +284,13 @@ fn commits_frame(
                 commits
                     .iter()
                     .map(|cm| lines.get(&cm.sha).map(|l| l.1))
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                c::AI_ASSISTED.into(),
+                commits
+                    .iter()
+                    .map(|cm| assistants.is_ai_assisted(&full_message(cm), Some(&cm.author)))
                     .collect::<Vec<_>>(),
             ),
         ],

@@ -31,7 +31,14 @@ pub(super) fn deployments_frame(repo: &str, found: &[Found]) -> Result<DataFrame
     )
 }
 
-pub(super) fn commits_frame(repo: &str, commits: &[models::Commit]) -> Result<DataFrame> {
+/// Each commit's AI flag is read from its whole message and its author's name; the merge
+/// commits of pull requests labelled AI-assisted (`labelled`) are AI-assisted whatever they say.
+pub(super) fn commits_frame(
+    repo: &str,
+    commits: &[models::Commit],
+    assistants: &crate::collect::assistants::Rules,
+    labelled: &std::collections::HashSet<String>,
+) -> Result<DataFrame> {
     let n = commits.len();
     let mut committed = Vec::with_capacity(n);
     let mut authored = Vec::with_capacity(n);
@@ -83,8 +90,48 @@ pub(super) fn commits_frame(repo: &str, commits: &[models::Commit]) -> Result<Da
                     .map(|cm| cm.parents.iter().map(|p| p.sha.as_str()).collect::<Vec<_>>().join(" "))
                     .collect::<Vec<_>>(),
             ),
+            Column::new(
+                c::AI_ASSISTED.into(),
+                commits
+                    .iter()
+                    .map(|cm| {
+                        let author = cm.commit.author.as_ref().and_then(|a| a.name.as_deref());
+                        labelled.contains(&cm.sha) || assistants.is_ai_assisted(&cm.commit.message, author)
+                    })
+                    .collect::<Vec<_>>(),
+            ),
         ],
     )
+}
+
+/// The merge commits of the pull requests (a `pull_requests` frame) that carry one of
+/// `labels` (any case).
+pub(super) fn labelled_merges(pulls: &DataFrame, labels: &[String]) -> Result<std::collections::HashSet<String>> {
+    use crate::table::schema::pull_requests as pr;
+    let mut merges = std::collections::HashSet::new();
+    if labels.is_empty() || pulls.height() == 0 {
+        return Ok(merges);
+    }
+    let text = |name: &str| {
+        pulls
+            .column(name)
+            .and_then(|c| c.str().cloned())
+            .map_err(|e| crate::error::Error::Polars {
+                context: "failed to read the pull requests' labels".into(),
+                source: e,
+            })
+    };
+    let (shas, tags) = (text(pr::MERGE_SHA)?, text(pr::LABELS)?);
+    for (sha, tags) in shas.iter().zip(tags.iter()) {
+        if let (Some(sha), Some(tags)) = (sha, tags)
+            && tags
+                .split(',')
+                .any(|t| labels.iter().any(|l| l.eq_ignore_ascii_case(t.trim())))
+        {
+            merges.insert(sha.to_string());
+        }
+    }
+    Ok(merges)
 }
 
 pub(super) fn pairs_frame(pairs: &[(String, String)]) -> Result<DataFrame> {

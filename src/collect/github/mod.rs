@@ -87,6 +87,10 @@ pub struct Options {
     /// A merged pull request that reverts another marks the deployment that shipped the
     /// reverted change as rolled back.
     pub revert_as_failure: bool,
+    /// How AI-assisted commits are recognised in their messages.
+    pub assistants: super::assistants::Rules,
+    /// Labels that make a merged pull request AI-assisted, and so its merge commit.
+    pub ai_labels: Vec<String>,
 }
 
 /// What the store already has of a repository.
@@ -291,7 +295,12 @@ pub async fn sync(client: &Client, repo: &str, options: &Options, known: &Known)
         unknown_causes,
         tables: Tables {
             deployments: deployments_frame(repo, &found)?,
-            commits: commits_frame(repo, &commits)?,
+            commits: commits_frame(
+                repo,
+                &commits,
+                &options.assistants,
+                &frames::labelled_merges(&pulls, &options.ai_labels)?,
+            )?,
             deployment_commits: pairs_frame(&pairs)?,
             incidents,
             pull_requests: pulls,
