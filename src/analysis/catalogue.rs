@@ -8,7 +8,7 @@
 //! [`Metric::spec`]; adding a metric is one variant, one entry here, and the analysis file that
 //! computes its figures.
 
-use super::figures::{ChangesPerDeployment, Figures, KindFigures, Rollouts};
+use super::figures::{AiAssisted, AiSide, ChangesPerDeployment, Figures, KindFigures, Rollouts};
 use super::levels::Level;
 use super::quick_check::Measure;
 
@@ -381,6 +381,106 @@ pub const BATCH_FIELDS: &[BlockField<ChangesPerDeployment>] = &[
 ];
 
 const CHANGES_PER_DEPLOYMENT: &str = "changes_per_deployment";
+
+/// AI-assisted changes (JSON `ai`, CSV `ai_<csv>`): the share of deployed commits, then each
+/// side's lead time and change failure rate (JSON `ai.ai_assisted.*`, `ai.other.*`).
+pub const AI_FIELDS: &[BlockField<AiAssisted>] = &[
+    block_field(|a| Cell::Count(a.commits), None, "commits", "commits"),
+    block_field(|a| Cell::Count(a.commits_read), None, "commits_read", "commits_read"),
+    block_field(
+        |a| Cell::Count(a.ai_assisted_commits),
+        None,
+        "ai_assisted_commits",
+        "assisted_commits",
+    ),
+    block_field(|a| Cell::Number(a.share), None, "share", "share"),
+    block_field(|a| Cell::Number(a.coverage), None, "coverage", "coverage"),
+    block_field(
+        |a| side_count(&a.ai_assisted),
+        Some(AI_SIDE),
+        "lead_time_count",
+        "assisted_lead_time_count",
+    ),
+    block_field(
+        |a| Cell::Number(a.ai_assisted.lead_time_hours.median),
+        Some(AI_SIDE),
+        "lead_time_median_hours",
+        "assisted_lead_time_median_hours",
+    ),
+    block_field(
+        |a| Cell::Number(a.ai_assisted.lead_time_hours.p90),
+        Some(AI_SIDE),
+        "lead_time_p90_hours",
+        "assisted_lead_time_p90_hours",
+    ),
+    block_field(
+        |a| Cell::Count(a.ai_assisted.deployments),
+        Some(AI_SIDE),
+        "deployments",
+        "assisted_deployments",
+    ),
+    block_field(
+        |a| Cell::Count(a.ai_assisted.failed_deployments),
+        Some(AI_SIDE),
+        "failed_deployments",
+        "assisted_failed_deployments",
+    ),
+    block_field(
+        |a| Cell::Number(a.ai_assisted.change_failure_rate),
+        Some(AI_SIDE),
+        "change_failure_rate",
+        "assisted_change_failure_rate",
+    ),
+    block_field(
+        |a| side_count(&a.other),
+        Some(OTHER_SIDE),
+        "lead_time_count",
+        "other_lead_time_count",
+    ),
+    block_field(
+        |a| Cell::Number(a.other.lead_time_hours.median),
+        Some(OTHER_SIDE),
+        "lead_time_median_hours",
+        "other_lead_time_median_hours",
+    ),
+    block_field(
+        |a| Cell::Number(a.other.lead_time_hours.p90),
+        Some(OTHER_SIDE),
+        "lead_time_p90_hours",
+        "other_lead_time_p90_hours",
+    ),
+    block_field(
+        |a| Cell::Count(a.other.deployments),
+        Some(OTHER_SIDE),
+        "deployments",
+        "other_deployments",
+    ),
+    block_field(
+        |a| Cell::Count(a.other.failed_deployments),
+        Some(OTHER_SIDE),
+        "failed_deployments",
+        "other_failed_deployments",
+    ),
+    block_field(
+        |a| Cell::Number(a.other.change_failure_rate),
+        Some(OTHER_SIDE),
+        "change_failure_rate",
+        "other_change_failure_rate",
+    ),
+];
+
+const AI_SIDE: &str = "ai_assisted";
+const OTHER_SIDE: &str = "other";
+
+fn side_count(side: &AiSide) -> Cell {
+    Cell::Count(side.lead_time_hours.count)
+}
+
+/// AI-assisted changes of a scope as JSON: `null` when no deployed commit has a flag.
+pub fn ai_json(f: &Figures) -> serde_json::Value {
+    f.ai.as_ref()
+        .map_or(serde_json::Value::Null, |a| block_json(AI_FIELDS, a))
+}
 
 /// A scope's batch size as JSON.
 pub fn batch_json(f: &Figures) -> serde_json::Value {

@@ -130,6 +130,36 @@ pub struct Rollouts {
     pub recovery_unknown: u64,
 }
 
+/// One side of the AI-assisted split: the deployed commits (and the deployments that shipped
+/// them) with or without an assistant.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct AiSide {
+    pub lead_time_hours: LeadTime,
+    /// Completed production deployments on this side: for the AI-assisted side, those that
+    /// shipped at least one AI-assisted commit; for the other, those that shipped commits with a
+    /// known flag, none AI-assisted.
+    pub deployments: u64,
+    pub failed_deployments: u64,
+    pub change_failure_rate: Option<f64>,
+}
+
+/// AI-assisted changes (DORA 2025) in one scope, over the deployed commits of its completed
+/// production deployments (the lead-time pairs).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct AiAssisted {
+    /// Deployed commits in the scope.
+    pub commits: u64,
+    /// Those with a known flag: a message was read, or the source said.
+    pub commits_read: u64,
+    pub ai_assisted_commits: u64,
+    /// `ai_assisted_commits / commits_read`; `None` without any read.
+    pub share: Option<f64>,
+    /// `commits_read / commits`; `None` without deployed commits.
+    pub coverage: Option<f64>,
+    pub ai_assisted: AiSide,
+    pub other: AiSide,
+}
+
 /// All figures of one scope (overall, a group, a period, or a group in a period).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Figures {
@@ -154,6 +184,8 @@ pub struct Figures {
     pub quick_check: super::quick_check::QuickCheck,
     /// Batch size: commits shipped per deployment.
     pub changes_per_deployment: ChangesPerDeployment,
+    /// AI-assisted changes; `None` when no deployed commit has a known flag.
+    pub ai: Option<AiAssisted>,
 }
 
 /// One period (day, ISO week or month in the report's time zone).

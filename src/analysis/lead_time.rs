@@ -6,6 +6,7 @@
 
 use polars::prelude::*;
 
+use super::ai_assisted::{self, AiSummaries};
 use super::batch_size::BatchSummaries;
 use super::quantiles::{self, Buckets, Summaries};
 use super::{AT, COMMITTED, GROUP, PERIOD, asof, hours, micros, production};
@@ -15,6 +16,20 @@ use crate::table::schema::{commits as c, deployment_commits as dc, deployments a
 use crate::timestamp::MICROS_PER_HOUR;
 
 pub const HOURS: &str = "lead_time_hours";
+
+/// Whether the deployed commit is AI-assisted (null: unknown), in the pairs and the facts.
+pub const AI: &str = crate::table::schema::DERIVED_AI_ASSISTED;
+
+/// `frame`'s flag of AI-assisted commits, or null where it has none (a store written before
+/// the column).
+fn ai_flag(frame: &LazyFrame) -> Expr {
+    let has = frame.clone().collect_schema().is_ok_and(|s| s.contains(AI));
+    if has {
+        col(AI)
+    } else {
+        super::null_of(DataType::Boolean).alias(AI)
+    }
+}
 
 /// The repository of a deployed commit, while it is compared with the deployment's.
 const COMMIT_REPO: &str = "commit_repo";
@@ -46,6 +61,7 @@ pub fn pairs(tables: &Tables, production: &LazyFrame, mapped: bool, with_period:
                     .alias(production::ROW),
                 col(dc::SHA),
                 micros(crate::table::schema::DERIVED_COMMITTED_AT).alias(COMMITTED),
+                ai_flag(&tables.deployment_commits),
             ])
             .join(
                 production.clone().select(columns),
@@ -65,13 +81,16 @@ pub fn pairs(tables: &Tables, production: &LazyFrame, mapped: bool, with_period:
                 col(dc::DEPLOYMENT_ID).alias(d::ID),
                 col(dc::SHA),
                 micros(crate::table::schema::DERIVED_COMMITTED_AT).alias(COMMITTED),
+                ai_flag(&tables.deployment_commits),
             ])
             .join(deployments, [col(d::ID)], [col(d::ID)], JoinArgs::new(JoinType::Inner));
     }
-    let commits = tables
-        .commits
-        .clone()
-        .select([col(c::REPO), col(c::SHA), micros(c::COMMITTED_AT).alias(COMMITTED)]);
+    let commits = tables.commits.clone().select([
+        col(c::REPO),
+        col(c::SHA),
+        micros(c::COMMITTED_AT).alias(COMMITTED),
+        ai_flag(&tables.commits),
+    ]);
     if mapped {
         // Joined on the sha alone, then the repositories compared: the same rows as a join on
         // (sha, repo), without encoding a two-column key for every row (perf, 2M commits).
@@ -81,7 +100,7 @@ pub fn pairs(tables: &Tables, production: &LazyFrame, mapped: bool, with_period:
             .select([col(dc::DEPLOYMENT_ID).alias(d::ID), col(dc::SHA)])
             .join(deployments, [col(d::ID)], [col(d::ID)], JoinArgs::new(JoinType::Inner))
             .join(
-                commits.select([col(c::SHA), col(c::REPO).alias(COMMIT_REPO), col(COMMITTED)]),
+                commits.select([col(c::SHA), col(c::REPO).alias(COMMIT_REPO), col(COMMITTED), col(AI)]),
                 [col(c::SHA)],
                 [col(c::SHA)],
                 JoinArgs::new(JoinType::Inner),
@@ -116,44 +135,59 @@ pub(super) fn group_code() -> Expr {
 #[derive(Clone)]
 pub enum FigureInput<T> {
     /// A store's `deployment_commits` with `deployment_row` and `committed_at`: the window's
-    /// production deployments (row, time, group, period), and every deployed commit's (row, commit
-    /// time). No join: each commit finds its deployment by position.
+    /// completed production deployments (row, time, group, period, failed), and every deployed
+    /// commit's (row, commit time, AI flag). No join: each commit finds its deployment by
+    /// position.
     ByRow { deployments: T, commits: T },
-    /// The window's production deployments (id, group, period), and the pairs as joined by
-    /// [`pairs`], reduced to (group, period, hours, deployment id).
+    /// The window's completed production deployments (id, group, period, failed), and the pairs
+    /// as joined by [`pairs`], reduced to (group, period, hours, deployment id, AI flag).
     Pairs { deployments: T, pairs: T },
 }
 
 /// The plans behind the lead-time figures of the window (`in_window` on `AT`). `production`
-/// has the period column.
-pub fn figure_input(tables: &Tables, production: &LazyFrame, mapped: bool, in_window: Expr) -> FigureInput<LazyFrame> {
+/// has the period column; `window_deployments` are the deployment facts (with `failed`).
+pub fn figure_input(
+    tables: &Tables,
+    production: &LazyFrame,
+    window_deployments: &LazyFrame,
+    mapped: bool,
+    in_window: Expr,
+) -> FigureInput<LazyFrame> {
     let by_row = mapped
         && tables.deployment_commits.clone().collect_schema().is_ok_and(|s| {
             s.contains(crate::table::schema::DERIVED_COMMITTED_AT)
                 && s.contains(crate::table::schema::DERIVED_DEPLOYMENT_ROW)
         });
+    let completed = window_deployments.clone().filter(col(production::COMPLETED));
     if by_row {
         return FigureInput::ByRow {
-            deployments: production
-                .clone()
-                .filter(in_window.and(col(production::COMPLETED)))
-                .select([col(production::ROW), col(AT), group_code(), col(PERIOD)]),
+            deployments: completed.select([
+                col(production::ROW),
+                col(AT),
+                group_code(),
+                col(PERIOD),
+                col(super::change_failure::FAILED),
+            ]),
             commits: tables.deployment_commits.clone().select([
                 col(crate::table::schema::DERIVED_DEPLOYMENT_ROW).cast(DataType::UInt32),
                 micros(crate::table::schema::DERIVED_COMMITTED_AT).alias(COMMITTED),
+                ai_flag(&tables.deployment_commits),
             ]),
         };
     }
     FigureInput::Pairs {
-        deployments: production
-            .clone()
-            .filter(in_window.clone().and(col(production::COMPLETED)))
-            .select([col(d::ID), group_code(), col(PERIOD)]),
+        deployments: completed.select([
+            col(d::ID),
+            group_code(),
+            col(PERIOD),
+            col(super::change_failure::FAILED),
+        ]),
         pairs: pairs(tables, production, mapped, true).filter(in_window).select([
             group_code(),
             col(PERIOD),
             hours(col(AT), col(COMMITTED)).alias(HOURS),
             col(d::ID),
+            col(AI),
         ]),
     }
 }
@@ -213,17 +247,22 @@ fn bucket_of(groups: &GroupIndex, periods: usize, code: Option<u32>, period: Opt
 }
 
 /// Counts and quantiles of the window's lead times at the wanted levels, from the collected
-/// [`figure_input`], and the batch sizes of its deployments (the commits each shipped: its
-/// pairs). `periods`: the number of periods (1 without periods, whose period is null).
+/// [`figure_input`]; the batch sizes of its deployments (the commits each shipped: its pairs);
+/// and, when any deployed commit has an AI flag, the AI-assisted split ([`super::ai_assisted`]).
+/// `periods`: the number of periods (1 without periods, whose period is null).
 pub fn summarize(
     input: &FigureInput<DataFrame>,
     groups: &GroupIndex,
     periods: usize,
     levels: quantiles::Levels,
-) -> Result<(Summaries, BatchSummaries)> {
+) -> Result<(Summaries, BatchSummaries, Option<AiSummaries>)> {
     let ctx = || "failed to compute lead time".to_string();
+    let n_buckets = groups.len * periods;
+    let flags_of =
+        |frame: &DataFrame| -> Result<BooleanChunked> { frame.column(AI).and_then(|c| c.bool().cloned()).context(ctx) };
     // Each window deployment's bucket and the commits it shipped.
     let mut shipped: Vec<(usize, u32)> = Vec::new();
+    let mut split = None;
     let buckets = match input {
         FigureInput::ByRow { deployments, commits } => {
             // Each production deployment of the window, by row: its bucket and time.
@@ -237,11 +276,23 @@ pub fn summarize(
                 .and_then(|c| c.u32().cloned())
                 .context(ctx)?;
             let period = deployments.column(PERIOD).and_then(|c| c.i64().cloned()).context(ctx)?;
+            let failed = deployments
+                .column(super::change_failure::FAILED)
+                .and_then(|c| c.bool().cloned())
+                .context(ctx)?;
             let size = rows.max().map_or(0, |m| m as usize + 1);
             let mut deployment = vec![(u32::MAX, 0i64); size];
-            for (((row, at), code), period) in rows.iter().zip(at.iter()).zip(codes.iter()).zip(period.iter()) {
+            let mut failed_row = vec![false; size];
+            for ((((row, at), code), period), failed) in rows
+                .iter()
+                .zip(at.iter())
+                .zip(codes.iter())
+                .zip(period.iter())
+                .zip(failed.iter())
+            {
                 if let (Some(row), Some(at), Some(bucket)) = (row, at, bucket_of(groups, periods, code, period)) {
                     deployment[row as usize] = (u32::try_from(bucket).unwrap_or(u32::MAX), at);
+                    failed_row[row as usize] = failed.unwrap_or(false);
                 }
             }
             let rows = commits
@@ -249,6 +300,7 @@ pub fn summarize(
                 .and_then(|c| c.u32().cloned())
                 .context(ctx)?;
             let committed = commits.column(COMMITTED).and_then(|c| c.i64().cloned()).context(ctx)?;
+            let flags = flags_of(commits)?;
             let mut per_row = vec![0u32; size];
             for (row, committed) in rows.iter().zip(committed.iter()) {
                 if let (Some(row), Some(_)) = (row, committed)
@@ -263,8 +315,9 @@ pub fn summarize(
                 .filter(|((bucket, _), _)| *bucket != u32::MAX)
                 .map(|((bucket, _), n)| (*bucket as usize, *n))
                 .collect();
-            Buckets::build(groups.len, periods, |place| {
-                for (row, committed) in rows.iter().zip(committed.iter()) {
+            // Each deployed commit of the window as (bucket, hours, flag).
+            let visit = |each: &mut dyn FnMut(usize, f64, Option<bool>, usize)| {
+                for ((row, committed), flag) in rows.iter().zip(committed.iter()).zip(flags.iter()) {
                     let (Some(row), Some(committed)) = (row, committed) else {
                         continue;
                     };
@@ -273,19 +326,40 @@ pub fn summarize(
                     {
                         // As `hours` computes it in Polars, which divides by a scalar by
                         // multiplying with its reciprocal: the same figures to the last bit.
-                        place(
-                            bucket as usize,
-                            at.wrapping_sub(committed) as f64 * (1.0 / MICROS_PER_HOUR as f64),
-                        );
+                        let hours = at.wrapping_sub(committed) as f64 * (1.0 / MICROS_PER_HOUR as f64);
+                        each(bucket as usize, hours, flag, row as usize);
                     }
                 }
+            };
+            if flags.null_count() < flags.len() {
+                let mut counts = vec![ai_assisted::Counts::default(); n_buckets];
+                let mut what = vec![ai_assisted::Shipped::default(); size];
+                visit(&mut |_, _, flag, row| what[row].add(flag));
+                for (row, &(bucket, _)) in deployment.iter().enumerate() {
+                    if let (Some(side), Some(c)) = (what[row].side(), counts.get_mut(bucket as usize)) {
+                        c.deployments[side] += 1;
+                        c.failed[side] += u64::from(failed_row[row]);
+                    }
+                }
+                split = Some(ai_assisted::Split::of(counts, groups.len, periods, |each| {
+                    visit(&mut |bucket, hours, flag, _| each(bucket, hours, flag))
+                }));
+            }
+            Buckets::build(groups.len, periods, |place| {
+                visit(&mut |bucket, hours, _, _| place(bucket, hours));
             })
         }
         FigureInput::Pairs { deployments, pairs } => {
             let ids = pairs.column(d::ID).and_then(|c| c.str().cloned()).context(ctx)?;
-            let mut per_id: std::collections::HashMap<&str, u32> = std::collections::HashMap::new();
-            for id in ids.iter().flatten() {
-                *per_id.entry(id).or_default() += 1;
+            let flags = flags_of(pairs)?;
+            let mut per_id: std::collections::HashMap<&str, (u32, ai_assisted::Shipped)> =
+                std::collections::HashMap::new();
+            for (id, flag) in ids.iter().zip(flags.iter()) {
+                if let Some(id) = id {
+                    let entry = per_id.entry(id).or_default();
+                    entry.0 += 1;
+                    entry.1.add(flag);
+                }
             }
             let window_ids = deployments.column(d::ID).and_then(|c| c.str().cloned()).context(ctx)?;
             let window_codes = deployments
@@ -293,25 +367,50 @@ pub fn summarize(
                 .and_then(|c| c.u32().cloned())
                 .context(ctx)?;
             let window_periods = deployments.column(PERIOD).and_then(|c| c.i64().cloned()).context(ctx)?;
-            for ((id, code), period) in window_ids.iter().zip(window_codes.iter()).zip(window_periods.iter()) {
-                if let (Some(id), Some(bucket)) = (id, bucket_of(groups, periods, code, period)) {
-                    shipped.push((bucket, per_id.get(id).copied().unwrap_or(0)));
-                }
-            }
+            let window_failed = deployments
+                .column(super::change_failure::FAILED)
+                .and_then(|c| c.bool().cloned())
+                .context(ctx)?;
             let codes = pairs.column(GROUP_CODE).and_then(|c| c.u32().cloned()).context(ctx)?;
             let period = pairs.column(PERIOD).and_then(|c| c.i64().cloned()).context(ctx)?;
             let hours = pairs.column(HOURS).and_then(|c| c.f64().cloned()).context(ctx)?;
-            Buckets::build(groups.len, periods, |place| {
-                for ((code, period), hours) in codes.iter().zip(period.iter()).zip(hours.iter()) {
-                    if let (Some(hours), Some(bucket)) = (hours, bucket_of(groups, periods, code, period)) {
-                        place(bucket, hours);
+            let with_ai = flags.null_count() < flags.len();
+            let mut counts = vec![ai_assisted::Counts::default(); if with_ai { n_buckets } else { 0 }];
+            for (((id, code), period), failed) in window_ids
+                .iter()
+                .zip(window_codes.iter())
+                .zip(window_periods.iter())
+                .zip(window_failed.iter())
+            {
+                if let (Some(id), Some(bucket)) = (id, bucket_of(groups, periods, code, period)) {
+                    let (n, what) = per_id.get(id).copied().unwrap_or_default();
+                    shipped.push((bucket, n));
+                    if let (Some(side), Some(c)) = (what.side(), counts.get_mut(bucket)) {
+                        c.deployments[side] += 1;
+                        c.failed[side] += u64::from(failed.unwrap_or(false));
                     }
                 }
+            }
+            let visit = |each: &mut dyn FnMut(usize, f64, Option<bool>)| {
+                for (((code, period), hours), flag) in
+                    codes.iter().zip(period.iter()).zip(hours.iter()).zip(flags.iter())
+                {
+                    if let (Some(hours), Some(bucket)) = (hours, bucket_of(groups, periods, code, period)) {
+                        each(bucket, hours, flag);
+                    }
+                }
+            };
+            if with_ai {
+                split = Some(ai_assisted::Split::of(counts, groups.len, periods, visit));
+            }
+            Buckets::build(groups.len, periods, |place| {
+                visit(&mut |bucket, hours, _| place(bucket, hours));
             })
         }
     };
     let batches = super::batch_size::summarize(&shipped, groups.len, periods, levels);
-    Ok((buckets.summarize(&QUANTILES, levels), batches))
+    let ai = split.map(|split| ai_assisted::summarize(split, groups.len, periods, &QUANTILES, levels));
+    Ok((buckets.summarize(&QUANTILES, levels), batches, ai))
 }
 
 /// The window's pairs with their lead time in hours (negative ones kept, to be counted).

@@ -9,6 +9,7 @@
 //! (tens of millions), is reduced by Polars to (group, period, hours) and summarized by
 //! [`quantiles`], in one buffer instead of a gather per group, quantile and level.
 
+pub mod ai_assisted;
 pub mod batch_size;
 pub mod catalogue;
 pub mod change_failure;
@@ -38,9 +39,7 @@ use polars::prelude::*;
 
 pub use window::{PeriodKind, Window};
 
-use crate::analysis::figures::{
-    Figures, Frequency, Group, LeadTime, Levels, PeriodFigures, Recovery, Scorecard, TimeToRestore,
-};
+use crate::analysis::figures::{Figures, Frequency, Group, Levels, PeriodFigures, Recovery, Scorecard, TimeToRestore};
 use crate::error::{PolarsContext, Result};
 use crate::table::Tables;
 use crate::table::schema::{deployments as d, incidents as i};
@@ -269,7 +268,7 @@ pub fn facts(tables: &Tables, ctx: &Context) -> Result<Facts> {
     // Deployed commits of the window's deployments.
     let with_period = production.clone().with_column(period_of(AT).alias(PERIOD));
     let changes = lead_time::facts(lead_time::pairs(tables, &with_period, mapped, true).filter(in_window(AT))).cache();
-    let lead_time_input = lead_time::figure_input(tables, &with_period, mapped, in_window(AT));
+    let lead_time_input = lead_time::figure_input(tables, &with_period, &deployments, mapped, in_window(AT));
 
     // Incidents of the window, grouped by the incident's repository, or by the service or team
     // of the deployment it is attributed to (for service: its own `service` first), falling back
@@ -437,7 +436,7 @@ pub fn compute(tables: &Tables, ctx: &Context) -> Result<Scorecard> {
             pairs: next(),
         },
     };
-    read_lead_time(
+    let with_ai = read_lead_time(
         &lead_time_input,
         &production_groups,
         &levels,
@@ -469,6 +468,9 @@ pub fn compute(tables: &Tables, ctx: &Context) -> Result<Scorecard> {
         }
         if with_rollouts && f.rollouts.is_none() {
             f.rollouts = Some(figures::Rollouts::default());
+        }
+        if with_ai && f.ai.is_none() {
+            f.ai = Some(figures::AiAssisted::default());
         }
     };
     for ((_, period), f) in &mut scopes {
@@ -721,15 +723,17 @@ fn read_deployments(frame: &DataFrame, scopes: &mut HashMap<ScopeKey, Figures>, 
     })
 }
 
-/// Lead-time figures of every scope, from the collected input (see [`lead_time::summarize`]).
-/// Like a Polars group-by, a scope gets figures only when it has facts; the whole window always.
+/// Lead-time figures of every scope, from the collected input (see [`lead_time::summarize`]),
+/// with the batch sizes and the AI-assisted split; whether there was a split (some deployed
+/// commit has a flag). Like a Polars group-by, a scope gets figures only when it has facts; the
+/// whole window always.
 fn read_lead_time(
     input: &lead_time::FigureInput<DataFrame>,
     production_groups: &DataFrame,
     levels: &[(bool, bool)],
     periods: usize,
     scopes: &mut HashMap<ScopeKey, Figures>,
-) -> Result<()> {
+) -> Result<bool> {
     let context = || "failed to read the groups".to_string();
     let names = production_groups
         .column(GROUP)
@@ -748,14 +752,8 @@ fn read_lead_time(
         group_period: levels.contains(&(true, true)),
     };
     let periods = if levels.period { periods } else { 1 };
-    let (summaries, batches) = lead_time::summarize(input, &groups, periods, levels)?;
-    let lead_time = |s: &quantiles::Summary| LeadTime {
-        count: s.count as u64,
-        median: s.quantiles.first().copied().flatten(),
-        p75: s.quantiles.get(1).copied().flatten(),
-        p90: s.quantiles.get(2).copied().flatten(),
-        negative_dropped: s.below_zero as u64,
-    };
+    let (summaries, batches, ai) = lead_time::summarize(input, &groups, periods, levels)?;
+    let lead_time = ai_assisted::lead_time;
     let mut set = |key: ScopeKey, s: &quantiles::Summary| {
         if s.count > 0 || s.below_zero > 0 {
             scopes.entry(key).or_default().lead_time_hours = lead_time(s);
@@ -788,7 +786,25 @@ fn read_lead_time(
         set((group_name(i / periods), Some((i % periods) as i64)), b);
     }
     scopes.entry((Scope::All, None)).or_default().changes_per_deployment = batches.overall;
-    Ok(())
+    let Some(ai) = ai else {
+        return Ok(false);
+    };
+    let mut set = |key: ScopeKey, a: figures::AiAssisted| {
+        if a.commits > 0 {
+            scopes.entry(key).or_default().ai = Some(a);
+        }
+    };
+    for (g, a) in ai.group.into_iter().enumerate() {
+        set((group_name(g), None), a);
+    }
+    for (p, a) in ai.period.into_iter().enumerate() {
+        set((Scope::All, Some(p as i64)), a);
+    }
+    for (i, a) in ai.group_period.into_iter().enumerate() {
+        set((group_name(i / periods), Some((i % periods) as i64)), a);
+    }
+    scopes.entry((Scope::All, None)).or_default().ai = Some(ai.overall);
+    Ok(true)
 }
 
 fn read_restore(frame: &DataFrame, scopes: &mut HashMap<ScopeKey, Figures>) -> Result<()> {

@@ -94,6 +94,7 @@ pub fn changes(facts: &Facts) -> Result<LazyFrame> {
         col(lead_time::HOURS),
         // Negative lead times (commit dated after the deployment) are counted apart.
         col(lead_time::HOURS).gt_eq(lit(0.0)).alias("counted"),
+        col(lead_time::AI),
         col("period_start"),
     ]))
 }
@@ -133,11 +134,15 @@ pub fn production_deployments(facts: &Facts, zone: Tz) -> Result<LazyFrame> {
         .then(utc("recovered"))
         .otherwise(null_of(DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC))));
     // Batch size: the commits each shipped (its lead-time pairs, as `changes` lists them).
-    let shipped = facts
-        .changes
-        .clone()
-        .group_by([col(d::ID).alias(SHIPPED_ID)])
-        .agg([len().cast(DataType::Int64).alias(COMMITS_SHIPPED)]);
+    // AI-assisted when one of them is; not when some have a flag and none is; else unknown
+    // (the sides of the AI-assisted split of the change failure rate).
+    let shipped = facts.changes.clone().group_by([col(d::ID).alias(SHIPPED_ID)]).agg([
+        len().cast(DataType::Int64).alias(COMMITS_SHIPPED),
+        when(col(lead_time::AI).is_not_null().any(true))
+            .then(col(lead_time::AI).any(true))
+            .otherwise(null_of(DataType::Boolean))
+            .alias(lead_time::AI),
+    ]);
     let frame = with_period_start(facts.deployments.clone(), facts)?
         .join(
             incident_ids,
@@ -172,6 +177,7 @@ pub fn production_deployments(facts: &Facts, zone: Tz) -> Result<LazyFrame> {
         col(d::EXPOSURE),
         col(d::URL),
         col(COMMITS_SHIPPED).fill_null(lit(0i64)),
+        col(lead_time::AI),
     ]))
 }
 

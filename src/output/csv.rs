@@ -3,7 +3,9 @@
 
 use std::io::Write;
 
-use crate::analysis::catalogue::{BATCH_FIELDS, Cell, Field, ISSUE_FIELDS, Metric, ROLLOUT_FIELDS, SCOPE_FIELDS, Spec};
+use crate::analysis::catalogue::{
+    AI_FIELDS, BATCH_FIELDS, Cell, Field, ISSUE_FIELDS, Metric, ROLLOUT_FIELDS, SCOPE_FIELDS, Spec,
+};
 use crate::analysis::figures::{Figures, Scorecard};
 use crate::analysis::quick_check::Measure;
 use crate::output::level;
@@ -26,6 +28,8 @@ fn header() -> Vec<String> {
     // The Quick Check (2025): each measure's score, then throughput, stability and overall.
     header.extend(Measure::ALL.iter().map(|m| format!("quick_check_{}_score", m.key())));
     header.extend(["quick_check_throughput", "quick_check_stability", "quick_check_overall"].map(String::from));
+    // AI-assisted changes: empty when no deployed commit has a flag.
+    header.extend(AI_FIELDS.iter().map(|field| format!("ai_{}", field.csv)));
     header.push("time_zone".into());
     header
 }
@@ -71,12 +75,16 @@ fn cells(f: &Figures) -> impl Iterator<Item = String> + '_ {
     let batch = BATCH_FIELDS
         .iter()
         .map(|field| cell((field.read)(&f.changes_per_deployment)));
+    let ai = AI_FIELDS
+        .iter()
+        .map(|field| f.ai.as_ref().map_or_else(String::new, |a| cell((field.read)(a))));
     values
         .chain(levels)
         .chain(feedback)
         .chain(rollouts)
         .chain(batch)
         .chain(scores)
+        .chain(ai)
 }
 
 pub fn render(report: &Scorecard, out: &mut dyn Write) -> std::io::Result<()> {

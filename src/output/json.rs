@@ -13,7 +13,9 @@ use std::io::Write;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::json;
 
-use crate::analysis::catalogue::{Cell, JsonKey, Metric, SCOPE_FIELDS, Spec, batch_json, issues_json, rollouts_json};
+use crate::analysis::catalogue::{
+    Cell, JsonKey, Metric, SCOPE_FIELDS, Spec, ai_json, batch_json, issues_json, rollouts_json,
+};
 use crate::analysis::figures::{Figures, Group, LEVELS_SOURCE, PeriodFigures, Scorecard};
 use crate::analysis::levels::Level;
 use crate::timestamp::format_utc;
@@ -44,6 +46,8 @@ enum Entry<'a> {
     QuickCheck(&'a Figures),
     /// Batch size.
     Batch(&'a Figures),
+    /// AI-assisted changes (`null` when no deployed commit has a flag).
+    Ai(&'a Figures),
     Periods(&'a [PeriodFigures]),
     Groups(&'a Scorecard),
     /// Small, rarely written parts (window, inputs, pull requests) go through `serde_json`.
@@ -82,6 +86,7 @@ impl Serialize for Entry<'_> {
             Entry::Issues(f) => issues_json(f).serialize(s),
             Entry::Rollouts(f) => rollouts_json(f).serialize(s),
             Entry::Batch(f) => batch_json(f).serialize(s),
+            Entry::Ai(f) => ai_json(f).serialize(s),
             // Through a `Value`, whose objects list their keys in order.
             Entry::QuickCheck(f) => serde_json::to_value(f.quick_check)
                 .map_err(serde::ser::Error::custom)?
@@ -144,6 +149,7 @@ fn figures(f: &Figures) -> Vec<(&'static str, Entry<'_>)> {
     entries.push(("issues", Entry::Issues(f)));
     entries.push(("rollouts", Entry::Rollouts(f)));
     entries.push(("batch_size", Entry::Batch(f)));
+    entries.push(("ai", Entry::Ai(f)));
     entries.push(("quick_check", Entry::QuickCheck(f)));
     entries
 }

@@ -4,7 +4,7 @@ use std::io::Write;
 
 use crate::analysis::figures::Scorecard;
 use crate::output::{
-    breakdown_cells, breakdown_headings, cost_line, feedback_rows, group_name, rollout_rows, standing_line,
+    ai_rows, breakdown_cells, breakdown_headings, cost_line, feedback_rows, group_name, rollout_rows, standing_line,
     summary_rows, window_line,
 };
 
@@ -77,6 +77,11 @@ pub fn render(report: &Scorecard, out: &mut dyn Write) -> std::io::Result<()> {
     }
     if let Some(rows) = feedback_rows(&report.overall) {
         writeln!(out, "\n### Feedback loop: from users' reports to fixes in production\n")?;
+        let rows = rows.into_iter().map(Vec::from).collect();
+        table(out, ["Measure", "Value", "Sample"].map(String::from), rows, 3)?;
+    }
+    if let Some(rows) = ai_rows(&report.overall) {
+        writeln!(out, "\n### AI-assisted changes\n")?;
         let rows = rows.into_iter().map(Vec::from).collect();
         table(out, ["Measure", "Value", "Sample"].map(String::from), rows, 3)?;
     }

@@ -166,6 +166,43 @@ pub fn feedback_rows(f: &crate::analysis::figures::Figures) -> Option<Vec<[Strin
     ])
 }
 
+/// AI-assisted changes' rows (measure, value, sample), under the DORA table; `None` when no
+/// deployed commit has a flag.
+pub fn ai_rows(f: &crate::analysis::figures::Figures) -> Option<Vec<[String; 3]>> {
+    let a = f.ai.as_ref()?;
+    let lead = |name: &str, side: &crate::analysis::figures::AiSide| {
+        let lt = &side.lead_time_hours;
+        [
+            name.to_string(),
+            format!("p50 {} · p90 {}", duration(lt.median), duration(lt.p90)),
+            format!("{} commits", lt.count),
+        ]
+    };
+    let failures = |name: &str, side: &crate::analysis::figures::AiSide| {
+        [
+            name.to_string(),
+            percent(side.change_failure_rate),
+            format!("{} of {} deployments", side.failed_deployments, side.deployments),
+        ]
+    };
+    Some(vec![
+        [
+            "AI-assisted share".into(),
+            percent(a.share),
+            format!(
+                "{} of {} deployed commits read ({} coverage)",
+                a.ai_assisted_commits,
+                a.commits_read,
+                percent(a.coverage)
+            ),
+        ],
+        lead("Lead time, AI-assisted", &a.ai_assisted),
+        lead("Lead time, other", &a.other),
+        failures("Change failure rate, AI-assisted", &a.ai_assisted),
+        failures("Change failure rate, other", &a.other),
+    ])
+}
+
 /// One metric's summary row: its name, its value, what it is computed over, its rating on
 /// `scale`.
 pub fn summary_row(metric: Metric, f: &crate::analysis::figures::Figures, scale: LevelScale) -> [String; 4] {
@@ -428,6 +465,9 @@ pub fn breakdown_headings(report: &Scorecard) -> Vec<String> {
     if report.overall.rollouts.is_some() {
         headings.extend(["caught", "escaped", "rollout p50"].map(String::from));
     }
+    if report.overall.ai.is_some() {
+        headings.push("AI share".into());
+    }
     headings
 }
 
@@ -458,6 +498,9 @@ pub fn breakdown_cells(f: &crate::analysis::figures::Figures) -> Vec<String> {
             r.escaped_failures.to_string(),
             duration(r.rollout_time_hours.median),
         ]);
+    }
+    if let Some(a) = &f.ai {
+        cells.push(percent(a.share));
     }
     cells
 }

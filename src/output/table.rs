@@ -6,8 +6,8 @@ use comfy_table::{Cell, CellAlignment, Table, presets::UTF8_FULL_CONDENSED};
 
 use crate::analysis::figures::Scorecard;
 use crate::output::{
-    batch_line, breakdown_cells, breakdown_headings, cost_line, feedback_rows, group_name, rollout_rows, standing_line,
-    summary_rows, window_line,
+    ai_rows, batch_line, breakdown_cells, breakdown_headings, cost_line, feedback_rows, group_name, rollout_rows,
+    standing_line, summary_rows, window_line,
 };
 
 fn new_table(headings: impl IntoIterator<Item = String>) -> Table {
@@ -44,6 +44,7 @@ pub fn render(report: &Scorecard, out: &mut dyn Write) -> std::io::Result<()> {
     for (heading, rows) in [
         ("progressive delivery", rollout_rows(&report.overall)),
         ("feedback loop", feedback_rows(&report.overall)),
+        ("AI-assisted changes", ai_rows(&report.overall)),
     ] {
         let Some(rows) = rows else { continue };
         let mut t = new_table([heading, "value", "sample"].map(String::from));

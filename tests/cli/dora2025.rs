@@ -209,3 +209,128 @@ fn smaller_pull_requests_are_bucketed_as_the_survey_asks() {
     assert_eq!(sizes, ["1-10 lines", "11-50 lines", "101-250 lines"], "{out}");
     assert!(out.lines().any(|l| l.starts_with("1-10 lines,3,")), "{out}");
 }
+
+/// AI-assisted changes on the ai fixture, as its notes.md computes them: the flag from the
+/// trailers, from the file, or unknown; each side's lead time and change failure rate; and
+/// dora.toml's `[ai] co_authors`.
+#[test]
+fn deployed_commits_split_by_their_ai_flag() {
+    let sandbox = Sandbox::new();
+    let ai_json = |extra: &[&str]| {
+        let mut args = vec!["--format", "json", "--period", "week"];
+        args.extend(extra);
+        on_fixture(&sandbox, "ai", "metrics", &args).success().json()
+    };
+    let j = ai_json(&[]);
+    let a = &j["overall"]["ai"];
+    assert_eq!((a["commits"].clone(), a["commits_read"].clone()), (5.into(), 4.into()));
+    assert_eq!(a["ai_assisted_commits"], 2);
+    assert_close(&a["share"], 0.5);
+    assert_close(&a["coverage"], 0.8);
+    let (ai, other) = (&a["ai_assisted"], &a["other"]);
+    assert_eq!(ai["lead_time_count"], 2);
+    assert_close(&ai["lead_time_median_hours"], 1.5);
+    assert_close(&other["lead_time_median_hours"], 2.5);
+    assert_eq!(
+        (ai["deployments"].clone(), ai["failed_deployments"].clone()),
+        (2.into(), 1.into())
+    );
+    assert_close(&ai["change_failure_rate"], 0.5);
+    assert_eq!(other["deployments"], 1);
+    assert_close(&other["change_failure_rate"], 0.0);
+    // Per week: 2026-03-02 holds every deployment; the week after has none, and zeros.
+    let weeks = j["periods"].as_array().expect("periods");
+    assert_eq!(weeks[1]["ai"]["commits"], 5);
+    assert_eq!(weeks[2]["ai"]["commits"], 0);
+    assert!(weeks[2]["ai"]["share"].is_null());
+
+    // The rows behind them.
+    let changes = on_fixture(
+        &sandbox,
+        "ai",
+        "query",
+        &["SELECT sha, ai_assisted FROM changes ORDER BY sha", "--format", "csv"],
+    )
+    .success()
+    .stdout();
+    assert_eq!(changes, "sha,ai_assisted\na1,true\na2,false\na3,true\na4,\na5,false\n");
+    let deployments = on_fixture(
+        &sandbox,
+        "ai",
+        "query",
+        &[
+            "SELECT id, ai_assisted FROM production_deployments ORDER BY id",
+            "--format",
+            "csv",
+        ],
+    )
+    .success()
+    .stdout();
+    assert_eq!(deployments, "id,ai_assisted\nd1,true\nd2,true\nd3,\nd4,false\n");
+
+    // The table and the Markdown show the split.
+    let table = on_fixture(&sandbox, "ai", "metrics", &[]).success().stdout();
+    assert!(
+        table.contains("AI-assisted share") && table.contains("2 of 4 deployed commits read (80.0% coverage)"),
+        "{table}"
+    );
+    let markdown = on_fixture(&sandbox, "ai", "metrics", &["--format", "markdown"])
+        .success()
+        .stdout();
+    assert!(markdown.contains("### AI-assisted changes"), "{markdown}");
+
+    // A team's own agent, from dora.toml.
+    std::fs::write(
+        sandbox.path().join("dora.toml"),
+        "[ai]\nco_authors = [\"agent@acme.dev\"]\n",
+    )
+    .expect("write");
+    let a = ai_json(&[])["overall"]["ai"].clone();
+    assert_eq!(a["ai_assisted_commits"], 3);
+    assert_close(&a["share"], 0.75);
+    assert_eq!(a["other"]["lead_time_count"], 1);
+    assert_eq!(a["ai_assisted"]["deployments"], 3);
+    assert_close(&a["ai_assisted"]["change_failure_rate"], 1.0 / 3.0);
+    assert!(a["other"]["change_failure_rate"].is_null());
+
+    // Imported into a store, the same figures.
+    std::fs::remove_file(sandbox.path().join("dora.toml")).expect("remove");
+    sandbox
+        .run(&["import", fixture("ai").to_str().expect("utf-8")])
+        .success();
+    let stored = sandbox
+        .run(&[
+            "metrics",
+            "--since",
+            "2026-03-01",
+            "--until",
+            "2026-03-16",
+            "--format",
+            "json",
+        ])
+        .success()
+        .json();
+    assert_eq!(stored["overall"]["ai"], j["overall"]["ai"]);
+
+    // Without any flag, `ai` is null.
+    assert!(json(&sandbox, &[])["overall"]["ai"].is_null());
+}
+
+#[test]
+fn an_ai_flag_that_is_not_true_or_false_names_its_cell() {
+    let sandbox = Sandbox::new();
+    let dir = sandbox.copy_fixture("ai");
+    std::fs::write(
+        dir.join("commits.csv"),
+        "repo,sha,committed_at,ai_assisted\nacme/api,a1,2026-03-02T08:00:00Z,maybe\n",
+    )
+    .expect("write");
+    let run = sandbox.run(&["import", dir.to_str().expect("utf-8")]);
+    assert_eq!(run.code(), 2, "{}", run.stderr());
+    assert!(
+        run.stderr()
+            .contains("commits.csv:2: column `ai_assisted`: value \"maybe\": not true or false"),
+        "{}",
+        run.stderr()
+    );
+}

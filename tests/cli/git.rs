@@ -541,3 +541,74 @@ fn commits_carry_their_line_counts_and_metrics_bucket_them() {
     let rows = query(&other, "SELECT count(additions) AS n FROM commits");
     assert_eq!(rows[0]["n"], 0);
 }
+
+/// Trailers that name an assistant mark commits AI-assisted when git is read (the whole
+/// message: trailers end it), and the figures split on them.
+#[test]
+fn trailers_naming_an_assistant_mark_commits_ai_assisted() {
+    let sandbox = Sandbox::new();
+    let git = Git::init(&sandbox, "repo");
+    let c1 = git.commit("Start", "2026-03-02T10:00:00Z");
+    git.annotated_tag("v1.0.0", "2026-03-02T12:00:00Z");
+    let c2 = git.commit(
+        "Add retry\n\nIt waited forever.\n\nCo-authored-by: Claude <noreply@anthropic.com>",
+        "2026-03-03T10:00:00Z",
+    );
+    let c3 = git.commit(
+        "Fix typo\n\nCo-authored-by: Grace <grace@example.com>",
+        "2026-03-03T14:00:00Z",
+    );
+    git.annotated_tag("v1.1.0", "2026-03-04T10:00:00Z");
+    let c4 = git.commit("Use a cache\n\nAi-assisted: true", "2026-03-05T10:00:00Z");
+    git.annotated_tag("v1.2.0", "2026-03-05T16:00:00Z");
+
+    sandbox
+        .run(&["collect", "git", git.path(), "--repo-name", "acme/api"])
+        .success();
+    let flags: Vec<(String, Value)> = query(&sandbox, "SELECT sha, ai_assisted FROM commits ORDER BY committed_at")
+        .iter()
+        .map(|r| {
+            (
+                r["sha"].as_str().unwrap_or_default().to_string(),
+                r["ai_assisted"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        flags,
+        [
+            (c1, false.into()),
+            (c2, true.into()),
+            (c3, false.into()),
+            (c4, true.into())
+        ]
+    );
+    let j = sandbox
+        .run(&[
+            "metrics",
+            "--since",
+            "2026-03-01",
+            "--until",
+            "2026-03-16",
+            "--format",
+            "json",
+        ])
+        .success()
+        .json();
+    let a = &j["overall"]["ai"];
+    assert_eq!(
+        (a["commits"].clone(), a["ai_assisted_commits"].clone()),
+        (4.into(), 2.into())
+    );
+    assert_close(&a["coverage"], 1.0);
+    // AI-assisted: c2 24 h, c4 6 h; the others: c1 2 h, c3 20 h.
+    assert_close(&a["ai_assisted"]["lead_time_median_hours"], 15.0);
+    assert_close(&a["other"]["lead_time_median_hours"], 11.0);
+    assert_eq!(
+        (
+            a["ai_assisted"]["deployments"].clone(),
+            a["other"]["deployments"].clone()
+        ),
+        (2.into(), 1.into())
+    );
+}

@@ -1094,3 +1094,19 @@ fn canary_deployments_make_rollouts_and_a_failed_canary_an_aborted_one() {
         rows
     );
 }
+
+/// `--ai-label`: a merged pull request with the label is AI-assisted, and so its merge commit
+/// (any case); commits whose messages name no assistant are read as not AI-assisted.
+#[test]
+fn a_labelled_pull_request_marks_its_merge_commit_ai_assisted() {
+    let rt = runtime();
+    let mocks = rt.block_on(github());
+    let sandbox = Sandbox::new();
+    collect(&sandbox, &mocks, &["--ai-label", "FEATURE"]).success();
+    let flags = query(&sandbox, "SELECT sha, ai_assisted FROM commits ORDER BY sha");
+    assert!(!flags.is_empty());
+    for row in &flags {
+        let expected = row["sha"] == C5;
+        assert_eq!(row["ai_assisted"], expected, "{row}");
+    }
+}

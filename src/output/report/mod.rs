@@ -153,6 +153,9 @@ pub struct ReportContext {
     pub charts: Vec<ChartRef>,
     /// "What users reported, and how fast the fix reached them", with issue data.
     pub feedback: Option<FeedbackSection>,
+    /// AI-assisted changes of the period (measure, value, sample), when deployed commits have
+    /// flags.
+    pub ai: Option<Vec<[String; 3]>>,
 }
 
 /// One Quick Check measure of the panel.
@@ -557,6 +560,28 @@ pub fn charts(digest: &Digest) -> Vec<(&'static str, Chart)> {
             },
         ),
     ];
+    if digest.current.ai.is_some() {
+        let ai = |f: fn(&crate::analysis::figures::AiAssisted) -> Option<f64>| {
+            digest
+                .trend
+                .iter()
+                .map(|p| p.figures.ai.as_ref().and_then(f))
+                .collect::<Vec<_>>()
+        };
+        charts.push((
+            "ai-assisted",
+            Chart::Lines {
+                title: format!("AI-assisted share of deployed commits per {kind}, and coverage"),
+                y_label: "deployed commits".into(),
+                scale: Scale::Percent,
+                labels: labels.clone(),
+                series: vec![
+                    series("AI-assisted (of those read)", chart::BLUE, ai(|a| a.share)),
+                    series("coverage (read)", chart::ORANGE, ai(|a| a.coverage)),
+                ],
+            },
+        ));
+    }
     if digest.current.rollouts.is_some() {
         let rollouts = |f: fn(&crate::analysis::figures::Rollouts) -> Option<f64>| {
             digest
@@ -767,6 +792,7 @@ pub fn context(digest: &Digest, png: bool) -> Result<ReportContext, ReportError>
         trend_periods: digest.trend.len(),
         charts,
         feedback: feedback_section(digest),
+        ai: super::ai_rows(&digest.current),
     })
 }
 
