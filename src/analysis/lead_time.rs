@@ -246,6 +246,43 @@ fn bucket_of(groups: &GroupIndex, periods: usize, code: Option<u32>, period: Opt
     Some(group * periods + period)
 }
 
+/// Calls `each(bucket, hours, flag, deployment row)` for every deployed commit of the window,
+/// `flag` None without `flags`. Generic rather than `dyn`, and without the flag column when
+/// `flags` is None: it runs once per linked commit, 20M times on a large store.
+fn each_deployed_commit(
+    rows: &UInt32Chunked,
+    committed: &Int64Chunked,
+    flags: Option<&BooleanChunked>,
+    deployment: &[(u32, i64)],
+    mut each: impl FnMut(usize, f64, Option<bool>, usize),
+) {
+    let mut one = |row: Option<u32>, committed: Option<i64>, flag: Option<bool>| {
+        let (Some(row), Some(committed)) = (row, committed) else {
+            return;
+        };
+        if let Some(&(bucket, at)) = deployment.get(row as usize)
+            && bucket != u32::MAX
+        {
+            // As `hours` computes it in Polars, which divides by a scalar by multiplying with its
+            // reciprocal: the same figures to the last bit.
+            let hours = at.wrapping_sub(committed) as f64 * (1.0 / MICROS_PER_HOUR as f64);
+            each(bucket as usize, hours, flag, row as usize);
+        }
+    };
+    match flags {
+        Some(flags) => {
+            for ((row, committed), flag) in rows.iter().zip(committed.iter()).zip(flags.iter()) {
+                one(row, committed, flag);
+            }
+        }
+        None => {
+            for (row, committed) in rows.iter().zip(committed.iter()) {
+                one(row, committed, None);
+            }
+        }
+    }
+}
+
 /// Counts and quantiles of the window's lead times at the wanted levels, from the collected
 /// [`figure_input`]; the batch sizes of its deployments (the commits each shipped: its pairs);
 /// and, when any deployed commit has an AI flag, the AI-assisted split ([`super::ai_assisted`]).
@@ -315,23 +352,11 @@ pub fn summarize(
                 .filter(|((bucket, _), _)| *bucket != u32::MAX)
                 .map(|((bucket, _), n)| (*bucket as usize, *n))
                 .collect();
-            // Each deployed commit of the window as (bucket, hours, flag).
+            let flags = (flags.null_count() < flags.len()).then_some(&flags);
             let visit = |each: &mut dyn FnMut(usize, f64, Option<bool>, usize)| {
-                for ((row, committed), flag) in rows.iter().zip(committed.iter()).zip(flags.iter()) {
-                    let (Some(row), Some(committed)) = (row, committed) else {
-                        continue;
-                    };
-                    if let Some(&(bucket, at)) = deployment.get(row as usize)
-                        && bucket != u32::MAX
-                    {
-                        // As `hours` computes it in Polars, which divides by a scalar by
-                        // multiplying with its reciprocal: the same figures to the last bit.
-                        let hours = at.wrapping_sub(committed) as f64 * (1.0 / MICROS_PER_HOUR as f64);
-                        each(bucket as usize, hours, flag, row as usize);
-                    }
-                }
+                each_deployed_commit(&rows, &committed, flags, &deployment, each);
             };
-            if flags.null_count() < flags.len() {
+            if flags.is_some() {
                 let mut counts = vec![ai_assisted::Counts::default(); n_buckets];
                 let mut what = vec![ai_assisted::Shipped::default(); size];
                 visit(&mut |_, _, flag, row| what[row].add(flag));
@@ -346,7 +371,9 @@ pub fn summarize(
                 }));
             }
             Buckets::build(groups.len, periods, |place| {
-                visit(&mut |bucket, hours, _, _| place(bucket, hours));
+                each_deployed_commit(&rows, &committed, None, &deployment, |bucket, hours, _, _| {
+                    place(bucket, hours)
+                });
             })
         }
         FigureInput::Pairs { deployments, pairs } => {
