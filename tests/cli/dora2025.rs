@@ -279,6 +279,33 @@ fn deployed_commits_split_by_their_ai_flag() {
         .stdout();
     assert!(markdown.contains("### AI-assisted changes"), "{markdown}");
 
+    // The report's section and chart, on the week of every deployment.
+    let out = sandbox.path().join("report");
+    sandbox
+        .run(&[
+            "report",
+            "--input",
+            fixture("ai").to_str().expect("utf-8"),
+            "--week",
+            "2026-W10",
+            "--tz",
+            "UTC",
+            "--out",
+            out.to_str().expect("utf-8"),
+        ])
+        .success();
+    let md = std::fs::read_to_string(out.join("report.md")).expect("report");
+    assert!(
+        md.contains("## AI-assisted changes")
+            && md.contains("| AI-assisted share | 50.0% | 2 of 4 deployed commits read (80.0% coverage) |")
+            && md.contains("| Change failure rate, AI-assisted | 50.0% | 1 of 2 deployments |"),
+        "{md}"
+    );
+    let html = std::fs::read_to_string(out.join("report.html")).expect("report");
+    assert!(html.contains("AI-assisted changes"), "{html}");
+    let chart = std::fs::read_to_string(out.join("charts/ai-assisted.svg")).expect("chart");
+    assert!(chart.contains("AI-assisted"), "{chart}");
+
     // A team's own agent, from dora.toml.
     std::fs::write(
         sandbox.path().join("dora.toml"),
