@@ -31,6 +31,13 @@ fn ai_flag(frame: &LazyFrame) -> Expr {
     }
 }
 
+/// Whether `deployment_commits` carries the commits' AI flags, when commits have them: a store
+/// whose links were derived before the flag joins `commits` for it, like a CSV folder.
+fn flags_derived(tables: &Tables) -> bool {
+    let has = |frame: &LazyFrame, column: &str| frame.clone().collect_schema().is_ok_and(|s| s.contains(column));
+    !has(&tables.commits, c::AI_ASSISTED) || has(&tables.deployment_commits, AI)
+}
+
 /// The repository of a deployed commit, while it is compared with the deployment's.
 const COMMIT_REPO: &str = "commit_repo";
 
@@ -49,7 +56,8 @@ pub fn pairs(tables: &Tables, production: &LazyFrame, mapped: bool, with_period:
     // The store writes each deployed commit's time next to it (docs/store.md): no join with
     // `commits` on the sha is needed; and its deployment's row, which an integer join finds
     // (the join on the text id took most of `dora explain lead-time` at 10M commits).
-    if mapped && has(crate::table::schema::DERIVED_COMMITTED_AT) && has(crate::table::schema::DERIVED_DEPLOYMENT_ROW) {
+    let derived = mapped && has(crate::table::schema::DERIVED_COMMITTED_AT) && flags_derived(tables);
+    if derived && has(crate::table::schema::DERIVED_DEPLOYMENT_ROW) {
         columns.push(col(production::ROW).cast(DataType::UInt32));
         return tables
             .deployment_commits
@@ -72,7 +80,7 @@ pub fn pairs(tables: &Tables, production: &LazyFrame, mapped: bool, with_period:
             .drop(cols([production::ROW]));
     }
     let deployments = production.clone().select(columns);
-    if mapped && has(crate::table::schema::DERIVED_COMMITTED_AT) {
+    if derived {
         return tables
             .deployment_commits
             .clone()
@@ -154,6 +162,7 @@ pub fn figure_input(
     in_window: Expr,
 ) -> FigureInput<LazyFrame> {
     let by_row = mapped
+        && flags_derived(tables)
         && tables.deployment_commits.clone().collect_schema().is_ok_and(|s| {
             s.contains(crate::table::schema::DERIVED_COMMITTED_AT)
                 && s.contains(crate::table::schema::DERIVED_DEPLOYMENT_ROW)
@@ -367,12 +376,12 @@ pub fn summarize(
                     }
                 }
                 split = Some(ai_assisted::Split::of(counts, groups.len, periods, |each| {
-                    visit(&mut |bucket, hours, flag, _| each(bucket, hours, flag))
+                    visit(&mut |bucket, hours, flag, _| each(bucket, hours, flag));
                 }));
             }
             Buckets::build(groups.len, periods, |place| {
                 each_deployed_commit(&rows, &committed, None, &deployment, |bucket, hours, _, _| {
-                    place(bucket, hours)
+                    place(bucket, hours);
                 });
             })
         }
