@@ -12,14 +12,12 @@ fn earlier_export(from: &Path, to: &Path, share: f64) -> PathBuf {
     std::fs::create_dir_all(to).expect("create dir");
     for entry in std::fs::read_dir(from).expect("a fixture") {
         let path = entry.expect("entry").path();
-        let text = std::fs::read_to_string(&path).expect("CSV text");
-        let lines: Vec<&str> = text.lines().collect();
-        let keep = 1 + ((lines.len() - 1) as f64 * share) as usize;
-        std::fs::write(
-            to.join(path.file_name().expect("a name")),
-            lines[..keep].join("\n") + "\n",
-        )
-        .expect("write");
+        let (header, records) = crate::csv_records(&path);
+        let keep = (records.len() as f64 * share) as usize;
+        let text = std::iter::once(&header)
+            .chain(&records[..keep])
+            .fold(String::new(), |text, r| text + r + "\n");
+        std::fs::write(to.join(path.file_name().expect("a name")), text).expect("write");
     }
     to.to_path_buf()
 }

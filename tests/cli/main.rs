@@ -42,6 +42,31 @@ pub fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/csv").join(name)
 }
 
+/// A CSV file's header and its records as written, each without its line end (a quoted
+/// field may span lines: commit messages do).
+pub fn csv_records(path: &Path) -> (String, Vec<String>) {
+    let text = std::fs::read_to_string(path).expect("CSV text");
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let mut starts = Vec::new();
+    let mut record = csv::ByteRecord::new();
+    loop {
+        let start = reader.position().byte() as usize;
+        if !reader.read_byte_record(&mut record).expect("CSV") {
+            break;
+        }
+        starts.push(start);
+    }
+    starts.push(text.len());
+    let mut records = starts
+        .windows(2)
+        .map(|w| text[w[0]..w[1]].trim_matches(['\n', '\r']).to_string());
+    let header = records.next().unwrap_or_default();
+    (header, records.collect())
+}
+
 /// A temporary working directory with its own store.
 pub struct Sandbox {
     pub dir: tempfile::TempDir,

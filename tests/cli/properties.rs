@@ -52,9 +52,7 @@ fn shuffled_copy(from: &Path, to: &Path, seed: u64) {
         if path.extension().is_none_or(|e| e != "csv") {
             continue;
         }
-        let text = std::fs::read_to_string(&path).expect("read");
-        let mut lines: Vec<&str> = text.lines().collect();
-        let header = lines.remove(0);
+        let (header, mut lines) = crate::csv_records(&path);
         let mut state = seed | 1;
         for i in (1..lines.len()).rev() {
             // xorshift: deterministic and dependency-free
@@ -90,7 +88,7 @@ fn duplicated_rows_change_nothing() {
             continue;
         }
         let text = std::fs::read_to_string(&path).expect("read");
-        let body: String = text.lines().skip(1).map(|l| format!("{l}\n")).collect();
+        let body: String = crate::csv_records(&path).1.iter().map(|r| format!("{r}\n")).collect();
         std::fs::write(
             dir.path().join(path.file_name().expect("name")),
             format!("{text}{body}"),
