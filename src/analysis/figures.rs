@@ -242,6 +242,32 @@ pub struct Breakdown {
     pub deploy: Stage,
     /// Lines changed per pull request (additions + deletions), DORA 2025's batch size.
     pub lines_per_change: LinesPerChange,
+    /// How many of them are AI-assisted; `None` when no pull request's flag is known.
+    pub ai_assisted: Option<AiPullRequests>,
+}
+
+/// The AI-assisted pull requests among those merged in the window.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct AiPullRequests {
+    /// Pull requests whose flag is known (their own, or their merge commit's).
+    pub pull_requests_read: u64,
+    pub ai_assisted_pull_requests: u64,
+    /// AI-assisted / read.
+    pub share: Option<f64>,
+    /// Read / merged.
+    pub coverage: Option<f64>,
+}
+
+impl AiPullRequests {
+    /// `None` when no flag was read.
+    pub fn of(merged: u64, read: u64, ai_assisted: u64) -> Option<AiPullRequests> {
+        (read > 0).then(|| AiPullRequests {
+            pull_requests_read: read,
+            ai_assisted_pull_requests: ai_assisted,
+            share: Some(ai_assisted as f64 / read as f64),
+            coverage: (merged > 0).then(|| read as f64 / merged as f64),
+        })
+    }
 }
 
 /// Lines changed per change: the changes (pull requests, commits) with both `additions` and `deletions`, their

@@ -22,7 +22,7 @@ pub const AI: &str = crate::table::schema::DERIVED_AI_ASSISTED;
 
 /// `frame`'s flag of AI-assisted commits, or null where it has none (a store written before
 /// the column).
-fn ai_flag(frame: &LazyFrame) -> Expr {
+pub(super) fn ai_flag(frame: &LazyFrame) -> Expr {
     let has = frame.clone().collect_schema().is_ok_and(|s| s.contains(AI));
     if has {
         col(AI)

@@ -16,7 +16,7 @@
 use polars::prelude::*;
 
 use crate::error::{PolarsContext, Result};
-use crate::table::schema::commits as c;
+use crate::table::schema::{commits as c, pull_requests as pr};
 
 /// The version of [`KNOWN`]: it grows as assistants change how they sign their commits, and
 /// the figures computed from it say which list they used.
@@ -113,19 +113,31 @@ pub const KNOWN: &[Identity] = &[
     },
 ];
 
-/// The rules a run uses: [`KNOWN`], and the co-authors a team adds in dora.toml.
+/// The rules a run uses: [`KNOWN`], and the co-authors and labels a team adds in dora.toml.
 #[derive(Debug, Clone, Default)]
 pub struct Rules {
     /// `[ai] co_authors`: an address or a name; a `Co-authored-by:` trailer whose address or
     /// name is one of these (any case) marks the commit.
     pub co_authors: Vec<String>,
+    /// `[ai] labels` / `--ai-label`: a pull request carrying one of these (any case) is
+    /// AI-assisted, and so is its merge commit.
+    pub labels: Vec<String>,
 }
 
 impl Rules {
-    pub fn new(co_authors: Vec<String>) -> Rules {
+    pub fn new(co_authors: Vec<String>, labels: Vec<String>) -> Rules {
+        let trimmed = |list: Vec<String>| list.into_iter().map(|s| s.trim().to_string()).collect();
         Rules {
-            co_authors: co_authors.into_iter().map(|s| s.trim().to_string()).collect(),
+            co_authors: trimmed(co_authors),
+            labels: trimmed(labels),
         }
+    }
+
+    /// Whether a pull request with these labels (comma-separated) carries an AI label.
+    pub fn is_ai_label(&self, labels: &str) -> bool {
+        labels
+            .split(',')
+            .any(|t| self.labels.iter().any(|l| l.eq_ignore_ascii_case(t.trim())))
     }
 
     /// Whether the commit with this message and author is AI-assisted.
@@ -234,6 +246,33 @@ pub fn with_flags(commits: DataFrame, rules: &Rules) -> Result<DataFrame> {
     Ok(commits)
 }
 
+/// `pull_requests` with `ai_assisted` true where it was empty and the labels carry one of
+/// `rules.labels`. Others stay as they are: without a label, the merge commit decides
+/// (`analysis::pull_requests`).
+pub fn with_pull_request_flags(pulls: DataFrame, rules: &Rules) -> Result<DataFrame> {
+    let ctx = || "failed to read the labels of the pull requests".to_string();
+    if rules.labels.is_empty() || pulls.height() == 0 {
+        return Ok(pulls);
+    }
+    let Ok(labels) = pulls.column(pr::LABELS).and_then(|m| m.str().cloned()) else {
+        return Ok(pulls);
+    };
+    let given = pulls
+        .column(pr::AI_ASSISTED)
+        .and_then(|a| a.bool().cloned())
+        .context(ctx)?;
+    let flags: BooleanChunked = given
+        .iter()
+        .zip(labels.iter())
+        .map(|(given, labels)| given.or_else(|| labels.is_some_and(|l| rules.is_ai_label(l)).then_some(true)))
+        .collect();
+    let mut pulls = pulls;
+    pulls
+        .with_column(flags.with_name(pr::AI_ASSISTED.into()).into_column())
+        .context(ctx)?;
+    Ok(pulls)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -305,7 +344,7 @@ mod tests {
 
     #[test]
     fn co_authors_from_the_settings() {
-        let rules = Rules::new(vec!["bot@acme.dev".into(), "Acme Agent".into()]);
+        let rules = Rules::new(vec!["bot@acme.dev".into(), "Acme Agent".into()], Vec::new());
         assert!(rules.is_ai_assisted("Fix\n\nCo-authored-by: Our bot <BOT@acme.dev>", None));
         assert!(rules.is_ai_assisted("Fix\n\nCo-authored-by: acme agent", None));
         assert!(!rules.is_ai_assisted("Fix\n\nCo-authored-by: Ada <ada@acme.dev>", None));

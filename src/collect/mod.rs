@@ -73,6 +73,10 @@ pub fn read_files(
         let frame = std::mem::take(&mut commits.read.frame);
         commits.read.frame = assistants::with_flags(frame, rules)?;
     }
+    if let Some(pulls) = inputs.iter_mut().find(|i| i.table.name == schema::PULL_REQUESTS.name) {
+        let frame = std::mem::take(&mut pulls.read.frame);
+        pulls.read.frame = assistants::with_pull_request_flags(frame, rules)?;
+    }
     check_issue_links(&mut inputs, opts.skip_invalid)?;
     add_message_links(&mut inputs)?;
     Ok(inputs)

@@ -56,7 +56,12 @@ fn load_cache(store: &Path) -> HashMap<String, Cached> {
 
 /// One repository's options: the flag, else its section of the settings file, else
 /// `[github]`, else the default.
-fn repo_options(args: &GithubArgs, settings: &RepoSettings, since: i64, ai: &AiRules) -> anyhow::Result<Options> {
+fn repo_options(
+    args: &GithubArgs,
+    settings: &RepoSettings,
+    since: i64,
+    ai: &crate::collect::assistants::Rules,
+) -> anyhow::Result<Options> {
     let pattern = |flag: &'static str, text: &str| {
         glob::Pattern::new(text).map_err(|e| Error::InvalidArgument {
             flag,
@@ -122,16 +127,8 @@ fn repo_options(args: &GithubArgs, settings: &RepoSettings, since: i64, ai: &AiR
             expected: e,
         })?,
         revert_as_failure: args.revert_as_failure || settings.revert_as_failure.unwrap_or(false),
-        assistants: ai.assistants.clone(),
-        ai_labels: ai.labels.clone(),
+        assistants: ai.clone(),
     })
-}
-
-/// The co-authors and pull request labels that mark AI-assisted changes, for every repository.
-#[derive(Debug, Clone)]
-struct AiRules {
-    assistants: crate::collect::assistants::Rules,
-    labels: Vec<String>,
 }
 
 /// Everything a sync needs from the flags and the settings file, checked before any request.
@@ -140,7 +137,7 @@ struct Plan {
     file: config::GithubSettings,
     since: i64,
     /// How AI-assisted commits are recognised: `[ai]` of the settings file, `--ai-label`.
-    ai: AiRules,
+    ai: crate::collect::assistants::Rules,
     defaults: Options,
     exclude: Vec<glob::Pattern>,
     org: Option<String>,
@@ -153,14 +150,14 @@ struct Plan {
 
 fn plan(args: &GithubArgs) -> anyhow::Result<Plan> {
     let (file, _) = config::load(args.config.as_deref())?;
-    let ai = AiRules {
-        assistants: crate::collect::assistants::Rules::new(file.ai.co_authors),
-        labels: if args.ai_labels.is_empty() {
+    let ai = crate::collect::assistants::Rules::new(
+        file.ai.co_authors,
+        if args.ai_labels.is_empty() {
             file.ai.labels
         } else {
             args.ai_labels.clone()
         },
-    };
+    );
     let file = file.github;
     let since = match args.since.as_ref().or(file.since.as_ref()) {
         Some(t) => settings::instant("--since", t, chrono_tz::UTC)?,

@@ -106,6 +106,9 @@ pub fn run(global: &GlobalArgs, args: &ImportArgs) -> anyhow::Result<ExitStatus>
             if table.name == schema::COMMITS.name {
                 chunk = assistants::with_flags(chunk, &rules)?;
             }
+            if table.name == schema::PULL_REQUESTS.name {
+                chunk = assistants::with_pull_request_flags(chunk, &rules)?;
+            }
             if table.name == schema::COMMITS.name
                 && let Some(links) = closing::links_of_commits(&chunk)?
             {

@@ -35,6 +35,7 @@ pub const METRIC_COLUMNS: &[(&str, &str)] = &[
     ("pull_requests", pr::MERGE_SHA),
     ("pull_requests", pr::ADDITIONS),
     ("pull_requests", pr::DELETIONS),
+    ("pull_requests", pr::AI_ASSISTED),
     ("issues", crate::table::schema::issues::CLOSED_AT),
     ("issues", crate::table::schema::issues::KIND),
     ("issues", crate::table::schema::issues::STATE_REASON),
@@ -128,7 +129,8 @@ fn read_folder(
     let mapping = mapping(data)?;
     let files = folder_files(dir, &mapping)?;
     // Commit messages link commits to issues (closing keywords, tracker keys) and, with the
-    // author, say which commits are AI-assisted where the file gives no flag.
+    // author, say which commits are AI-assisted where the file gives no flag; a pull
+    // request's labels, which pull requests are.
     let mut wanted = only.map(<[_]>::to_vec);
     if let Some(columns) = &mut wanted {
         use crate::table::schema::commits as c;
@@ -136,6 +138,7 @@ fn read_folder(
             ("commits", c::MESSAGE),
             ("commits", c::AUTHOR),
             ("commits", c::AI_ASSISTED),
+            ("pull_requests", pr::LABELS),
         ]);
     }
     let options = ReadOptions {
@@ -153,7 +156,10 @@ fn read_folder(
 /// settings file (`config`, else dora.toml in the working folder when there is one).
 pub fn assistant_rules(config: Option<&std::path::Path>) -> anyhow::Result<crate::collect::assistants::Rules> {
     let (file, _) = crate::config::load(config)?;
-    Ok(crate::collect::assistants::Rules::new(file.ai.co_authors))
+    Ok(crate::collect::assistants::Rules::new(
+        file.ai.co_authors,
+        file.ai.labels,
+    ))
 }
 
 fn mapping(data: &DataArgs) -> anyhow::Result<Mapping> {

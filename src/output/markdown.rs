@@ -80,7 +80,7 @@ pub fn render(report: &Scorecard, out: &mut dyn Write) -> std::io::Result<()> {
         let rows = rows.into_iter().map(Vec::from).collect();
         table(out, ["Measure", "Value", "Sample"].map(String::from), rows, 3)?;
     }
-    if let Some(rows) = ai_rows(&report.overall) {
+    if let Some(rows) = ai_rows(&report.overall, report.pull_requests.as_ref()) {
         writeln!(out, "\n### AI-assisted changes\n")?;
         let rows = rows.into_iter().map(Vec::from).collect();
         table(out, ["Measure", "Value", "Sample"].map(String::from), rows, 3)?;

@@ -166,10 +166,27 @@ pub fn feedback_rows(f: &crate::analysis::figures::Figures) -> Option<Vec<[Strin
     ])
 }
 
-/// AI-assisted changes' rows (measure, value, sample), under the DORA table; `None` when no
-/// deployed commit has a flag.
-pub fn ai_rows(f: &crate::analysis::figures::Figures) -> Option<Vec<[String; 3]>> {
-    let a = f.ai.as_ref()?;
+/// AI-assisted changes' rows (measure, value, sample), under the DORA table: the deployed
+/// commits' split, and the merged pull requests' share; `None` when neither has a flag.
+pub fn ai_rows(
+    f: &crate::analysis::figures::Figures,
+    pulls: Option<&crate::analysis::figures::Breakdown>,
+) -> Option<Vec<[String; 3]>> {
+    let pulls = pulls.and_then(|b| b.ai_assisted.as_ref()).map(|p| {
+        [
+            "AI-assisted pull requests".to_string(),
+            percent(p.share),
+            format!(
+                "{} of {} merged pull requests read ({} coverage)",
+                p.ai_assisted_pull_requests,
+                p.pull_requests_read,
+                percent(p.coverage)
+            ),
+        ]
+    });
+    let Some(a) = f.ai.as_ref() else {
+        return pulls.map(|row| vec![row]);
+    };
     let lead = |name: &str, side: &crate::analysis::figures::AiSide| {
         let lt = &side.lead_time_hours;
         [
@@ -185,22 +202,27 @@ pub fn ai_rows(f: &crate::analysis::figures::Figures) -> Option<Vec<[String; 3]>
             format!("{} of {} deployments", side.failed_deployments, side.deployments),
         ]
     };
-    Some(vec![
+    Some(
         [
-            "AI-assisted share".into(),
-            percent(a.share),
-            format!(
-                "{} of {} deployed commits read ({} coverage)",
-                a.ai_assisted_commits,
-                a.commits_read,
-                percent(a.coverage)
-            ),
-        ],
-        lead("Lead time, AI-assisted", &a.ai_assisted),
-        lead("Lead time, other", &a.other),
-        failures("Change failure rate, AI-assisted", &a.ai_assisted),
-        failures("Change failure rate, other", &a.other),
-    ])
+            [
+                "AI-assisted share".into(),
+                percent(a.share),
+                format!(
+                    "{} of {} deployed commits read ({} coverage)",
+                    a.ai_assisted_commits,
+                    a.commits_read,
+                    percent(a.coverage)
+                ),
+            ],
+            lead("Lead time, AI-assisted", &a.ai_assisted),
+            lead("Lead time, other", &a.other),
+            failures("Change failure rate, AI-assisted", &a.ai_assisted),
+            failures("Change failure rate, other", &a.other),
+        ]
+        .into_iter()
+        .chain(pulls)
+        .collect(),
+    )
 }
 
 /// One metric's summary row: its name, its value, what it is computed over, its rating on

@@ -44,7 +44,10 @@ pub fn render(report: &Scorecard, out: &mut dyn Write) -> std::io::Result<()> {
     for (heading, rows) in [
         ("progressive delivery", rollout_rows(&report.overall)),
         ("feedback loop", feedback_rows(&report.overall)),
-        ("AI-assisted changes", ai_rows(&report.overall)),
+        (
+            "AI-assisted changes",
+            ai_rows(&report.overall, report.pull_requests.as_ref()),
+        ),
     ] {
         let Some(rows) = rows else { continue };
         let mut t = new_table([heading, "value", "sample"].map(String::from));

@@ -186,6 +186,7 @@ pub mod pull_requests {
     pub const LABELS: &str = "labels";
     pub const ADDITIONS: &str = "additions";
     pub const DELETIONS: &str = "deletions";
+    pub const AI_ASSISTED: &str = "ai_assisted";
 }
 
 pub mod issues {
@@ -405,6 +406,11 @@ pub static PULL_REQUESTS: Table = Table {
         opt(pull_requests::LABELS, Kind::Text, "Labels, comma-separated"),
         opt(pull_requests::ADDITIONS, Kind::Integer, "Lines added"),
         opt(pull_requests::DELETIONS, Kind::Integer, "Lines deleted"),
+        opt(
+            pull_requests::AI_ASSISTED,
+            Kind::Boolean,
+            "Whether it is AI-assisted (`true`, `false`); empty: its labels and merge commit decide",
+        ),
     ],
     key: &[pull_requests::REPO, pull_requests::NUMBER],
     order: &[],

@@ -210,6 +210,56 @@ fn smaller_pull_requests_are_bucketed_as_the_survey_asks() {
     assert!(out.lines().any(|l| l.starts_with("1-10 lines,3,")), "{out}");
 }
 
+/// fixtures/csv/pull-requests/notes.md: a pull request is AI-assisted by its merge commit's
+/// flag, or by a label that dora.toml names; the import applies the labels too.
+#[test]
+fn pull_requests_are_ai_assisted_by_their_merge_commit_or_an_ai_label() {
+    let sandbox = Sandbox::new();
+    let pulls = |sandbox: &Sandbox| {
+        let j = on_fixture(sandbox, "pull-requests", "metrics", &["--format", "json"])
+            .success()
+            .json();
+        j["pull_requests"]["ai_assisted"].clone()
+    };
+    let a = pulls(&sandbox);
+    assert_eq!(
+        (a["pull_requests_read"].clone(), a["ai_assisted_pull_requests"].clone()),
+        (2.into(), 1.into())
+    );
+    assert_close(&a["share"], 0.5);
+    assert_close(&a["coverage"], 0.5);
+
+    std::fs::write(sandbox.path().join("dora.toml"), "[ai]\nlabels = [\"AI-Assisted\"]\n").expect("write");
+    let a = pulls(&sandbox);
+    assert_eq!(
+        (a["pull_requests_read"].clone(), a["ai_assisted_pull_requests"].clone()),
+        (3.into(), 2.into())
+    );
+    assert_close(&a["share"], 2.0 / 3.0);
+    assert_close(&a["coverage"], 0.75);
+    let table = on_fixture(&sandbox, "pull-requests", "metrics", &[]).success().stdout();
+    assert!(
+        table.contains("AI-assisted pull requests")
+            && table.contains("2 of 3 merged pull requests read (75.0% coverage)"),
+        "{table}"
+    );
+
+    // Imported with the same dora.toml, the label is kept in the store's flag.
+    sandbox
+        .run(&["import", fixture("pull-requests").to_str().expect("utf-8")])
+        .success();
+    let flags = sandbox
+        .run(&[
+            "query",
+            "SELECT number, ai_assisted FROM pull_requests ORDER BY number",
+            "--format",
+            "csv",
+        ])
+        .success()
+        .stdout();
+    assert_eq!(flags, "number,ai_assisted\n1,\n2,\n3,\n4,true\n5,\n6,\n");
+}
+
 /// AI-assisted changes on the ai fixture, as its notes.md computes them: the flag from the
 /// trailers, from the file, or unknown; each side's lead time and change failure rate; and
 /// dora.toml's `[ai] co_authors`.

@@ -1109,4 +1109,15 @@ fn a_labelled_pull_request_marks_its_merge_commit_ai_assisted() {
         let expected = row["sha"] == C5;
         assert_eq!(row["ai_assisted"], expected, "{row}");
     }
+    // The pull request itself is AI-assisted; the others' flags are left to their merge
+    // commits.
+    let pulls = query(
+        &sandbox,
+        "SELECT number, ai_assisted FROM pull_requests ORDER BY number",
+    );
+    assert!(!pulls.is_empty());
+    for row in &pulls {
+        let expected = if row["number"] == "7" { true.into() } else { Value::Null };
+        assert_eq!(row["ai_assisted"], expected, "{row}");
+    }
 }

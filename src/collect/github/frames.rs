@@ -104,12 +104,15 @@ pub(super) fn commits_frame(
     )
 }
 
-/// The merge commits of the pull requests (a `pull_requests` frame) that carry one of
-/// `labels` (any case).
-pub(super) fn labelled_merges(pulls: &DataFrame, labels: &[String]) -> Result<std::collections::HashSet<String>> {
+/// The merge commits of the pull requests (a `pull_requests` frame) that carry one of the
+/// rules' labels (any case).
+pub(super) fn labelled_merges(
+    pulls: &DataFrame,
+    rules: &super::super::assistants::Rules,
+) -> Result<std::collections::HashSet<String>> {
     use crate::table::schema::pull_requests as pr;
     let mut merges = std::collections::HashSet::new();
-    if labels.is_empty() || pulls.height() == 0 {
+    if rules.labels.is_empty() || pulls.height() == 0 {
         return Ok(merges);
     }
     let text = |name: &str| {
@@ -124,9 +127,7 @@ pub(super) fn labelled_merges(pulls: &DataFrame, labels: &[String]) -> Result<st
     let (shas, tags) = (text(pr::MERGE_SHA)?, text(pr::LABELS)?);
     for (sha, tags) in shas.iter().zip(tags.iter()) {
         if let (Some(sha), Some(tags)) = (sha, tags)
-            && tags
-                .split(',')
-                .any(|t| labels.iter().any(|l| l.eq_ignore_ascii_case(t.trim())))
+            && rules.is_ai_label(tags)
         {
             merges.insert(sha.to_string());
         }

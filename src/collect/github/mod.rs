@@ -87,10 +87,9 @@ pub struct Options {
     /// A merged pull request that reverts another marks the deployment that shipped the
     /// reverted change as rolled back.
     pub revert_as_failure: bool,
-    /// How AI-assisted commits are recognised in their messages.
+    /// How AI-assisted commits are recognised in their messages, and pull requests by their
+    /// labels (which mark their merge commits too).
     pub assistants: super::assistants::Rules,
-    /// Labels that make a merged pull request AI-assisted, and so its merge commit.
-    pub ai_labels: Vec<String>,
 }
 
 /// What the store already has of a repository.
@@ -299,11 +298,11 @@ pub async fn sync(client: &Client, repo: &str, options: &Options, known: &Known)
                 repo,
                 &commits,
                 &options.assistants,
-                &frames::labelled_merges(&pulls, &options.ai_labels)?,
+                &frames::labelled_merges(&pulls, &options.assistants)?,
             )?,
             deployment_commits: pairs_frame(&pairs)?,
             incidents,
-            pull_requests: pulls,
+            pull_requests: super::assistants::with_pull_request_flags(pulls, &options.assistants)?,
             issues: reports,
             issue_commits: links,
         },

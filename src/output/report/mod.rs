@@ -792,7 +792,7 @@ pub fn context(digest: &Digest, png: bool) -> Result<ReportContext, ReportError>
         trend_periods: digest.trend.len(),
         charts,
         feedback: feedback_section(digest),
-        ai: super::ai_rows(&digest.current),
+        ai: super::ai_rows(&digest.current, digest.pull_requests.as_ref()),
     })
 }
 
