@@ -82,6 +82,9 @@ fn derived(tables: &Tables) -> bool {
 #[derive(Clone)]
 pub struct Linked {
     links: LazyFrame,
+    /// With the store's derived columns ([`by_rows`]): the deliveries and bug fixes from one
+    /// pass over the links.
+    passes: Option<issues_by_row::Passes>,
     /// `commits` and `deployment_commits` of the linked shas only: the pairs of lead time over
     /// them are the same as over all commits (a commit's deployment does not depend on the
     /// others), and thousands instead of millions.
@@ -89,9 +92,12 @@ pub struct Linked {
 }
 
 impl Linked {
-    pub fn new(tables: &Tables) -> Linked {
+    /// `production` has the group column.
+    pub fn new(tables: &Tables, production: &LazyFrame, mapped: bool) -> Linked {
         if derived(tables) {
-            return Linked::from_derived(tables);
+            let mut linked = Linked::from_derived(tables);
+            linked.passes = by_rows(tables, mapped).then(|| issues_by_row::Passes::new(tables, production));
+            return linked;
         }
         let links = links(tables)
             .select([col(l::ISSUE_ID).alias(ISSUE), col(i::REPO), col(l::SHA)])
@@ -121,7 +127,11 @@ impl Linked {
                 JoinArgs::new(JoinType::Left),
             )
             .cache();
-        Linked { links, tables: linked }
+        Linked {
+            links,
+            passes: None,
+            tables: linked,
+        }
     }
 
     /// From the derived columns: the links alone give the linked commits (their time) and
@@ -158,7 +168,11 @@ impl Linked {
             col(l::SHA),
             micros(DERIVED_COMMITTED_AT).alias(COMMITTED),
         ]);
-        Linked { links, tables: linked }
+        Linked {
+            links,
+            passes: None,
+            tables: linked,
+        }
     }
 }
 
@@ -238,7 +252,7 @@ pub fn deliveries(
 ) -> LazyFrame {
     // The aggregates of each issue's links, keyed by the issue's row (from the derived
     // columns) or its id.
-    let (issues, per_issue) = if by_rows(tables, mapped) {
+    let (issues, per_issue) = if let Some(passes) = &linked.passes {
         let row = issues_by_row::ISSUE_ROW;
         (
             tables
@@ -246,7 +260,7 @@ pub fn deliveries(
                 .clone()
                 .with_row_index(row, None)
                 .rename([row], [KEY], true),
-            issues_by_row::per_issue(tables, production).rename([row], [KEY], true),
+            passes.per_issue.clone().rename([row], [KEY], true),
         )
     } else {
         (
@@ -315,8 +329,8 @@ pub fn deliveries(
 /// commit, and every commit they shipped is linked to a `bug` issue of their repository. Pairs
 /// are counted as lead time lists them, negative ones included.
 pub fn fix_only(tables: &Tables, linked: &Linked, production: &LazyFrame, mapped: bool) -> LazyFrame {
-    if by_rows(tables, mapped) {
-        return fix_only_by_row(tables, production, issues_by_row::fixes(tables, production));
+    if let Some(passes) = &linked.passes {
+        return fix_only_by_row(tables, production, passes.fixes.clone());
     }
     let bug_links = bug_links(tables, linked);
     if mapped && by_row(tables) {

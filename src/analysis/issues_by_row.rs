@@ -25,64 +25,81 @@ pub const ISSUE_ROW: &str = "issue_row";
 /// Distinct bug-fix commits a deployment shipped, by [`fixes`].
 pub const FIXES: &str = "fixes";
 
-/// One row per linked issue of `issues` (`ISSUE_ROW`): `linked`, how many of its links are to
-/// commits in `commits` (`in_commits`) and how many of those shipped (`shipped`), the latest of
-/// their shipping deployments (`ship_us`, `ship_id`, `ship_group`, by time then id) and the
-/// latest linked commit (`last_commit_us`). `production` has the group column.
-pub fn per_issue(tables: &Tables, production: &LazyFrame) -> LazyFrame {
-    let schema = [
-        (ISSUE_ROW, DataType::UInt32),
-        (LINKED, DataType::Boolean),
-        (IN_COMMITS, DataType::UInt32),
-        (SHIPPED, DataType::UInt32),
-        (SHIP_AT, DataType::Int64),
-        (LAST_COMMIT, DataType::Int64),
-        (SHIP_ID, DataType::String),
-        (SHIP_GROUP, DataType::String),
-    ];
-    planned(tables, production, &schema, Output::PerIssue)
+/// The two outputs of the pass, as plans over one cached run of it: collecting the issues and
+/// the shipping deployments and indexing the links is most of its cost.
+#[derive(Clone)]
+pub struct Passes {
+    /// One row per linked issue of `issues` (`ISSUE_ROW`): `linked`, how many of its links are
+    /// to commits in `commits` (`in_commits`) and how many of those shipped (`shipped`), the
+    /// latest of their shipping deployments (`ship_us`, `ship_id`, `ship_group`, by time then
+    /// id) and the latest linked commit (`last_commit_us`).
+    pub per_issue: LazyFrame,
+    /// The completed production deployments that shipped a commit linked to a `bug` issue of
+    /// their repository, with how many distinct such commits they list (`fixes`):
+    /// (`deployment_row`, `fixes`). Pairs count as lead time lists them.
+    pub fixes: LazyFrame,
 }
 
-/// The completed production deployments that shipped a commit linked to a `bug` issue of their
-/// repository, with how many distinct such commits they list (`fixes`): (`deployment_row`,
-/// `fixes`). Pairs count as lead time lists them.
-pub fn fixes(tables: &Tables, production: &LazyFrame) -> LazyFrame {
-    let schema = [(ROW, DataType::UInt32), (FIXES, DataType::UInt32)];
-    planned(tables, production, &schema, Output::Fixes)
+/// The columns of [`Passes::per_issue`].
+const PER_ISSUE: [(&str, DataType); 8] = [
+    (ISSUE_ROW, DataType::UInt32),
+    (LINKED, DataType::Boolean),
+    (IN_COMMITS, DataType::UInt32),
+    (SHIPPED, DataType::UInt32),
+    (SHIP_AT, DataType::Int64),
+    (LAST_COMMIT, DataType::Int64),
+    (SHIP_ID, DataType::String),
+    (SHIP_GROUP, DataType::String),
+];
+/// The columns of [`Passes::fixes`].
+const FIXES_COLUMNS: [(&str, DataType); 2] = [(ROW, DataType::UInt32), (FIXES, DataType::UInt32)];
+/// In the pass's output, which of the two a row belongs to: true for [`Passes::fixes`].
+const IS_FIX: &str = "is_fix";
+
+impl Passes {
+    /// `production` has the group column.
+    pub fn new(tables: &Tables, production: &LazyFrame) -> Passes {
+        let both = planned(tables, production).cache();
+        let names = |columns: &[(&str, DataType)]| columns.iter().map(|(name, _)| col(*name)).collect::<Vec<_>>();
+        Passes {
+            per_issue: both.clone().filter(col(IS_FIX).not()).select(names(&PER_ISSUE)),
+            fixes: both.filter(col(IS_FIX)).select(names(&FIXES_COLUMNS)),
+        }
+    }
 }
 
-#[derive(Clone, Copy)]
-enum Output {
-    PerIssue,
-    Fixes,
-}
-
-/// A map over the links that runs a pass on them with the issues and the shipping deployments,
-/// collected when the plan runs; its output has `schema`.
-fn planned(tables: &Tables, production: &LazyFrame, schema: &[(&str, DataType)], output: Output) -> LazyFrame {
+/// A map over the links that runs the pass with the issues and the shipping deployments,
+/// collected when the plan runs: the rows of both outputs, told apart by `IS_FIX`, each with
+/// the other's columns null.
+fn planned(tables: &Tables, production: &LazyFrame) -> LazyFrame {
     let (issues, production) = (issue_plan(tables), shipping_plan(production));
-    let schema: SchemaRef = Arc::new(
-        schema
-            .iter()
-            .map(|(name, dtype)| Field::new((*name).into(), dtype.clone()))
-            .collect(),
-    );
-    let name = match output {
-        Output::PerIssue => "issue deliveries",
-        Output::Fixes => "bug fixes by deployment",
-    };
+    let fields = PER_ISSUE
+        .iter()
+        .chain(&FIXES_COLUMNS)
+        .map(|(name, dtype)| Field::new((*name).into(), dtype.clone()))
+        .chain([Field::new(IS_FIX.into(), DataType::Boolean)]);
+    let schema: SchemaRef = Arc::new(fields.collect());
+    let order: Vec<PlSmallStr> = schema.iter_names().cloned().collect();
     link_plan(tables).map(
         move |links| {
             let (issues, production) = (issues.clone().collect()?, production.clone().collect()?);
             let pass = Pass::new(&links, &issues, &production)?;
-            match output {
-                Output::PerIssue => pass.per_issue(),
-                Output::Fixes => pass.fixes(),
-            }
+            let (mut per_issue, mut fixes) = (pass.per_issue()?, pass.fixes()?);
+            let pad = |frame: &mut DataFrame, missing: &[(&str, DataType)], is_fix: bool| -> PolarsResult<()> {
+                let n = frame.height();
+                for (name, dtype) in missing {
+                    frame.with_column(Column::full_null((*name).into(), n, dtype))?;
+                }
+                frame.with_column(Column::new(IS_FIX.into(), vec![is_fix; n]))?;
+                Ok(())
+            };
+            pad(&mut per_issue, &FIXES_COLUMNS, false)?;
+            pad(&mut fixes, &PER_ISSUE, true)?;
+            per_issue.select(order.clone())?.vstack(&fixes.select(order.clone())?)
         },
         OptFlags::empty(),
         Some(Arc::new(move |_: &Schema| Ok(schema.clone()))),
-        Some(name),
+        Some("issue deliveries and bug fixes"),
     )
 }
 

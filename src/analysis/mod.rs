@@ -252,7 +252,7 @@ pub fn facts(tables: &Tables, ctx: &Context) -> Result<Facts> {
         .cache();
     let attribution = change_failure::attribution(tables.incidents.clone(), &production)?.cache();
     let with_issues = issues::present(tables)?;
-    let linked = issues::Linked::new(tables);
+    let linked = issues::Linked::new(tables, &production, mapped);
 
     // Deployments of the window, with failure, recovery and rework.
     let window_deployments = production.clone().filter(in_window(AT));
