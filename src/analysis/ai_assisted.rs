@@ -12,7 +12,7 @@
 //! The counts are taken per (group, period) bucket in the pass that places the lead times
 //! ([`super::lead_time::summarize`]); this file adds them up to the levels of a run.
 
-use super::figures::{AiAssisted, AiSide, LeadTime};
+use super::figures::{AiAssisted, AiSide};
 use super::quantiles::{Buckets, Levels, Summaries, Summary};
 
 /// The split's counts in one (group, period) bucket; sides are `[AI-assisted, other]`.
@@ -159,7 +159,7 @@ pub fn summarize(split: Split, groups: usize, periods: usize, quantiles: &[f64],
 fn figures(counts: Counts, ai: Option<&Summary>, other: Option<&Summary>) -> AiAssisted {
     let ratio = |n: u64, of: u64| (of > 0).then(|| n as f64 / of as f64);
     let side = |s: Option<&Summary>, i: usize| AiSide {
-        lead_time_hours: s.map(lead_time).unwrap_or_default(),
+        lead_time_hours: s.map(super::lead_time::figure).unwrap_or_default(),
         deployments: counts.deployments[i],
         failed_deployments: counts.failed[i],
         change_failure_rate: ratio(counts.failed[i], counts.deployments[i]),
@@ -172,17 +172,6 @@ fn figures(counts: Counts, ai: Option<&Summary>, other: Option<&Summary>) -> AiA
         coverage: ratio(counts.read, counts.commits),
         ai_assisted: side(ai, 0),
         other: side(other, 1),
-    }
-}
-
-/// A lead-time summary as its figure (median, p75, p90 of [`super::lead_time::QUANTILES`]).
-pub fn lead_time(s: &Summary) -> LeadTime {
-    LeadTime {
-        count: s.count as u64,
-        median: s.quantiles.first().copied().flatten(),
-        p75: s.quantiles.get(1).copied().flatten(),
-        p90: s.quantiles.get(2).copied().flatten(),
-        negative_dropped: s.below_zero as u64,
     }
 }
 

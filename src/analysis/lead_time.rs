@@ -31,6 +31,17 @@ pub(super) fn ai_flag(frame: &LazyFrame) -> Expr {
     }
 }
 
+/// A lead-time summary as its figure (median, p75, p90 of [`QUANTILES`]).
+pub fn figure(s: &quantiles::Summary) -> crate::analysis::figures::LeadTime {
+    crate::analysis::figures::LeadTime {
+        count: s.count as u64,
+        median: s.quantiles.first().copied().flatten(),
+        p75: s.quantiles.get(1).copied().flatten(),
+        p90: s.quantiles.get(2).copied().flatten(),
+        negative_dropped: s.below_zero as u64,
+    }
+}
+
 /// Whether `deployment_commits` carries the commits' AI flags, when commits have them: a store
 /// whose links were derived before the flag joins `commits` for it, like a CSV folder.
 fn flags_derived(tables: &Tables) -> bool {

@@ -753,58 +753,63 @@ fn read_lead_time(
     };
     let periods = if levels.period { periods } else { 1 };
     let (summaries, batches, ai) = lead_time::summarize(input, &groups, periods, levels)?;
-    let lead_time = ai_assisted::lead_time;
-    let mut set = |key: ScopeKey, s: &quantiles::Summary| {
+    let group_name = |g: usize| Scope::Group(names.get(g).map(str::to_string));
+    let lead_time = lead_time::figure;
+    for (key, s) in by_scope(
+        &summaries.group,
+        &summaries.period,
+        &summaries.group_period,
+        &group_name,
+        periods,
+    ) {
         if s.count > 0 || s.below_zero > 0 {
             scopes.entry(key).or_default().lead_time_hours = lead_time(s);
         }
-    };
-    let overall = lead_time(&summaries.overall);
-    let group_name = |g: usize| Scope::Group(names.get(g).map(str::to_string));
-    for (g, s) in summaries.group.iter().enumerate() {
-        set((group_name(g), None), s);
     }
-    for (p, s) in summaries.period.iter().enumerate() {
-        set((Scope::All, Some(p as i64)), s);
-    }
-    for (b, s) in summaries.group_period.iter().enumerate() {
-        set((group_name(b / periods), Some((b % periods) as i64)), s);
-    }
-    scopes.entry((Scope::All, None)).or_default().lead_time_hours = overall;
-    let mut set = |key: ScopeKey, b: &figures::ChangesPerDeployment| {
+    scopes.entry((Scope::All, None)).or_default().lead_time_hours = lead_time(&summaries.overall);
+    for (key, b) in by_scope(
+        &batches.group,
+        &batches.period,
+        &batches.group_period,
+        &group_name,
+        periods,
+    ) {
         if b.deployments > 0 {
             scopes.entry(key).or_default().changes_per_deployment = b.clone();
         }
-    };
-    for (g, b) in batches.group.iter().enumerate() {
-        set((group_name(g), None), b);
-    }
-    for (p, b) in batches.period.iter().enumerate() {
-        set((Scope::All, Some(p as i64)), b);
-    }
-    for (i, b) in batches.group_period.iter().enumerate() {
-        set((group_name(i / periods), Some((i % periods) as i64)), b);
     }
     scopes.entry((Scope::All, None)).or_default().changes_per_deployment = batches.overall;
     let Some(ai) = ai else {
         return Ok(false);
     };
-    let mut set = |key: ScopeKey, a: figures::AiAssisted| {
+    for (key, a) in by_scope(ai.group, ai.period, ai.group_period, &group_name, periods) {
         if a.commits > 0 {
             scopes.entry(key).or_default().ai = Some(a);
         }
-    };
-    for (g, a) in ai.group.into_iter().enumerate() {
-        set((group_name(g), None), a);
-    }
-    for (p, a) in ai.period.into_iter().enumerate() {
-        set((Scope::All, Some(p as i64)), a);
-    }
-    for (i, a) in ai.group_period.into_iter().enumerate() {
-        set((group_name(i / periods), Some((i % periods) as i64)), a);
     }
     scopes.entry((Scope::All, None)).or_default().ai = Some(ai.overall);
     Ok(true)
+}
+
+/// The scope of each figure of the levels laid out as [`quantiles::Summaries`]: per group, per
+/// period, and per (group, period) bucket (`group * periods + period`).
+fn by_scope<'a, T: 'a>(
+    group: impl IntoIterator<Item = T> + 'a,
+    period: impl IntoIterator<Item = T> + 'a,
+    group_period: impl IntoIterator<Item = T> + 'a,
+    group_name: &'a dyn Fn(usize) -> Scope,
+    periods: usize,
+) -> impl Iterator<Item = (ScopeKey, T)> + 'a {
+    let group = group.into_iter().enumerate().map(|(g, f)| ((group_name(g), None), f));
+    let period = period
+        .into_iter()
+        .enumerate()
+        .map(|(p, f)| ((Scope::All, Some(p as i64)), f));
+    let group_period = group_period
+        .into_iter()
+        .enumerate()
+        .map(move |(b, f)| ((group_name(b / periods), Some((b % periods) as i64)), f));
+    group.chain(period).chain(group_period)
 }
 
 fn read_restore(frame: &DataFrame, scopes: &mut HashMap<ScopeKey, Figures>) -> Result<()> {
