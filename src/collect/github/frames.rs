@@ -104,35 +104,27 @@ pub(super) fn commits_frame(
     )
 }
 
-/// The merge commits of the pull requests (a `pull_requests` frame) that carry one of the
-/// rules' labels (any case).
-pub(super) fn labelled_merges(
-    pulls: &DataFrame,
-    rules: &super::super::assistants::Rules,
-) -> Result<std::collections::HashSet<String>> {
+/// The merge commits of the AI-assisted pull requests (a `pull_requests` frame whose flags
+/// [`crate::collect::assistants::with_pull_request_flags`] set from their labels).
+pub(super) fn flagged_merges(pulls: &DataFrame) -> Result<std::collections::HashSet<String>> {
     use crate::table::schema::pull_requests as pr;
-    let mut merges = std::collections::HashSet::new();
-    if rules.labels.is_empty() || pulls.height() == 0 {
-        return Ok(merges);
-    }
-    let text = |name: &str| {
-        pulls
-            .column(name)
-            .and_then(|c| c.str().cloned())
-            .map_err(|e| crate::error::Error::Polars {
-                context: "failed to read the pull requests' labels".into(),
-                source: e,
-            })
+    let error = |e| crate::error::Error::Polars {
+        context: "failed to read the pull requests' AI flags".into(),
+        source: e,
     };
-    let (shas, tags) = (text(pr::MERGE_SHA)?, text(pr::LABELS)?);
-    for (sha, tags) in shas.iter().zip(tags.iter()) {
-        if let (Some(sha), Some(tags)) = (sha, tags)
-            && rules.is_ai_label(tags)
-        {
-            merges.insert(sha.to_string());
-        }
-    }
-    Ok(merges)
+    let shas = pulls
+        .column(pr::MERGE_SHA)
+        .and_then(|c| c.str().cloned())
+        .map_err(error)?;
+    let flags = pulls
+        .column(pr::AI_ASSISTED)
+        .and_then(|c| c.bool().cloned())
+        .map_err(error)?;
+    Ok(shas
+        .iter()
+        .zip(flags.iter())
+        .filter_map(|(sha, flag)| sha.filter(|_| flag == Some(true)).map(str::to_string))
+        .collect())
 }
 
 pub(super) fn pairs_frame(pairs: &[(String, String)]) -> Result<DataFrame> {

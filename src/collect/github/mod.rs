@@ -281,6 +281,7 @@ pub async fn sync(client: &Client, repo: &str, options: &Options, known: &Known)
             reverted += 1;
         }
     }
+    let pulls = super::assistants::with_pull_request_flags(pulls, &options.assistants)?;
     Ok(Synced {
         repo: repo.to_string(),
         branch,
@@ -294,15 +295,10 @@ pub async fn sync(client: &Client, repo: &str, options: &Options, known: &Known)
         unknown_causes,
         tables: Tables {
             deployments: deployments_frame(repo, &found)?,
-            commits: commits_frame(
-                repo,
-                &commits,
-                &options.assistants,
-                &frames::labelled_merges(&pulls, &options.assistants)?,
-            )?,
+            commits: commits_frame(repo, &commits, &options.assistants, &frames::flagged_merges(&pulls)?)?,
             deployment_commits: pairs_frame(&pairs)?,
             incidents,
-            pull_requests: super::assistants::with_pull_request_flags(pulls, &options.assistants)?,
+            pull_requests: pulls,
             issues: reports,
             issue_commits: links,
         },
