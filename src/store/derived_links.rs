@@ -1,8 +1,10 @@
-//! The two columns a snapshot adds to `issue_commits` (docs/store.md): each linked commit's
-//! time in the issue's repository, and the rows of that repository's deployments that list it
-//! in `deployment_commits`. With them the feedback loop reads the links alone: finding a
-//! million linked shas among 20M commits and 20M deployed commits at every analysis (two joins
-//! on the 40-character sha) took 17 s of 20 at 20M commits (perf).
+//! The columns a snapshot adds to `issue_commits` (docs/store.md): each linked commit's time in
+//! the issue's repository, the rows of that repository's deployments that list it in
+//! `deployment_commits`, the issue's row in `issues` and the commit's row in `commits`. With
+//! them the feedback loop reads the links alone, and no text: finding a million linked shas
+//! among 20M commits and 20M deployed commits at every analysis (two joins on the 40-character
+//! sha) took 17 s of 20 at 20M commits, and hashing the links' issue ids and sorting their shas
+//! afterwards still doubled the analysis (perf).
 //!
 //! `issue_commits` is split by sha like `commits` and `deployment_commits`, so a partition's
 //! links find their commits and deployed commits in the same partition.
@@ -13,13 +15,13 @@ use rayon::prelude::*;
 use super::derived::{DeploymentIndex, one_piece, text};
 use crate::error::{PolarsContext, Result};
 use crate::table::schema::{
-    DERIVED_COMMITTED_AT, DERIVED_DEPLOYMENT_ROW, DERIVED_DEPLOYMENT_ROWS, commits as c, issue_commits as l,
-    issues as i,
+    DERIVED_COMMIT_ROW, DERIVED_COMMITTED_AT, DERIVED_DEPLOYMENT_ROW, DERIVED_DEPLOYMENT_ROWS, DERIVED_ISSUE_ROW,
+    commits as c, issue_commits as l, issues as i,
 };
 
-/// Issues by id: their repository. Built once per import, for every partition.
+/// Issues by id: their row and repository. Built once per import, for every partition.
 pub struct IssueIndex<'a> {
-    repo_of: PlHashMap<&'a str, Option<&'a str>>,
+    of: PlHashMap<&'a str, (u32, Option<&'a str>)>,
 }
 
 impl<'a> IssueIndex<'a> {
@@ -27,14 +29,21 @@ impl<'a> IssueIndex<'a> {
         let ctx = || "failed to index the issues".to_string();
         let ids = issues.column(i::ID).and_then(|s| s.str()).context(ctx)?;
         let repos = issues.column(i::REPO).and_then(|s| s.str()).context(ctx)?;
-        let mut repo_of = PlHashMap::with_capacity(ids.len());
-        for (id, repo) in ids.iter().zip(repos.iter()) {
+        let mut of = PlHashMap::with_capacity(ids.len());
+        for (row, (id, repo)) in ids.iter().zip(repos.iter()).enumerate() {
             if let Some(id) = id {
-                repo_of.entry(id).or_insert(repo);
+                of.entry(id).or_insert((row_number(row, "issues")?, repo));
             }
         }
-        Ok(IssueIndex { repo_of })
+        Ok(IssueIndex { of })
     }
+}
+
+/// A row's number as the derived columns store it.
+fn row_number(row: usize, table: &str) -> Result<u32> {
+    u32::try_from(row)
+        .map_err(|_| polars_err!(ComputeError: "`{}` has more than {} rows", table, u32::MAX))
+        .context(|| "failed to derive the columns of issue_commits".to_string())
 }
 
 /// No further link with the same sha.
@@ -45,11 +54,13 @@ const ROWS_PER_TASK: usize = 1 << 16;
 
 /// `issue_commits` (canonical columns) with the derived columns: `committed_at`, the time of
 /// the commit `sha` in the issue's repository (null when `commits` has no such commit, or the
-/// issue is unknown), and `deployment_rows`, the rows in the snapshot's `deployments` of the
+/// issue is unknown); `deployment_rows`, the rows in the snapshot's `deployments` of the
 /// deployments of that repository whose `deployment_commits` list the commit (ascending, empty
-/// when none). `commits` and `deployed` (`deployment_commits` with its own derived columns,
-/// [`super::derived::with_derived_columns`]) hold at least the rows of the same shas. Rows keep
-/// their order.
+/// when none); `issue_row`, the issue's row in `issues` (null when unknown); and `commit_row`,
+/// the commit's row in the snapshot's `commits` (null when there is no such commit or issue), where `commits`
+/// starts at row `commit_offset`. `commits` and `deployed` (`deployment_commits` with its own
+/// derived columns, [`super::derived::with_derived_columns`]) hold at least the rows of the same
+/// shas. Rows keep their order.
 ///
 /// Links are few next to commits: their shas go in a hash table, and the commits and deployed
 /// commits are read once each, in parallel, probing it.
@@ -58,16 +69,18 @@ pub fn with_link_columns(
     issues: &IssueIndex,
     deployments: &DeploymentIndex,
     commits: &DataFrame,
+    commit_offset: usize,
     deployed: &DataFrame,
 ) -> Result<DataFrame> {
     let ctx = || "failed to derive the columns of issue_commits".to_string();
     let link_ids = text(links, l::ISSUE_ID)?;
     let link_shas = text(links, l::SHA)?;
-    let repo_of_link: Vec<Option<&str>> = link_ids
+    let issue_of_link: Vec<Option<(u32, Option<&str>)>> = link_ids
         .downcast_as_array()
         .iter()
-        .map(|id| id.and_then(|id| issues.repo_of.get(id).copied().flatten()))
+        .map(|id| id.and_then(|id| issues.of.get(id).copied()))
         .collect();
+    let repo_of_link: Vec<Option<&str>> = issue_of_link.iter().map(|i| i.and_then(|(_, repo)| repo)).collect();
 
     // Each sha's links, chained: `first[sha]`, then `next[link]` until END.
     let mut first: PlHashMap<&str, u32> = PlHashMap::with_capacity(links.height());
@@ -96,14 +109,18 @@ pub fn with_link_columns(
     let time_type = times.dtype().clone();
     let times = one_piece(times.as_materialized_series().to_physical_repr().i64().context(ctx)?);
     let times = times.downcast_as_array();
+    row_number(commit_offset + commits.height(), "commits")?;
     let found = gather(commits.height(), |row, found| {
         if let (Some(sha), Some(repo)) = (commit_shas.get(row), commit_repos.get(row)) {
-            links_of(sha, repo, &mut |link| found.push((link, times.get(row))));
+            links_of(sha, repo, &mut |link| found.push((link, (row, times.get(row)))));
         }
     });
     let mut committed: Vec<Option<i64>> = vec![None; links.height()];
-    for (link, time) in found {
+    let mut commit_rows: Vec<Option<u32>> = vec![None; links.height()];
+    for (link, (row, time)) in found {
         committed[link as usize] = time;
+        // Checked above: every row number fits.
+        commit_rows[link as usize] = Some((commit_offset + row) as u32);
     }
 
     // Deployments that list each linked commit.
@@ -164,6 +181,11 @@ pub fn with_link_columns(
             links.column(l::SHA).context(ctx)?.clone(),
             committed.into_column(),
             lists.finish().into_series().into_column(),
+            Column::new(
+                PlSmallStr::from_static(DERIVED_ISSUE_ROW),
+                issue_of_link.iter().map(|i| i.map(|(row, _)| row)).collect::<Vec<_>>(),
+            ),
+            Column::new(PlSmallStr::from_static(DERIVED_COMMIT_ROW), commit_rows),
         ],
     )
     .context(ctx)
@@ -184,21 +206,36 @@ fn gather<T: Send>(n: usize, visit: impl Fn(usize, &mut Vec<(u32, T)>) + Sync) -
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::super::derived::tests::utc;
     use super::super::derived::with_derived_columns;
     use super::*;
     use crate::table::schema::{deployment_commits as dc, deployments as d};
 
-    /// What joins give: each link's commit in its issue's repository, and the rows of the
-    /// deployments of that repository listing it.
+    /// A link's derived columns: issue row, commit row, commit time, deployment rows.
+    type Linked = (Option<u32>, Option<u32>, Option<i64>, Vec<u32>);
+
+    /// A text column without nulls.
+    pub(in crate::store) fn strings(f: &DataFrame, n: &str) -> Vec<String> {
+        f.column(n)
+            .unwrap()
+            .str()
+            .unwrap()
+            .iter()
+            .map(|s| s.unwrap().to_string())
+            .collect()
+    }
+
+    /// What joins give: each link's issue row, its commit in its issue's repository, and the
+    /// rows of the deployments of that repository listing it.
     fn joined(
         links: &DataFrame,
         issues: &DataFrame,
         deployments: &DataFrame,
         commits: &DataFrame,
         pairs: &DataFrame,
-    ) -> Vec<(Option<i64>, Vec<u32>)> {
+    ) -> Vec<Linked> {
+        let issue_ids = strings(issues, i::ID);
         let repo: PlHashMap<String, String> = issues
             .column(i::ID)
             .unwrap()
@@ -208,15 +245,6 @@ mod tests {
             .zip(issues.column(i::REPO).unwrap().str().unwrap().iter())
             .map(|(a, b)| (a.unwrap().to_string(), b.unwrap().to_string()))
             .collect();
-        let strings = |f: &DataFrame, n: &str| -> Vec<String> {
-            f.column(n)
-                .unwrap()
-                .str()
-                .unwrap()
-                .iter()
-                .map(|s| s.unwrap().to_string())
-                .collect()
-        };
         let times: Vec<Option<i64>> = commits
             .column(c::COMMITTED_AT)
             .unwrap()
@@ -234,11 +262,14 @@ mod tests {
             .iter()
             .zip(strings(links, l::SHA))
             .map(|(issue, sha)| {
+                let issue_row = issue_ids.iter().position(|id| id == issue).map(|r| r as u32);
                 let Some(repo) = repo.get(issue) else {
-                    return (None, vec![]);
+                    return (issue_row, None, None, vec![]);
                 };
                 let commit = (0..commit_shas.len()).find(|&k| commit_shas[k] == sha && &commit_repos[k] == repo);
-                let Some(commit) = commit else { return (None, vec![]) };
+                let Some(commit) = commit else {
+                    return (issue_row, None, None, vec![]);
+                };
                 let mut rows: Vec<u32> = (0..pair_ids.len())
                     .filter(|&p| pair_shas[p] == sha)
                     .filter_map(|p| deployment_ids.iter().position(|id| *id == pair_ids[p]))
@@ -247,7 +278,7 @@ mod tests {
                     .collect();
                 rows.sort_unstable();
                 rows.dedup();
-                (times[commit], rows)
+                (issue_row, Some(commit as u32), times[commit], rows)
             })
             .collect()
     }
@@ -258,10 +289,10 @@ mod tests {
         deployments: &DataFrame,
         commits: &DataFrame,
         pairs: &DataFrame,
-    ) -> Vec<(Option<i64>, Vec<u32>)> {
+    ) -> Vec<Linked> {
         let index = DeploymentIndex::new(deployments).unwrap();
         let deployed = with_derived_columns(pairs, &index, commits).unwrap();
-        let got = with_link_columns(links, &IssueIndex::new(issues).unwrap(), &index, commits, &deployed).unwrap();
+        let got = with_link_columns(links, &IssueIndex::new(issues).unwrap(), &index, commits, 0, &deployed).unwrap();
         assert!(
             got.column(l::ISSUE_ID)
                 .unwrap()
@@ -276,6 +307,8 @@ mod tests {
             .unwrap()
             .clone();
         let lists = got.column(DERIVED_DEPLOYMENT_ROWS).unwrap().list().unwrap().clone();
+        let rows = |name: &str| -> Vec<Option<u32>> { got.column(name).unwrap().u32().unwrap().iter().collect() };
+        let (issue_rows, commit_rows) = (rows(DERIVED_ISSUE_ROW), rows(DERIVED_COMMIT_ROW));
         times
             .iter()
             .enumerate()
@@ -283,7 +316,7 @@ mod tests {
                 let rows = lists
                     .get_as_series(n)
                     .map(|s| s.u32().unwrap().into_no_null_iter().collect());
-                (t, rows.unwrap_or_default())
+                (issue_rows[n], commit_rows[n], t, rows.unwrap_or_default())
             })
             .collect()
     }
@@ -308,11 +341,11 @@ mod tests {
         assert_eq!(
             got,
             [
-                (Some(10), vec![0, 2]),
-                (Some(20), vec![1]),
-                (None, vec![]),
-                (None, vec![]),
-                (None, vec![])
+                (Some(0), Some(0), Some(10), vec![0, 2]),
+                (Some(1), Some(1), Some(20), vec![1]),
+                (Some(2), Some(2), None, vec![]),
+                (None, None, None, vec![]),
+                (Some(0), None, None, vec![])
             ]
         );
         assert_eq!(got, joined(&links, &issues, &deployments, &commits, &pairs));

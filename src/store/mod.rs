@@ -345,7 +345,7 @@ pub fn with_derived_columns_of(mut tables: Tables<DataFrame>) -> Result<Tables<D
         let index = DeploymentIndex::new(&tables.deployments)?;
         let deployed = with_derived_columns(&tables.deployment_commits, &index, &tables.commits)?;
         let issues = IssueIndex::new(&tables.issues)?;
-        let links = with_link_columns(&tables.issue_commits, &issues, &index, &tables.commits, &deployed)?;
+        let links = with_link_columns(&tables.issue_commits, &issues, &index, &tables.commits, 0, &deployed)?;
         (deployed, links)
     };
     tables.deployment_commits = deployed;
@@ -615,6 +615,100 @@ mod tests {
             error.contains("manifest's partition") && error.contains("store"),
             "{error}"
         );
+    }
+
+    /// The given columns of `table`, the others null.
+    fn frame_of(table: &Table, given: &[Column]) -> DataFrame {
+        let height = given.first().map_or(0, Column::len);
+        let columns = empty_frame(table)
+            .columns()
+            .iter()
+            .map(|c| match given.iter().find(|g| g.name() == c.name()) {
+                Some(g) => g.cast(c.dtype()).unwrap(),
+                None => Column::full_null(c.name().clone(), height, c.dtype()),
+            })
+            .collect();
+        DataFrame::new_infer_height(columns).unwrap()
+    }
+
+    /// In a store split into many partitions, each link's `issue_row` and `commit_row` are the
+    /// rows of its issue and commit in the snapshot's files: the commit rows count the commits
+    /// of the partitions before.
+    #[test]
+    fn links_name_the_rows_of_their_issue_and_commit_in_every_partition() {
+        use schema::{DERIVED_COMMIT_ROW, DERIVED_ISSUE_ROW, commits as c, issue_commits as l, issues as i};
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("store");
+        let names: Vec<(String, String, i64)> = (0..40)
+            .map(|n| (format!("r{}", n % 2), format!("s{n:02}"), n))
+            .collect();
+        let rows: Vec<(&str, &str, i64)> = names.iter().map(|(r, s, t)| (r.as_str(), s.as_str(), *t)).collect();
+        let issues = frame_of(
+            &schema::ISSUES,
+            &[
+                Column::new(i::ID.into(), ["r0#1", "r1#1", "r0#2"]),
+                Column::new(i::REPO.into(), ["r0", "r1", "r0"]),
+                Column::new(i::CREATED_AT.into(), [0i64; 3]),
+            ],
+        );
+        // Each issue links every third commit, of its repository or not, and one sha no commit has.
+        let mut link_rows: Vec<(String, String)> = (0..40)
+            .map(|n| (["r0#1", "r1#1", "r0#2"][n % 3].to_string(), format!("s{n:02}")))
+            .collect();
+        link_rows.push(("r1#1".into(), "s99".into()));
+        let links = frame_of(
+            &schema::ISSUE_COMMITS,
+            &[
+                Column::new(
+                    l::ISSUE_ID.into(),
+                    link_rows.iter().map(|r| r.0.as_str()).collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    l::SHA.into(),
+                    link_rows.iter().map(|r| r.1.as_str()).collect::<Vec<_>>(),
+                ),
+            ],
+        );
+        let mut writer = Writer::open(&root, 80, 4, std::time::Duration::ZERO).unwrap();
+        writer.add(&schema::COMMITS, commits(&rows)).unwrap();
+        writer.add(&schema::ISSUES, issues).unwrap();
+        writer.add(&schema::ISSUE_COMMITS, links).unwrap();
+        writer.prepare(&[], false).unwrap().commit().unwrap();
+
+        let store = Store::open(&root).unwrap();
+        assert!(store.manifest().unwrap().partitions.unwrap().count > 4);
+        let read = |table: &Table| {
+            LazyFrame::scan_parquet(
+                PlRefPath::new(store.table_path(table).to_str().unwrap()),
+                ScanArgsParquet::default(),
+            )
+            .unwrap()
+            .collect()
+            .unwrap()
+        };
+        let (commits, issues, links) = (
+            read(&schema::COMMITS),
+            read(&schema::ISSUES),
+            read(&schema::ISSUE_COMMITS),
+        );
+        let text = derived_links::tests::strings;
+        let index = |name: &str| -> Vec<Option<u32>> { links.column(name).unwrap().u32().unwrap().iter().collect() };
+        let (commit_repos, commit_shas) = (text(&commits, c::REPO), text(&commits, c::SHA));
+        let (issue_ids, issue_repos) = (text(&issues, i::ID), text(&issues, i::REPO));
+        let (link_issues, link_shas) = (text(&links, l::ISSUE_ID), text(&links, l::SHA));
+        let (issue_rows, commit_rows) = (index(DERIVED_ISSUE_ROW), index(DERIVED_COMMIT_ROW));
+        let mut found = 0;
+        for n in 0..links.height() {
+            let issue = issue_rows[n].expect("every issue is known") as usize;
+            assert_eq!(issue_ids[issue], link_issues[n]);
+            let commit = (0..commits.height())
+                .find(|&k| commit_shas[k] == link_shas[n] && commit_repos[k] == issue_repos[issue])
+                .map(|k| k as u32);
+            assert_eq!(commit_rows[n], commit, "link {n}: {} {}", link_issues[n], link_shas[n]);
+            found += usize::from(commit.is_some());
+        }
+        // The others are to a commit of another repository (n % 6 of 3, 4, 5), or to none.
+        assert_eq!(found, 21);
     }
 
     /// A store written before a column existed still reads, with that column empty.

@@ -338,6 +338,11 @@ impl Writer {
         }
         for i in 0..self.parts {
             let mut commits = empty_frame(&schema::COMMITS);
+            // Where this partition's commits start in `commits.parquet`: the links' `commit_row`.
+            let commit_offset: usize = partitions
+                .rows
+                .get(schema::COMMITS.name)
+                .map_or(0, |rows| rows.iter().sum());
             let mut deployed = None;
             for (table_index, table) in schema::TABLES.iter().filter(|t| is_partitioned(t)).enumerate() {
                 let old = old_buckets
@@ -373,7 +378,14 @@ impl Writer {
                             &commits,
                         )?,
                     };
-                    frame = with_link_columns(&frame, &issue_index, &deployment_index, &commits, &deployed)?;
+                    frame = with_link_columns(
+                        &frame,
+                        &issue_index,
+                        &deployment_index,
+                        &commits,
+                        commit_offset,
+                        &deployed,
+                    )?;
                 }
                 partitions
                     .rows

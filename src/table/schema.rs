@@ -513,6 +513,16 @@ pub const DERIVED_AI_ASSISTED: &str = "ai_assisted";
 /// feedback loop then reads the links alone, not every commit and deployed commit.
 pub const DERIVED_DEPLOYMENT_ROWS: &str = "deployment_rows";
 
+/// The name of the derived column of `issue_commits` after `deployment_rows`: the 0-based row
+/// of the link's issue in `issues.parquet` (null when no issue has its id), so that the
+/// feedback loop gathers each issue's links by index, not by hashing 2M issue ids.
+pub const DERIVED_ISSUE_ROW: &str = "issue_row";
+
+/// The name of the last derived column of `issue_commits`: the 0-based row of the linked commit
+/// in `commits.parquet` (null when the store has no such commit or no such issue), the identity of a commit that two issues
+/// may link, compared as a number instead of as a 40-character sha.
+pub const DERIVED_COMMIT_ROW: &str = "commit_row";
+
 #[cfg(test)]
 mod tests {
     use super::*;
