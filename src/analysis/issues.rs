@@ -48,6 +48,8 @@ pub(super) const SHIP_GROUP: &str = "ship_group";
 pub(super) const IN_COMMITS: &str = "in_commits";
 pub(super) const SHIPPED: &str = "shipped";
 const REPO_GROUP: &str = "repo_group";
+/// A deployment's pairs, in [`fix_only_by_row`].
+const PAIRS: &str = "pairs";
 
 /// Whether the issue tables have rows: without them the figures are `null` (not zeros).
 pub fn present(tables: &Tables) -> Result<bool> {
@@ -249,25 +251,7 @@ pub fn deliveries(
     production: &LazyFrame,
     mapped: bool,
     group_by: Option<GroupBy>,
-) -> LazyFrame {
-    // The aggregates of each issue's links, keyed by the issue's row (from the derived
-    // columns) or its id.
-    let (issues, per_issue) = if let Some(passes) = &linked.passes {
-        let row = issues_by_row::ISSUE_ROW;
-        (
-            tables
-                .issues
-                .clone()
-                .with_row_index(row, None)
-                .rename([row], [KEY], true),
-            passes.per_issue.clone().rename([row], [KEY], true),
-        )
-    } else {
-        (
-            tables.issues.clone().with_column(col(i::ID).alias(KEY)),
-            per_issue_by_joins(linked, production, mapped).rename([ISSUE], [KEY], true),
-        )
-    };
+) -> Result<LazyFrame> {
     let delivered = col(IN_COMMITS)
         .gt(lit(0))
         .and(col(SHIPPED).eq(col(IN_COMMITS)))
@@ -284,30 +268,53 @@ pub fn deliveries(
         Some(GroupBy::Repo) => col(i::REPO),
         Some(_) => when(delivered.clone()).then(col(SHIP_GROUP)).otherwise(col(REPO_GROUP)),
     };
-    issues
-        .select([
-            col(KEY),
-            col(i::ID),
-            col(i::REPO),
-            col(i::KIND),
-            col(i::TITLE),
-            col(i::URL),
-            micros(i::CREATED_AT).alias(CREATED),
-            micros(i::CLOSED_AT).alias(CLOSED),
-            col(i::STATE_REASON)
-                .str()
-                .to_lowercase()
-                .fill_null(lit(""))
-                .alias(REASON),
-        ])
-        // Every link of a known issue is in `per_issue`: its issues are the linked ones.
-        .join(per_issue, [col(KEY)], [col(KEY)], JoinArgs::new(JoinType::Left))
-        .join(
+    let columns = tables.issues.clone().select([
+        col(i::ID),
+        col(i::REPO),
+        col(i::KIND),
+        col(i::TITLE),
+        col(i::URL),
+        micros(i::CREATED_AT).alias(CREATED),
+        micros(i::CLOSED_AT).alias(CLOSED),
+        col(i::STATE_REASON)
+            .str()
+            .to_lowercase()
+            .fill_null(lit(""))
+            .alias(REASON),
+    ]);
+    // The aggregates of each issue's links: from the derived columns, one row per issue in
+    // its order, put beside it (a join of 1.1M rows on the row number cost more than the pass
+    // that computed them); else by the issue id.
+    // The aggregates' columns, dropped once read.
+    let mut dropped = vec![IN_COMMITS, SHIPPED, SHIP_AT, SHIP_ID, SHIP_GROUP];
+    let mut with_links = if let Some(passes) = &linked.passes {
+        concat_lf_horizontal(
+            [columns, passes.per_issue.clone()],
+            HConcatOptions {
+                strict: true,
+                ..HConcatOptions::default()
+            },
+        )
+        .context(|| "failed to plan the feedback loop".to_string())?
+    } else {
+        dropped.push(KEY);
+        columns.with_column(col(i::ID).alias(KEY)).join(
+            per_issue_by_joins(linked, production, mapped).rename([ISSUE], [KEY], true),
+            [col(KEY)],
+            [col(KEY)],
+            JoinArgs::new(JoinType::Left),
+        )
+    };
+    if matches!(group_by, Some(GroupBy::Service | GroupBy::Team)) {
+        dropped.push(REPO_GROUP);
+        with_links = with_links.join(
             repo_group,
             [col(i::REPO)],
             [col(d::REPO)],
             JoinArgs::new(JoinType::Left),
-        )
+        );
+    }
+    Ok(with_links
         .with_columns([
             when(delivered.clone())
                 .then(col(SHIP_AT))
@@ -320,21 +327,28 @@ pub fn deliveries(
             col(LINKED).fill_null(lit(false)),
             group.alias(GROUP),
         ])
-        .drop(cols([
-            KEY, IN_COMMITS, SHIPPED, SHIP_AT, SHIP_ID, SHIP_GROUP, REPO_GROUP,
-        ]))
+        .drop(cols(dropped)))
 }
 
 /// The deployments of `window_deployments` (ids) that are fix-only: they shipped at least one
 /// commit, and every commit they shipped is linked to a `bug` issue of their repository. Pairs
 /// are counted as lead time lists them, negative ones included.
-pub fn fix_only(tables: &Tables, linked: &Linked, production: &LazyFrame, mapped: bool) -> LazyFrame {
+///
+/// `deployed` is [`lead_time::deployed_by_row`], read when `deployment_commits` has the
+/// derived columns.
+pub fn fix_only(
+    tables: &Tables,
+    deployed: &LazyFrame,
+    linked: &Linked,
+    production: &LazyFrame,
+    mapped: bool,
+) -> LazyFrame {
     if let Some(passes) = &linked.passes {
-        return fix_only_by_row(tables, production, passes.fixes.clone());
+        return fix_only_by_row(deployed, production, passes.fixes.clone());
     }
     let bug_links = bug_links(tables, linked);
     if mapped && by_row(tables) {
-        return fix_only_by_row(tables, production, fixes_by_joins(linked, production, bug_links));
+        return fix_only_by_row(deployed, production, fixes_by_joins(linked, production, bug_links));
     }
     fix_only_by_pairs(tables, linked, production, mapped, bug_links)
 }
@@ -342,7 +356,7 @@ pub fn fix_only(tables: &Tables, linked: &Linked, production: &LazyFrame, mapped
 /// Whether the links and the deployed commits both have the store's derived columns: then the
 /// feedback loop is one pass over the links ([`issues_by_row`]).
 fn by_rows(tables: &Tables, mapped: bool) -> bool {
-    mapped && derived(tables) && by_row(tables)
+    mapped && issues_by_row::readable(tables) && by_row(tables)
 }
 
 /// Whether `deployment_commits` has the store's derived columns (each row's commit time and
@@ -410,20 +424,43 @@ fn fixes_by_joins(linked: &Linked, production: &LazyFrame, bug_links: LazyFrame)
 }
 
 /// [`fix_only`] from the store's derived columns: each completed deployment's pairs counted by
-/// its position (an integer group-by over `deployment_commits`), against its bug fixes
+/// its position (in `deployed`, [`lead_time::deployed_by_row`]), against its bug fixes
 /// (`deployment_row`, `fixes`). Joining every pair with the links on (repo, sha) took most of
 /// the feedback loop's time at 2M commits (perf).
-fn fix_only_by_row(tables: &Tables, production: &LazyFrame, fixes: LazyFrame) -> LazyFrame {
+fn fix_only_by_row(deployed: &LazyFrame, production: &LazyFrame, fixes: LazyFrame) -> LazyFrame {
     use super::production::{COMPLETED, ROW};
-    use crate::table::schema::{DERIVED_COMMITTED_AT, DERIVED_DEPLOYMENT_ROW};
-    // Every pair, by its deployment's position: no string is hashed.
-    let pairs = tables
-        .deployment_commits
+    use crate::table::schema::DERIVED_DEPLOYMENT_ROW;
+    // Every pair, counted by its deployment's position in an array: a group-by of the 20M
+    // positions was most of the feedback loop's cost in Polars (perf, 20M commits).
+    let pairs = deployed
         .clone()
-        .filter(col(DERIVED_COMMITTED_AT).is_not_null())
-        .select([col(DERIVED_DEPLOYMENT_ROW).cast(DataType::UInt32).alias(ROW)])
-        .group_by([col(ROW)])
-        .agg([len().alias("pairs")]);
+        .filter(col(COMMITTED).is_not_null())
+        .select([col(DERIVED_DEPLOYMENT_ROW).alias(ROW)])
+        .map(
+            |frame| {
+                let mut counts: Vec<u32> = Vec::new();
+                for row in frame.column(ROW)?.u32()?.iter().flatten() {
+                    let row = row as usize;
+                    if counts.len() <= row {
+                        counts.resize(row + 1, 0);
+                    }
+                    counts[row] += 1;
+                }
+                let (rows, counts): (Vec<u32>, Vec<u32>) = (0u32..).zip(counts).filter(|(_, count)| *count > 0).unzip();
+                DataFrame::new(
+                    rows.len(),
+                    vec![Column::new(ROW.into(), rows), Column::new(PAIRS.into(), counts)],
+                )
+            },
+            OptFlags::empty(),
+            Some(std::sync::Arc::new(|_: &Schema| {
+                Ok(std::sync::Arc::new(Schema::from_iter([
+                    Field::new(ROW.into(), DataType::UInt32),
+                    Field::new(PAIRS.into(), DataType::UInt32),
+                ])))
+            })),
+            Some("pairs by deployment"),
+        );
     production
         .clone()
         .filter(col(COMPLETED))
@@ -431,7 +468,7 @@ fn fix_only_by_row(tables: &Tables, production: &LazyFrame, fixes: LazyFrame) ->
         .join(fixes, [col(ROW)], [col(ROW)], JoinArgs::new(JoinType::Inner))
         .join(pairs, [col(ROW)], [col(ROW)], JoinArgs::new(JoinType::Inner))
         .filter(
-            col("pairs")
+            col(PAIRS)
                 .cast(DataType::UInt64)
                 .eq(col(issues_by_row::FIXES).cast(DataType::UInt64)),
         )

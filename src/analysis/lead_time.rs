@@ -167,6 +167,7 @@ pub enum FigureInput<T> {
 /// has the period column; `window_deployments` are the deployment facts (with `failed`).
 pub fn figure_input(
     tables: &Tables,
+    deployed: &LazyFrame,
     production: &LazyFrame,
     window_deployments: &LazyFrame,
     mapped: bool,
@@ -188,11 +189,7 @@ pub fn figure_input(
                 col(PERIOD),
                 col(super::change_failure::FAILED),
             ]),
-            commits: tables.deployment_commits.clone().select([
-                col(crate::table::schema::DERIVED_DEPLOYMENT_ROW).cast(DataType::UInt32),
-                micros(crate::table::schema::DERIVED_COMMITTED_AT).alias(COMMITTED),
-                ai_flag(&tables.deployment_commits),
-            ]),
+            commits: deployed.clone(),
         };
     }
     FigureInput::Pairs {
@@ -210,6 +207,18 @@ pub fn figure_input(
             col(AI),
         ]),
     }
+}
+
+/// Every deployed commit by the store's derived columns: its deployment's row
+/// (`deployment_row`), its commit time (`committed_us`, null when not in `commits`) and flag
+/// (`ai_assisted`). What [`figure_input`] reads by row, and the feedback loop's fix-only check
+/// counts: cached once, it is read from Parquet once.
+pub fn deployed_by_row(tables: &Tables) -> LazyFrame {
+    tables.deployment_commits.clone().select([
+        col(crate::table::schema::DERIVED_DEPLOYMENT_ROW).cast(DataType::UInt32),
+        micros(crate::table::schema::DERIVED_COMMITTED_AT).alias(COMMITTED),
+        ai_flag(&tables.deployment_commits),
+    ])
 }
 
 /// Dense indexes for the group codes of the facts.

@@ -253,13 +253,15 @@ pub fn facts(tables: &Tables, ctx: &Context) -> Result<Facts> {
     let attribution = change_failure::attribution(tables.incidents.clone(), &production)?.cache();
     let with_issues = issues::present(tables)?;
     let linked = issues::Linked::new(tables, &production, mapped);
+    // Read only by row (derived columns): lead time and the fix-only check share one read.
+    let deployed = lead_time::deployed_by_row(tables).cache();
 
     // Deployments of the window, with failure, recovery and rework.
     let window_deployments = production.clone().filter(in_window(AT));
     let deployments = rework::with_rework(
         change_failure::with_failures(window_deployments, &attribution),
         tables.incidents.clone(),
-        with_issues.then(|| issues::fix_only(tables, &linked, &production, mapped)),
+        with_issues.then(|| issues::fix_only(tables, &deployed, &linked, &production, mapped)),
     )?
     .with_columns([period_of(AT).alias(PERIOD), bucket(AT, &day_starts).alias(DAY)])
     // Each fact frame feeds up to four aggregation levels: computed once, not four times.
@@ -268,7 +270,7 @@ pub fn facts(tables: &Tables, ctx: &Context) -> Result<Facts> {
     // Deployed commits of the window's deployments.
     let with_period = production.clone().with_column(period_of(AT).alias(PERIOD));
     let changes = lead_time::facts(lead_time::pairs(tables, &with_period, mapped, true).filter(in_window(AT))).cache();
-    let lead_time_input = lead_time::figure_input(tables, &with_period, &deployments, mapped, in_window(AT));
+    let lead_time_input = lead_time::figure_input(tables, &deployed, &with_period, &deployments, mapped, in_window(AT));
 
     // Incidents of the window, grouped by the incident's repository, or by the service or team
     // of the deployment it is attributed to (for service: its own `service` first), falling back
@@ -319,7 +321,7 @@ pub fn facts(tables: &Tables, ctx: &Context) -> Result<Facts> {
         period_of(CREATED).alias(PERIOD),
     ]);
     let incidents = time_to_restore::facts(incidents).cache();
-    let issues = issues::deliveries(tables, &linked, &production, mapped, ctx.group_by)
+    let issues = issues::deliveries(tables, &linked, &production, mapped, ctx.group_by)?
         .with_column(period_of(issues::DELIVERED).alias(PERIOD))
         .cache();
     Ok(Facts {
@@ -436,18 +438,27 @@ pub fn compute(tables: &Tables, ctx: &Context) -> Result<Scorecard> {
             pairs: next(),
         },
     };
-    let with_ai = read_lead_time(
-        &lead_time_input,
-        &production_groups,
-        &levels,
-        periods.len(),
-        &mut scopes,
-    )?;
-    if with_issues {
-        let issue_figures = issues::summarize(&next(), window, &periods, ctx.group_by.is_some())?;
-        for (key, f) in issue_figures {
-            scopes.entry(key).or_default().issues = Some(f);
-        }
+    let issue_frame = with_issues.then(&mut next);
+    // Both summaries run outside Polars, one per core: the feedback loop's while lead time's.
+    let (with_ai, issue_figures) = rayon::join(
+        || {
+            read_lead_time(
+                &lead_time_input,
+                &production_groups,
+                &levels,
+                periods.len(),
+                &mut scopes,
+            )
+        },
+        || {
+            issue_frame
+                .map(|frame| issues::summarize(&frame, window, &periods, ctx.group_by.is_some()))
+                .transpose()
+        },
+    );
+    let with_ai = with_ai?;
+    for (key, f) in issue_figures?.into_iter().flatten() {
+        scopes.entry(key).or_default().issues = Some(f);
     }
 
     // Figures that derive from others, and levels.
