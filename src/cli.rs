@@ -66,6 +66,35 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Write synthetic CSV exports of any size (benchmarks, trying dora at scale)
     Generate(GenerateArgs),
+    /// Print the completion script of a shell
+    Completions(CompletionsArgs),
+    /// Print dora's man page, or write one page per command to a folder
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(after_long_help = "\
+Examples:
+  source <(dora completions bash)                      # this bash session
+  dora completions bash > ~/.local/share/bash-completion/completions/dora
+  dora completions zsh > \"${fpath[1]}/_dora\"
+  dora completions fish > ~/.config/fish/completions/dora.fish
+  dora completions powershell >> $PROFILE")]
+pub struct CompletionsArgs {
+    /// The shell
+    #[arg(value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+#[command(after_long_help = "\
+Examples:
+  dora man | man -l -
+  dora man --out /usr/local/share/man/man1   # dora.1, dora-metrics.1, dora-collect-git.1, ...")]
+pub struct ManArgs {
+    /// Write `dora.1` and a page per command and subcommand to this folder instead
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -4,6 +4,7 @@ pub mod badge;
 pub mod check;
 pub mod collect;
 pub mod collect_github;
+pub mod docs;
 pub mod explain;
 pub mod generate;
 pub mod hint;
@@ -60,6 +61,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Badge(args) => badge::run(&cli.global, &args),
         Command::Explain(args) => explain::run(&cli.global, &args),
         Command::Generate(args) => generate::run(&cli.global, &args),
+        Command::Completions(args) => docs::completions(&args),
+        Command::Man(args) => docs::man(&args),
     }
 }
 

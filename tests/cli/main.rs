@@ -15,6 +15,7 @@
 
 mod browser;
 mod check;
+mod docs;
 mod dora2025;
 mod explain;
 mod feedback;
