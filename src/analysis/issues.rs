@@ -70,11 +70,7 @@ fn links(tables: &Tables) -> LazyFrame {
 /// rows of the deployments that list it, docs/store.md).
 fn derived(tables: &Tables) -> bool {
     use crate::table::schema::{DERIVED_COMMITTED_AT, DERIVED_DEPLOYMENT_ROWS};
-    tables
-        .issue_commits
-        .clone()
-        .collect_schema()
-        .is_ok_and(|s| s.contains(DERIVED_COMMITTED_AT) && s.contains(DERIVED_DEPLOYMENT_ROWS))
+    super::has_columns(&tables.issue_commits, &[DERIVED_COMMITTED_AT, DERIVED_DEPLOYMENT_ROWS])
 }
 
 /// The links, with each linked commit's time (`committed_us`, null when the commit is not in
@@ -282,11 +278,11 @@ pub fn deliveries(
             .fill_null(lit(""))
             .alias(REASON),
     ]);
+    // The aggregates' columns, dropped once read.
+    let mut dropped = vec![IN_COMMITS, SHIPPED, SHIP_AT, SHIP_ID, SHIP_GROUP];
     // The aggregates of each issue's links: from the derived columns, one row per issue in
     // its order, put beside it (a join of 1.1M rows on the row number cost more than the pass
     // that computed them); else by the issue id.
-    // The aggregates' columns, dropped once read.
-    let mut dropped = vec![IN_COMMITS, SHIPPED, SHIP_AT, SHIP_ID, SHIP_GROUP];
     let mut with_links = if let Some(passes) = &linked.passes {
         concat_lf_horizontal(
             [columns, passes.per_issue.clone()],
@@ -347,7 +343,7 @@ pub fn fix_only(
         return fix_only_by_row(deployed, production, passes.fixes.clone());
     }
     let bug_links = bug_links(tables, linked);
-    if mapped && by_row(tables) {
+    if mapped && lead_time::by_row(tables) {
         return fix_only_by_row(deployed, production, fixes_by_joins(linked, production, bug_links));
     }
     fix_only_by_pairs(tables, linked, production, mapped, bug_links)
@@ -356,18 +352,7 @@ pub fn fix_only(
 /// Whether the links and the deployed commits both have the store's derived columns: then the
 /// feedback loop is one pass over the links ([`issues_by_row`]).
 fn by_rows(tables: &Tables, mapped: bool) -> bool {
-    mapped && issues_by_row::readable(tables) && by_row(tables)
-}
-
-/// Whether `deployment_commits` has the store's derived columns (each row's commit time and
-/// its deployment's position): then a deployment's pairs are counted by position.
-fn by_row(tables: &Tables) -> bool {
-    use crate::table::schema::{DERIVED_COMMITTED_AT, DERIVED_DEPLOYMENT_ROW};
-    tables
-        .deployment_commits
-        .clone()
-        .collect_schema()
-        .is_ok_and(|s| s.contains(DERIVED_COMMITTED_AT) && s.contains(DERIVED_DEPLOYMENT_ROW))
+    mapped && issues_by_row::readable(tables) && lead_time::by_row(tables)
 }
 
 /// `(repo, sha)` of the commits linked to a `bug` issue, once each, flagged `bug_fix`.

@@ -7,7 +7,8 @@
 //! doubled it (perf).
 //!
 //! Both passes run inside the plan (a map over the links), so they cost nothing unless a
-//! figure or view reads them, and run alongside the other plans of `collect_all`.
+//! figure or view reads them. Polars fills its caches one after another, so the pass holds up
+//! the plans after it: its steps run on every core.
 
 use std::sync::Arc;
 
@@ -108,16 +109,15 @@ fn planned(tables: &Tables, production: &LazyFrame) -> LazyFrame {
 
 /// Whether `issue_commits` has the derived columns the pass reads.
 pub fn readable(tables: &Tables) -> bool {
-    tables.issue_commits.clone().collect_schema().is_ok_and(|s| {
-        [
+    super::has_columns(
+        &tables.issue_commits,
+        &[
             DERIVED_COMMITTED_AT,
             DERIVED_DEPLOYMENT_ROWS,
             DERIVED_ISSUE_ROW,
             DERIVED_COMMIT_ROW,
-        ]
-        .iter()
-        .all(|c| s.contains(c))
-    })
+        ],
+    )
 }
 
 fn link_plan(tables: &Tables) -> LazyFrame {

@@ -23,8 +23,7 @@ pub const AI: &str = crate::table::schema::DERIVED_AI_ASSISTED;
 /// `frame`'s flag of AI-assisted commits, or null where it has none (a store written before
 /// the column).
 pub(super) fn ai_flag(frame: &LazyFrame) -> Expr {
-    let has = frame.clone().collect_schema().is_ok_and(|s| s.contains(AI));
-    if has {
+    if super::has_columns(frame, &[AI]) {
         col(AI)
     } else {
         super::null_of(DataType::Boolean).alias(AI)
@@ -45,8 +44,19 @@ pub fn figure(s: &quantiles::Summary) -> crate::analysis::figures::LeadTime {
 /// Whether `deployment_commits` carries the commits' AI flags, when commits have them: a store
 /// whose links were derived before the flag joins `commits` for it, like a CSV folder.
 fn flags_derived(tables: &Tables) -> bool {
-    let has = |frame: &LazyFrame, column: &str| frame.clone().collect_schema().is_ok_and(|s| s.contains(column));
-    !has(&tables.commits, c::AI_ASSISTED) || has(&tables.deployment_commits, AI)
+    !super::has_columns(&tables.commits, &[c::AI_ASSISTED]) || super::has_columns(&tables.deployment_commits, &[AI])
+}
+
+/// Whether `deployment_commits` has the store's derived columns (each row's commit time and
+/// its deployment's position): what [`deployed_by_row`] reads.
+pub(super) fn by_row(tables: &Tables) -> bool {
+    super::has_columns(
+        &tables.deployment_commits,
+        &[
+            crate::table::schema::DERIVED_COMMITTED_AT,
+            crate::table::schema::DERIVED_DEPLOYMENT_ROW,
+        ],
+    )
 }
 
 /// The repository of a deployed commit, while it is compared with the deployment's.
@@ -173,12 +183,7 @@ pub fn figure_input(
     mapped: bool,
     in_window: Expr,
 ) -> FigureInput<LazyFrame> {
-    let by_row = mapped
-        && flags_derived(tables)
-        && tables.deployment_commits.clone().collect_schema().is_ok_and(|s| {
-            s.contains(crate::table::schema::DERIVED_COMMITTED_AT)
-                && s.contains(crate::table::schema::DERIVED_DEPLOYMENT_ROW)
-        });
+    let by_row = mapped && flags_derived(tables) && by_row(tables);
     let completed = window_deployments.clone().filter(col(production::COMPLETED));
     if by_row {
         return FigureInput::ByRow {

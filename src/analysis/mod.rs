@@ -144,6 +144,14 @@ pub fn has_deployment_commits(tables: &Tables) -> Result<bool> {
 }
 
 /// Whether a table has any row (from Parquet metadata for a store: nothing is scanned).
+/// Whether `frame` has every one of `columns` (a store written before a derived column lacks it).
+fn has_columns(frame: &LazyFrame, columns: &[&str]) -> bool {
+    frame
+        .clone()
+        .collect_schema()
+        .is_ok_and(|s| columns.iter().all(|c| s.contains(c)))
+}
+
 fn has_rows(table: &LazyFrame, name: &str) -> Result<bool> {
     let n = table
         .clone()
