@@ -57,10 +57,10 @@ const ROWS_PER_TASK: usize = 1 << 16;
 /// issue is unknown); `deployment_rows`, the rows in the snapshot's `deployments` of the
 /// deployments of that repository whose `deployment_commits` list the commit (ascending, empty
 /// when none); `issue_row`, the issue's row in `issues` (null when unknown); and `commit_row`,
-/// the commit's row in the snapshot's `commits` (null when there is no such commit or issue), where `commits`
-/// starts at row `commit_offset`. `commits` and `deployed` (`deployment_commits` with its own
-/// derived columns, [`super::derived::with_derived_columns`]) hold at least the rows of the same
-/// shas. Rows keep their order.
+/// the commit's row in the snapshot's `commits` (null when there is no such commit or issue),
+/// where `commits` starts at row `commit_offset`. `commits` and `deployed` (`deployment_commits`
+/// with its own derived columns, [`super::derived::with_derived_columns`]) hold at least the
+/// rows of the same shas. Rows keep their order.
 ///
 /// Links are few next to commits: their shas go in a hash table, and the commits and deployed
 /// commits are read once each, in parallel, probing it.

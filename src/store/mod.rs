@@ -358,24 +358,31 @@ mod tests {
     use super::merge::merge;
     use super::*;
 
-    /// Commits with these repositories, shas and commit times (the other columns empty).
-    fn commits(rows: &[(&str, &str, i64)]) -> DataFrame {
-        let columns = empty_frame(&schema::COMMITS)
+    /// The given columns of `table`, the others null.
+    fn frame_of(table: &Table, given: &[Column]) -> DataFrame {
+        let height = given.first().map_or(0, Column::len);
+        let columns = empty_frame(table)
             .columns()
             .iter()
-            .map(|c| {
-                let name = c.name().clone();
-                match name.as_str() {
-                    schema::commits::REPO => Column::new(name, rows.iter().map(|r| r.0).collect::<Vec<_>>()),
-                    schema::commits::SHA => Column::new(name, rows.iter().map(|r| r.1).collect::<Vec<_>>()),
-                    schema::commits::COMMITTED_AT => Column::new(name, rows.iter().map(|r| r.2).collect::<Vec<_>>())
-                        .cast(c.dtype())
-                        .unwrap(),
-                    _ => Column::full_null(name, rows.len(), c.dtype()),
-                }
+            .map(|c| match given.iter().find(|g| g.name() == c.name()) {
+                Some(g) => g.cast(c.dtype()).unwrap(),
+                None => Column::full_null(c.name().clone(), height, c.dtype()),
             })
             .collect();
         DataFrame::new_infer_height(columns).unwrap()
+    }
+
+    /// Commits with these repositories, shas and commit times (the other columns empty).
+    fn commits(rows: &[(&str, &str, i64)]) -> DataFrame {
+        use schema::commits as c;
+        frame_of(
+            &schema::COMMITS,
+            &[
+                Column::new(c::REPO.into(), rows.iter().map(|r| r.0).collect::<Vec<_>>()),
+                Column::new(c::SHA.into(), rows.iter().map(|r| r.1).collect::<Vec<_>>()),
+                Column::new(c::COMMITTED_AT.into(), rows.iter().map(|r| r.2).collect::<Vec<_>>()),
+            ],
+        )
     }
 
     /// A few new rows among many old ones (where `merge` only joins the old rows that share a
@@ -615,20 +622,6 @@ mod tests {
             error.contains("manifest's partition") && error.contains("store"),
             "{error}"
         );
-    }
-
-    /// The given columns of `table`, the others null.
-    fn frame_of(table: &Table, given: &[Column]) -> DataFrame {
-        let height = given.first().map_or(0, Column::len);
-        let columns = empty_frame(table)
-            .columns()
-            .iter()
-            .map(|c| match given.iter().find(|g| g.name() == c.name()) {
-                Some(g) => g.cast(c.dtype()).unwrap(),
-                None => Column::full_null(c.name().clone(), height, c.dtype()),
-            })
-            .collect();
-        DataFrame::new_infer_height(columns).unwrap()
     }
 
     /// In a store split into many partitions, each link's `issue_row` and `commit_row` are the
