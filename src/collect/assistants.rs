@@ -229,21 +229,34 @@ pub fn with_flags(commits: DataFrame, rules: &Rules) -> Result<DataFrame> {
         return Ok(commits);
     }
     let authors = commits.column(c::AUTHOR).and_then(|a| a.str().cloned()).context(ctx)?;
-    let given = commits
-        .column(c::AI_ASSISTED)
-        .and_then(|a| a.bool().cloned())
-        .context(ctx)?;
+    fill_empty(
+        commits,
+        c::AI_ASSISTED,
+        messages.iter().zip(authors.iter()),
+        |(message, author)| message.map(|m| rules.is_ai_assisted(m, author)),
+        ctx,
+    )
+}
+
+/// `frame` with its boolean `column` set where it is empty to what `decide` makes of that
+/// row's item of `rows` (one per row; not looked at where the column has a value).
+fn fill_empty<T>(
+    mut frame: DataFrame,
+    column: &str,
+    rows: impl Iterator<Item = T>,
+    decide: impl Fn(T) -> Option<bool>,
+    ctx: impl Fn() -> String,
+) -> Result<DataFrame> {
+    let given = frame.column(column).and_then(|a| a.bool().cloned()).context(&ctx)?;
     let flags: BooleanChunked = given
         .iter()
-        .zip(messages.iter())
-        .zip(authors.iter())
-        .map(|((given, message), author)| given.or_else(|| message.map(|m| rules.is_ai_assisted(m, author))))
+        .zip(rows)
+        .map(|(given, row)| given.or_else(|| decide(row)))
         .collect();
-    let mut commits = commits;
-    commits
-        .with_column(flags.with_name(c::AI_ASSISTED.into()).into_column())
+    frame
+        .with_column(flags.with_name(column.into()).into_column())
         .context(ctx)?;
-    Ok(commits)
+    Ok(frame)
 }
 
 /// `pull_requests` with `ai_assisted` true where it was empty and the labels carry one of
@@ -257,20 +270,13 @@ pub fn with_pull_request_flags(pulls: DataFrame, rules: &Rules) -> Result<DataFr
     let Ok(labels) = pulls.column(pr::LABELS).and_then(|m| m.str().cloned()) else {
         return Ok(pulls);
     };
-    let given = pulls
-        .column(pr::AI_ASSISTED)
-        .and_then(|a| a.bool().cloned())
-        .context(ctx)?;
-    let flags: BooleanChunked = given
-        .iter()
-        .zip(labels.iter())
-        .map(|(given, labels)| given.or_else(|| labels.is_some_and(|l| rules.is_ai_label(l)).then_some(true)))
-        .collect();
-    let mut pulls = pulls;
-    pulls
-        .with_column(flags.with_name(pr::AI_ASSISTED.into()).into_column())
-        .context(ctx)?;
-    Ok(pulls)
+    fill_empty(
+        pulls,
+        pr::AI_ASSISTED,
+        labels.iter(),
+        |labels| labels.is_some_and(|l| rules.is_ai_label(l)).then_some(true),
+        ctx,
+    )
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ fn installed(shell: &str, test: &str) -> bool {
     if !found {
         #[expect(clippy::print_stderr, reason = "a skipped check says why")]
         {
-            eprintln!("{test}: `{shell}` is not installed, its script is only checked for content");
+            eprintln!("skipped in {test}: `{shell}` is not installed here, so its script is only checked for content");
         }
     }
     found

@@ -330,21 +330,7 @@ fn deployed_commits_split_by_their_ai_flag() {
     assert!(markdown.contains("### AI-assisted changes"), "{markdown}");
 
     // The report's section and chart, on the week of every deployment.
-    let out = sandbox.path().join("report");
-    sandbox
-        .run(&[
-            "report",
-            "--input",
-            fixture("ai").to_str().expect("utf-8"),
-            "--week",
-            "2026-W10",
-            "--tz",
-            "UTC",
-            "--out",
-            out.to_str().expect("utf-8"),
-        ])
-        .success();
-    let md = std::fs::read_to_string(out.join("report.md")).expect("report");
+    let (out, md) = sandbox.weekly_report(fixture("ai").to_str().expect("utf-8"), "2026-W10");
     assert!(
         md.contains("## AI-assisted changes")
             && md.contains("| AI-assisted share | 50.0% | 2 of 4 deployed commits read (80.0% coverage) |")
